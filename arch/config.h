@@ -1,0 +1,100 @@
+#pragma once
+// The hardware description: plain immutable values parsed once from JSON (or
+// a SCALE-Sim .cfg) and validated. Models nothing by itself; sim/ and the
+// lowering read it.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "arch/units.h"
+
+namespace tessel::arch {
+
+enum class Dataflow { kOutputStationary, kWeightStationary, kInputStationary };
+enum class Operand { kInput, kWeight, kOutput };
+enum class Precision { kInt8, kInt16, kFp16, kBf16, kFp32 };
+
+inline constexpr Operand kAllOperands[] = {Operand::kInput, Operand::kWeight, Operand::kOutput};
+
+std::string to_string(Dataflow dataflow);
+std::string to_string(Operand operand);
+std::string to_string(Precision precision);
+std::uint64_t bytes_per_element(Precision precision);
+
+struct ArrayConfig {
+  std::uint32_t rows = 0;
+  std::uint32_t cols = 0;
+  Dataflow dataflow = Dataflow::kWeightStationary;
+  Precision precision = Precision::kInt8;
+};
+
+// One on-chip buffer. Buffers are listed from the DRAM side inwards: the
+// first buffer holding an operand receives it from DRAM, the last one feeds
+// (or, for outputs, receives from) the MAC array.
+struct SramConfig {
+  std::string name;
+  std::uint64_t capacity_bytes = 0;
+  std::uint32_t banks = 0;
+  std::uint32_t bank_bytes_per_cycle = 0;
+  bool double_buffered = true;
+  std::vector<Operand> holds;
+
+  bool holds_operand(Operand operand) const;
+  // Number of independent halves: 2 when double buffered, else 1.
+  std::uint32_t slots() const { return double_buffered ? 2 : 1; }
+  // Port bandwidth of one slot, shared by its reads and writes: the banks are
+  // split evenly between the slots, so filling one half never contends with
+  // draining the other.
+  Rate slot_port_rate() const {
+    return Rate::bytes_per_cycle(std::uint64_t{banks} / slots() * bank_bytes_per_cycle);
+  }
+  // Bytes one tile may use: half the capacity when double buffered.
+  std::uint64_t tile_budget_bytes() const { return double_buffered ? capacity_bytes / 2 : capacity_bytes; }
+};
+
+// A DMA engine: `channels` transfers in flight at once, each streaming at
+// `bytes_per_cycle` after `setup_cycles`; at most `max_outstanding` transfers
+// issued and not yet completed per channel (latency hiding).
+struct DmaConfig {
+  std::uint32_t channels = 0;
+  std::uint32_t bytes_per_cycle = 0;
+  std::uint32_t setup_cycles = 0;
+  std::uint32_t max_outstanding = 0;
+};
+
+// Bandwidth/latency DRAM: transfers are interleaved over all channels and
+// served first-come first-served; `latency_cycles` is added to each transfer.
+struct DramConfig {
+  std::uint32_t channels = 0;
+  double channel_bandwidth_gb_per_s = 0;
+  double latency_ns = 0;
+  // Derived at the configured clock.
+  Rate rate;
+  Cycles latency_cycles;
+};
+
+struct Config {
+  std::string name;
+  double clock_mhz = 0;
+  ArrayConfig array;
+  std::vector<SramConfig> sram;
+  DmaConfig dma;
+  DramConfig dram;
+  // The configuration exactly as resolved (file + overrides), echoed in reports.
+  nlohmann::json resolved;
+
+  // Indices into `sram` of the buffers holding `operand`, DRAM side first.
+  std::vector<std::size_t> path(Operand operand) const;
+};
+
+// Parses and validates a hardware config. `source` names the file in errors.
+Config parse_config(const nlohmann::json& json, const std::string& source);
+
+// Loads a .json hardware config or a SCALE-Sim .cfg, applies `--set`
+// overrides (each "path=value") and validates the result.
+Config load_config(const std::string& file, const std::vector<std::string>& overrides = {});
+
+}  // namespace tessel::arch

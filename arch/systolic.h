@@ -1,0 +1,59 @@
+#pragma once
+// Closed-form timing and traffic of a GEMM on an R x C systolic array, the
+// stall-free model SCALE-Sim uses (without its last-index off-by-one):
+//   os: spatial (M, N), temporal K, a fold costs T + R + C - 2 cycles
+//   ws: spatial (K, N), temporal M, a fold costs 2R + C + T - 2 cycles
+//   is: spatial (K, M), temporal N, a fold costs 2R + C + T - 2 cycles
+// A partial fold costs as much as a full one (the array is fed padded edges).
+// tests/unit/systolic_reference_test.cpp proves these against a PE-level,
+// cycle-stepped model.
+
+#include <cstdint>
+
+#include "arch/config.h"
+#include "arch/units.h"
+
+namespace tessel::arch {
+
+// `batch` independent GEMMs of m x n x k (groups of a grouped convolution).
+struct GemmShape {
+  std::uint64_t m = 0;
+  std::uint64_t n = 0;
+  std::uint64_t k = 0;
+  std::uint64_t batch = 1;
+  std::uint64_t macs() const { return m * n * k * batch; }
+};
+
+struct FoldMapping {
+  std::uint64_t spatial_rows = 0;  // extent mapped onto array rows
+  std::uint64_t spatial_cols = 0;  // extent mapped onto array columns
+  std::uint64_t temporal = 0;      // extent streamed in time
+  std::uint64_t row_folds = 0;
+  std::uint64_t col_folds = 0;
+  std::uint64_t folds() const { return row_folds * col_folds; }
+};
+
+FoldMapping map_gemm(Dataflow dataflow, std::uint32_t rows, std::uint32_t cols, const GemmShape& g);
+
+// Fill + drain cycles a fold pays on top of its temporal extent.
+Cycles fold_overhead(Dataflow dataflow, std::uint32_t rows, std::uint32_t cols);
+
+// Compute cycles of the whole GEMM: batch x folds x (T + overhead).
+Cycles gemm_cycles(Dataflow dataflow, std::uint32_t rows, std::uint32_t cols, const GemmShape& g);
+
+// Mean over folds of used PEs / (R * C).
+double mapping_efficiency(Dataflow dataflow, std::uint32_t rows, std::uint32_t cols,
+                          const GemmShape& g);
+
+// Operand elements the array reads from / writes to its buffers: the
+// stationary operand once, each streamed operand once per fold of the other
+// spatial dimension, outputs (partial sums) once per fold of the reduction.
+struct ArrayTraffic {
+  std::uint64_t input_elements = 0;
+  std::uint64_t weight_elements = 0;
+  std::uint64_t output_elements = 0;
+};
+ArrayTraffic array_traffic(Dataflow dataflow, std::uint32_t rows, std::uint32_t cols,
+                           const GemmShape& g);
+
+}  // namespace tessel::arch

@@ -1,0 +1,217 @@
+// tessel: the command-line front end. Parses flags, runs one stage of the
+// flow per subcommand and turns InputError into a one-line message.
+
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include <boost/program_options.hpp>
+#include <fmt/format.h>
+
+#include "arch/config.h"
+#include "arch/error.h"
+#include "sim/report.h"
+#include "sim/simulator.h"
+#include "workloads/importers.h"
+#include "workloads/lowering.h"
+#include "workloads/trace.h"
+
+#ifndef TESSEL_VERSION
+#define TESSEL_VERSION "0.0.0"
+#endif
+#ifndef TESSEL_GIT_REVISION
+#define TESSEL_GIT_REVISION "unknown"
+#endif
+
+namespace po = boost::program_options;
+using namespace tessel;
+
+namespace {
+
+constexpr const char* kTopHelp = R"(tessel: cycle-level accelerator simulator
+
+usage: tessel <command> [options]
+
+commands:
+  simulate   lower a workload (or take a trace) and simulate it; write a JSON report
+  lower      lower a workload onto a hardware config; write the trace as JSON
+  help       show this text, or `tessel help <command>` for a command's options
+
+options:
+  -h, --help     show this text
+  --version      print the version
+
+Hardware configs are Tessel JSON (configs/arch/*.json) or SCALE-Sim .cfg files;
+workloads are Tessel JSON layer lists or SCALE-Sim topology .csv files.
+)";
+
+struct UsageError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+po::options_description simulate_options() {
+  po::options_description d("tessel simulate --arch FILE (--workload FILE | --trace FILE) [options]");
+  d.add_options()("help,h", "show this text")(
+      "arch,a", po::value<std::string>()->value_name("FILE"),
+      "hardware config: Tessel .json or SCALE-Sim .cfg (required)")(
+      "workload,w", po::value<std::string>()->value_name("FILE"),
+      "workload: Tessel .json layer list or SCALE-Sim .csv topology")(
+      "trace,t", po::value<std::string>()->value_name("FILE"),
+      "a lowered trace (from `tessel lower` or another compiler) instead of a workload")(
+      "set,s", po::value<std::vector<std::string>>()->value_name("PATH=VALUE")->composing(),
+      "override a hardware config value, e.g. --set arch.array.rows=64 or --set "
+      "sram[0].banks=8; repeatable; the value is JSON or a bare string")(
+      "output,o", po::value<std::string>()->value_name("FILE"),
+      "write the JSON report to FILE and print a summary; without it the report goes to stdout");
+  return d;
+}
+
+po::options_description lower_options() {
+  po::options_description d("tessel lower --arch FILE --workload FILE [options]");
+  d.add_options()("help,h", "show this text")(
+      "arch,a", po::value<std::string>()->value_name("FILE"),
+      "hardware config: Tessel .json or SCALE-Sim .cfg (required)")(
+      "workload,w", po::value<std::string>()->value_name("FILE"),
+      "workload: Tessel .json layer list or SCALE-Sim .csv topology (required)")(
+      "set,s", po::value<std::vector<std::string>>()->value_name("PATH=VALUE")->composing(),
+      "override a hardware config value; repeatable")(
+      "output,o", po::value<std::string>()->value_name("FILE"),
+      "write the trace to FILE (default: stdout)")(
+      "plan", "print the tile chosen for each layer instead of the trace");
+  return d;
+}
+
+po::variables_map parse(const po::options_description& desc, const std::vector<std::string>& args) {
+  po::variables_map vm;
+  try {
+    po::store(po::command_line_parser(args).options(desc).run(), vm);
+    po::notify(vm);
+  } catch (const po::error& e) {
+    throw UsageError(e.what());
+  }
+  return vm;
+}
+
+std::string required(const po::variables_map& vm, const char* name) {
+  if (!vm.count(name)) throw UsageError(fmt::format("missing required option --{}", name));
+  return vm[name].as<std::string>();
+}
+
+std::vector<std::string> overrides(const po::variables_map& vm) {
+  return vm.count("set") ? vm["set"].as<std::vector<std::string>>() : std::vector<std::string>{};
+}
+
+void write_text(const std::string& file, const std::string& text) {
+  std::ofstream out(file);
+  if (!out) throw InputError(fmt::format("{}: cannot open for writing", file));
+  out << text;
+  if (!out) throw InputError(fmt::format("{}: write failed", file));
+}
+
+int run_simulate(const std::vector<std::string>& args) {
+  const auto desc = simulate_options();
+  const auto vm = parse(desc, args);
+  if (vm.count("help")) {
+    std::cout << desc << "\n";
+    return 0;
+  }
+  const std::string arch_file = required(vm, "arch");
+  if (vm.count("workload") == vm.count("trace")) {
+    throw UsageError("give exactly one of --workload FILE or --trace FILE");
+  }
+  const arch::Config config = arch::load_config(arch_file, overrides(vm));
+  workloads::Trace trace;
+  std::string input;
+  if (vm.count("workload")) {
+    input = vm["workload"].as<std::string>();
+    trace = workloads::lower(workloads::load_workload(input), config).trace;
+  } else {
+    input = vm["trace"].as<std::string>();
+    trace = workloads::load_trace(input, config);
+  }
+  const sim::SimResult result = sim::simulate(config, trace);
+  const auto report = sim::make_report(config, result, trace.workload,
+                                       {arch_file, input, TESSEL_VERSION, TESSEL_GIT_REVISION});
+  if (vm.count("output")) {
+    const std::string out = vm["output"].as<std::string>();
+    write_text(out, report.dump(2) + "\n");
+    std::cout << sim::summary_text(report) << "report        " << out << "\n";
+  } else {
+    std::cout << report.dump(2) << "\n";
+  }
+  return 0;
+}
+
+int run_lower(const std::vector<std::string>& args) {
+  const auto desc = lower_options();
+  const auto vm = parse(desc, args);
+  if (vm.count("help")) {
+    std::cout << desc << "\n";
+    return 0;
+  }
+  const arch::Config config = arch::load_config(required(vm, "arch"), overrides(vm));
+  const auto workload = workloads::load_workload(required(vm, "workload"));
+  const auto lowered = workloads::lower(workload, config);
+  std::string text;
+  if (vm.count("plan")) {
+    text += fmt::format("{:<24} {:>8} {:>8} {:>8} {:>6} {:>7} {:>14} {:>14}\n", "layer", "tile_m",
+                        "tile_n", "tile_k", "tile_g", "order", "est_cycles", "dram_bytes");
+    for (std::size_t i = 0; i < lowered.plans.size(); ++i) {
+      const auto& p = lowered.plans[i];
+      text += fmt::format("{:<24} {:>8} {:>8} {:>8} {:>6} {:>7} {:>14} {:>14}\n",
+                          workload.layers[i].name, p.tm, p.tn, p.tk, p.tg,
+                          p.n_outer ? "n,m,k" : "m,n,k", p.estimated_cycles, p.dram_bytes);
+    }
+  } else {
+    text = workloads::trace_to_json(lowered.trace).dump(1) + "\n";
+  }
+  if (vm.count("output")) {
+    write_text(vm["output"].as<std::string>(), text);
+  } else {
+    std::cout << text;
+  }
+  return 0;
+}
+
+}  // namespace
+
+// SystemC's entry points (declared extern "C" by SystemC's headers).
+extern "C" int sc_elab_and_sim(int argc, char* argv[]);
+
+int main(int argc, char* argv[]) {
+  // Keep SystemC's banner out of reports and error output; it prints before sc_main.
+  setenv("SYSTEMC_DISABLE_COPYRIGHT_MESSAGE", "1", 0);
+  return sc_elab_and_sim(argc, argv);
+}
+
+extern "C" int sc_main(int argc, char* argv[]) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  try {
+    if (args.empty() || args[0] == "-h" || args[0] == "--help" ||
+        (args[0] == "help" && args.size() == 1)) {
+      std::cout << kTopHelp;
+      return args.empty() ? 2 : 0;
+    }
+    if (args[0] == "--version") {
+      std::cout << "tessel " << TESSEL_VERSION << " (" << TESSEL_GIT_REVISION << ")\n";
+      return 0;
+    }
+    if (args[0] == "help") args = {args[1], "--help"};
+    const std::string command = args[0];
+    args.erase(args.begin());
+    if (command == "simulate") return run_simulate(args);
+    if (command == "lower") return run_lower(args);
+    throw UsageError(fmt::format("unknown command \"{}\" (try tessel --help)", command));
+  } catch (const UsageError& e) {
+    std::cerr << "tessel: usage error: " << e.what() << "\n";
+    return 2;
+  } catch (const InputError& e) {
+    std::cerr << "tessel: error: " << e.what() << "\n";
+    return 1;
+  } catch (const std::exception& e) {
+    std::cerr << "tessel: internal error: " << e.what() << "\n";
+    return 3;
+  }
+}

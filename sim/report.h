@@ -1,0 +1,28 @@
+#pragma once
+// Turns a simulation result into the versioned JSON report
+// (docs/report.md documents every field) and a short text summary.
+
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "arch/config.h"
+#include "sim/simulator.h"
+
+namespace tessel::sim {
+
+inline constexpr const char* kReportSchema = "tessel.report/1";
+
+struct Provenance {
+  std::string arch_file;
+  std::string workload_file;  // or the trace file
+  std::string tool_version;
+  std::string git_revision;
+};
+
+nlohmann::json make_report(const arch::Config& config, const SimResult& result,
+                           const std::string& workload_name, const Provenance& provenance);
+
+std::string summary_text(const nlohmann::json& report);
+
+}  // namespace tessel::sim

@@ -1,0 +1,61 @@
+#pragma once
+// The sequencer: owns the trace and its dependency counts, hands each
+// instruction to its unit the moment its last dependency completes, and
+// retires BARRIERs itself. Models no issue bandwidth (dispatch is free).
+
+#include <cstdint>
+#include <vector>
+
+#include <systemc>
+
+#include "sim/stall_cause.h"
+#include "workloads/trace.h"
+
+namespace tessel::sim {
+
+// A unit that executes instructions the sequencer hands it.
+class ExecutionUnit {
+ public:
+  virtual ~ExecutionUnit() = default;
+  // `id` has all its dependencies done; the unit runs it when its resources allow.
+  virtual void accept(std::uint32_t id) = 0;
+};
+
+class Sequencer : public sc_core::sc_module {
+ public:
+  SC_HAS_PROCESS(Sequencer);
+  Sequencer(sc_core::sc_module_name name, const workloads::Trace& trace);
+
+  void bind(workloads::Unit unit, ExecutionUnit* executor);
+  // Called by a unit at the cycle `id` finishes; `cause` is what bounded it.
+  void complete(std::uint32_t id, Cause cause);
+
+  const workloads::Instruction& instruction(std::uint32_t id) const {
+    return m_trace.instructions[id];
+  }
+  // What the last dependency to complete was bounded by.
+  Cause ready_cause(std::uint32_t id) const { return m_ready_cause[id]; }
+  Cycles completed_at(std::uint32_t id) const { return m_completed_at[id]; }
+  // What bounded `id` itself, as reported by its unit.
+  Cause completed_cause(std::uint32_t id) const { return m_completed_cause[id]; }
+  std::size_t completed() const { return m_completed; }
+  std::uint64_t events() const { return m_events; }
+  void count_event() { ++m_events; }
+
+ private:
+  void start();
+  void dispatch(std::uint32_t id);
+
+  const workloads::Trace& m_trace;
+  std::vector<std::uint32_t> m_pending;          // unfinished dependencies
+  std::vector<std::uint32_t> m_dependent_begin;  // CSR index into m_dependents
+  std::vector<std::uint32_t> m_dependents;
+  std::vector<Cause> m_ready_cause;
+  std::vector<Cycles> m_completed_at;
+  std::vector<Cause> m_completed_cause;
+  ExecutionUnit* m_units[3] = {nullptr, nullptr, nullptr};
+  std::size_t m_completed = 0;
+  std::uint64_t m_events = 0;
+};
+
+}  // namespace tessel::sim

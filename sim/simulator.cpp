@@ -1,0 +1,157 @@
+#include "sim/simulator.h"
+
+#include <chrono>
+#include <memory>
+#include <stdexcept>
+
+#include <fmt/format.h>
+#include <systemc>
+
+#include "arch/error.h"
+#include "arch/systolic.h"
+#include "sim/dma_engine.h"
+#include "sim/mac_array.h"
+#include "sim/memory.h"
+#include "sim/sequencer.h"
+
+namespace tessel::sim {
+
+namespace {
+
+using workloads::Opcode;
+
+void check_trace(const arch::Config& config, const workloads::Trace& trace) {
+  for (const auto& inst : trace.instructions) {
+    if (inst.op == Opcode::kGemm && inst.dataflow != config.array.dataflow) {
+      throw InputError(fmt::format("trace instruction {}: GEMM dataflow {} but the array runs {}",
+                                   inst.id, arch::to_string(inst.dataflow),
+                                   arch::to_string(config.array.dataflow)));
+    }
+  }
+}
+
+// Splits the array's timeline into layer windows and fills the stats.
+void account_layers(const arch::Config& config, const workloads::Trace& trace,
+                    const Sequencer& sequencer, const MacArray& array, SimResult& r) {
+  const std::size_t n_layers = trace.layers.size();
+  std::vector<Cycles> layer_end(n_layers);
+  r.layers.resize(n_layers);
+  std::vector<double> used_pe(n_layers, 0), fold_pe(n_layers, 0);
+  for (const auto& inst : trace.instructions) {
+    auto& l = r.layers[inst.layer];
+    layer_end[inst.layer] = max(layer_end[inst.layer], sequencer.completed_at(inst.id));
+    if (inst.op == Opcode::kLoad) l.dram_read_bytes += inst.bytes();
+    if (inst.op == Opcode::kStore) l.dram_write_bytes += inst.bytes();
+    if (inst.op == Opcode::kGemm) {
+      l.macs += inst.shape.macs();
+      const auto f = arch::map_gemm(config.array.dataflow, config.array.rows, config.array.cols,
+                                    inst.shape);
+      used_pe[inst.layer] += static_cast<double>(f.spatial_rows * f.spatial_cols * inst.shape.batch);
+      fold_pe[inst.layer] +=
+          static_cast<double>(f.folds() * inst.shape.batch) * config.array.rows * config.array.cols;
+    }
+  }
+  for (std::size_t i = 1; i < n_layers; ++i) layer_end[i] = max(layer_end[i], layer_end[i - 1]);
+  r.cycles = n_layers ? layer_end.back() : Cycles(0);
+
+  // The array's segments, plus its idle tail until the end of the run.
+  std::vector<ArraySegment> segments = array.segments();
+  if (r.cycles > array.busy_until()) {
+    // Waiting for whatever finished last (the final stores, typically).
+    Cause tail = Cause::kDependency;
+    Cycles last;
+    for (const auto& inst : trace.instructions) {
+      if (sequencer.completed_at(inst.id) >= last) {
+        last = sequencer.completed_at(inst.id);
+        tail = sequencer.completed_cause(inst.id);
+      }
+    }
+    segments.push_back({array.busy_until(), r.cycles, false, tail});
+  }
+  std::size_t layer = 0;
+  for (const auto& s : segments) {
+    Cycles at = s.start;
+    while (at < s.end) {
+      while (layer + 1 < n_layers && at >= layer_end[layer]) ++layer;
+      const Cycles until = (layer + 1 < n_layers) ? std::min(s.end, layer_end[layer]) : s.end;
+      const Cycles span = until - at;
+      if (s.compute) {
+        r.layers[layer].compute_cycles += span;
+      } else {
+        r.layers[layer].stall_by_cause[static_cast<int>(s.cause)] += span;
+      }
+      at = until;
+    }
+  }
+
+  const double pes = static_cast<double>(config.array.rows) * config.array.cols;
+  Cycles previous;
+  for (std::size_t i = 0; i < n_layers; ++i) {
+    auto& l = r.layers[i];
+    l.name = trace.layers[i];
+    l.cycles = layer_end[i] - previous;
+    previous = layer_end[i];
+    l.stall_cycles = l.cycles - l.compute_cycles;
+    l.mapping_efficiency = fold_pe[i] > 0 ? used_pe[i] / fold_pe[i] : 0.0;
+    l.utilization = l.cycles.count() ? static_cast<double>(l.macs) / (pes * l.cycles.count()) : 0.0;
+    r.compute_cycles += l.compute_cycles;
+    for (int c = 0; c < 4; ++c) r.stall_by_cause[c] += l.stall_by_cause[c];
+    r.macs += l.macs;
+    r.dram_read_bytes += l.dram_read_bytes;
+    r.dram_write_bytes += l.dram_write_bytes;
+  }
+}
+
+bool g_simulated = false;
+
+}  // namespace
+
+SimResult simulate(const arch::Config& config, const workloads::Trace& trace) {
+  if (g_simulated) {
+    throw std::logic_error("sim::simulate() runs once per process (SystemC cannot be reset)");
+  }
+  g_simulated = true;
+  check_trace(config, trace);
+  const auto wall_start = std::chrono::steady_clock::now();
+
+  sc_core::sc_set_time_resolution(1, sc_core::SC_PS);
+  Sequencer sequencer("sequencer", trace);
+  Dram dram("dram", config.dram);
+  std::vector<std::unique_ptr<SramBuffer>> buffers;
+  std::vector<SramBuffer*> buffer_ptrs;
+  for (const auto& s : config.sram) {
+    buffers.push_back(std::make_unique<SramBuffer>(s.name.c_str(), s));
+    buffer_ptrs.push_back(buffers.back().get());
+  }
+  std::vector<std::uint32_t> program;
+  for (const auto& inst : trace.instructions) {
+    if (inst.op == Opcode::kGemm) program.push_back(inst.id);
+  }
+  DmaEngine dma("dma", config.dma, sequencer, dram, buffer_ptrs);
+  MacArray array("array", config.array, sequencer, buffer_ptrs, std::move(program));
+  sequencer.bind(workloads::Unit::kDma, &dma);
+  sequencer.bind(workloads::Unit::kArray, &array);
+
+  sc_core::sc_start();
+
+  if (sequencer.completed() != trace.instructions.size()) {
+    throw InputError(fmt::format("trace deadlocked: {} of {} instructions never completed",
+                                 trace.instructions.size() - sequencer.completed(),
+                                 trace.instructions.size()));
+  }
+
+  SimResult r;
+  account_layers(config, trace, sequencer, array, r);
+  r.dram_busy_cycles = dram.busy_cycles();
+  r.dma_busy_cycles = dma.busy_cycles();
+  r.dma_transfers = dma.transfers();
+  for (const auto& b : buffers) {
+    r.buffers.push_back({b->config().name, b->read_bytes(), b->write_bytes(), b->busy_cycles()});
+  }
+  r.events = sequencer.events();
+  r.wall_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
+  return r;
+}
+
+}  // namespace tessel::sim

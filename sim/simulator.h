@@ -1,0 +1,56 @@
+#pragma once
+// Runs a trace on the SystemC model of the configured accelerator and
+// returns the statistics. SystemC cannot be re-elaborated: call simulate()
+// once per process (the explorer and the tests fork one process per run).
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "arch/config.h"
+#include "arch/units.h"
+#include "sim/stall_cause.h"
+#include "workloads/trace.h"
+
+namespace tessel::sim {
+
+struct LayerStats {
+  std::string name;
+  Cycles cycles;          // end of this layer - end of the previous one
+  Cycles compute_cycles;  // array computing inside that window
+  Cycles stall_cycles;    // cycles - compute_cycles
+  std::array<Cycles, 4> stall_by_cause{};  // indexed by Cause
+  std::uint64_t macs = 0;
+  double mapping_efficiency = 0;
+  double utilization = 0;
+  std::uint64_t dram_read_bytes = 0;
+  std::uint64_t dram_write_bytes = 0;
+};
+
+struct BufferStats {
+  std::string name;
+  std::uint64_t read_bytes = 0;
+  std::uint64_t write_bytes = 0;
+  Cycles busy_cycles;  // summed over slot ports
+};
+
+struct SimResult {
+  Cycles cycles;
+  Cycles compute_cycles;
+  std::array<Cycles, 4> stall_by_cause{};
+  std::uint64_t macs = 0;
+  std::uint64_t dram_read_bytes = 0;
+  std::uint64_t dram_write_bytes = 0;
+  Cycles dram_busy_cycles;
+  Cycles dma_busy_cycles;  // summed over channels
+  std::uint64_t dma_transfers = 0;
+  std::vector<BufferStats> buffers;
+  std::vector<LayerStats> layers;
+  std::uint64_t events = 0;
+  double wall_seconds = 0;
+};
+
+SimResult simulate(const arch::Config& config, const workloads::Trace& trace);
+
+}  // namespace tessel::sim

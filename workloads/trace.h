@@ -1,0 +1,69 @@
+#pragma once
+// The lowered trace: the contract between the lowering (or an external
+// compiler) and the simulator. Tile-level instructions with explicit
+// dependencies; docs/trace-format.md documents the JSON form.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "arch/config.h"
+#include "arch/systolic.h"
+
+namespace tessel::workloads {
+
+enum class Opcode { kLoad, kStore, kMove, kGemm, kBarrier };
+enum class Unit { kDma, kArray, kSequencer };
+
+std::string to_string(Opcode op);
+Unit unit_of(Opcode op);
+
+inline constexpr int kDram = -1;  // `src`/`dst` value naming DRAM
+
+// A buffer location: buffer index into arch sram[] (or kDram) and a slot
+// (half of a double-buffered buffer).
+struct Location {
+  int buffer = kDram;
+  std::uint32_t slot = 0;
+};
+
+struct Instruction {
+  std::uint32_t id = 0;
+  Opcode op = Opcode::kBarrier;
+  std::uint32_t layer = 0;
+  std::vector<std::uint32_t> deps;  // ids of earlier instructions
+
+  // LOAD / STORE / MOVE: `rows` x `row_bytes`, rows `stride_bytes` apart in
+  // DRAM starting at `address` (LOAD/STORE only).
+  arch::Operand operand = arch::Operand::kInput;
+  Location src, dst;
+  std::uint64_t address = 0;
+  std::uint64_t rows = 0;
+  std::uint64_t row_bytes = 0;
+  std::uint64_t stride_bytes = 0;
+  std::uint64_t bytes() const { return rows * row_bytes; }
+
+  // GEMM: the tile, where its operands live, whether it adds to the output
+  // already in its buffer, and its dataflow (must match the array).
+  arch::GemmShape shape;
+  arch::Dataflow dataflow = arch::Dataflow::kWeightStationary;
+  Location input, weight, output;
+  bool accumulate = false;
+};
+
+struct Trace {
+  std::string workload;
+  std::vector<std::string> layers;  // layer names; Instruction::layer indexes this
+  std::vector<Instruction> instructions;
+};
+
+nlohmann::json trace_to_json(const Trace& trace);
+// Validates ids (dense, in order), dependencies (earlier ids only), layer
+// indices, buffer indices and slots against `config`, and GEMM dataflows.
+Trace trace_from_json(const nlohmann::json& json, const std::string& source,
+                      const arch::Config& config);
+Trace load_trace(const std::string& file, const arch::Config& config);
+
+}  // namespace tessel::workloads
