@@ -101,9 +101,10 @@ nlohmann::json scalesim_cfg_to_json(const std::string& file) {
     }
   }
 
-  // A port of max(R, C) bytes per cycle per buffer half feeds a full array
-  // edge every cycle: SCALE-Sim's SRAM never stalls the array.
-  const std::uint64_t port = std::bit_ceil(std::max(rows, cols));
+  // Each buffer half gets a port of 2 x max(R, C) bytes per cycle: a full
+  // array edge every cycle plus partial-sum read-back, so that, as in
+  // SCALE-Sim, SRAM bandwidth never stalls the array.
+  const std::uint64_t port = 2 * std::bit_ceil(std::max(rows, cols));
   auto buffer = [&](const char* name, const char* key, const char* operand) {
     return nlohmann::json{{"name", name},
                           {"capacity_bytes", integer(key) * 1024},

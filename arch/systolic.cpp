@@ -31,10 +31,12 @@ Cycles fold_overhead(Dataflow dataflow, std::uint32_t rows, std::uint32_t cols) 
   return Cycles(2 * std::uint64_t{rows} + cols - 2);
 }
 
-Cycles gemm_cycles(Dataflow dataflow, std::uint32_t rows, std::uint32_t cols, const GemmShape& g) {
+Cycles gemm_cycles(Dataflow dataflow, std::uint32_t rows, std::uint32_t cols, const GemmShape& g,
+                   bool with_overhead) {
   if (g.macs() == 0) return Cycles(0);
   const FoldMapping f = map_gemm(dataflow, rows, cols, g);
-  return (Cycles(f.temporal) + fold_overhead(dataflow, rows, cols)) * (f.folds() * g.batch);
+  const Cycles overhead = with_overhead ? fold_overhead(dataflow, rows, cols) : Cycles(0);
+  return (Cycles(f.temporal) + overhead) * (f.folds() * g.batch);
 }
 
 double mapping_efficiency(Dataflow dataflow, std::uint32_t rows, std::uint32_t cols,

@@ -38,8 +38,12 @@ FoldMapping map_gemm(Dataflow dataflow, std::uint32_t rows, std::uint32_t cols, 
 // Fill + drain cycles a fold pays on top of its temporal extent.
 Cycles fold_overhead(Dataflow dataflow, std::uint32_t rows, std::uint32_t cols);
 
-// Compute cycles of the whole GEMM: batch x folds x (T + overhead).
-Cycles gemm_cycles(Dataflow dataflow, std::uint32_t rows, std::uint32_t cols, const GemmShape& g);
+// Compute cycles of the whole GEMM: batch x folds x (T + overhead). With
+// `fold_overhead` false the GEMM continues folds already on the array (a
+// temporal chunk that is not the last one of its fold) and pays only
+// batch x folds x T; the fold's last chunk pays the fill and drain.
+Cycles gemm_cycles(Dataflow dataflow, std::uint32_t rows, std::uint32_t cols, const GemmShape& g,
+                   bool fold_overhead = true);
 
 // Mean over folds of used PEs / (R * C).
 double mapping_efficiency(Dataflow dataflow, std::uint32_t rows, std::uint32_t cols,

@@ -156,13 +156,14 @@ int run_lower(const std::vector<std::string>& args) {
   const auto lowered = workloads::lower(workload, config);
   std::string text;
   if (vm.count("plan")) {
-    text += fmt::format("{:<24} {:>8} {:>8} {:>8} {:>6} {:>7} {:>14} {:>14}\n", "layer", "tile_m",
-                        "tile_n", "tile_k", "tile_g", "order", "est_cycles", "dram_bytes");
+    text += fmt::format("{:<24} {:>8} {:>8} {:>8} {:>6} {:>6} {:>8} {:>14} {:>14}\n", "layer",
+                        "tile_m", "tile_n", "tile_k", "tile_g", "order", "chunked", "est_cycles",
+                        "dram_bytes");
     for (std::size_t i = 0; i < lowered.plans.size(); ++i) {
       const auto& p = lowered.plans[i];
-      text += fmt::format("{:<24} {:>8} {:>8} {:>8} {:>6} {:>7} {:>14} {:>14}\n",
-                          workload.layers[i].name, p.tm, p.tn, p.tk, p.tg,
-                          p.n_outer ? "n,m,k" : "m,n,k", p.estimated_cycles, p.dram_bytes);
+      text += fmt::format("{:<24} {:>8} {:>8} {:>8} {:>6} {:>6} {:>8} {:>14} {:>14}\n",
+                          workload.layers[i].name, p.tm, p.tn, p.tk, p.tg, p.order,
+                          p.temporal_chunked ? "yes" : "no", p.estimated_cycles, p.dram_bytes);
     }
   } else {
     text = workloads::trace_to_json(lowered.trace).dump(1) + "\n";

@@ -39,7 +39,8 @@ void MacArray::run() {
       m_segments.push_back({m_busy_until, now, false, m_sequencer.ready_cause(id)});
     }
     const Cycles compute =
-        arch::gemm_cycles(m_config.dataflow, m_config.rows, m_config.cols, inst.shape);
+        arch::gemm_cycles(m_config.dataflow, m_config.rows, m_config.cols, inst.shape,
+                          inst.fold_overhead);
     const auto traffic = arch::array_traffic(m_config.dataflow, m_config.rows, m_config.cols, inst.shape);
     Cycles end = now + compute;
     end = max(end, m_buffers[inst.input.buffer]->access(

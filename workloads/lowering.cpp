@@ -88,6 +88,47 @@ std::pair<std::uint64_t, std::uint64_t> reuse_factors(std::uint64_t nm, std::uin
 
 }  // namespace
 
+namespace {
+
+// Which GEMM dimension is temporal for the array's dataflow.
+char temporal_dim(arch::Dataflow df) {
+  switch (df) {
+    case arch::Dataflow::kOutputStationary: return 'k';
+    case arch::Dataflow::kWeightStationary: return 'm';
+    case arch::Dataflow::kInputStationary: return 'n';
+  }
+  return 'k';
+}
+
+struct Extents {
+  std::uint64_t m, n, k;
+  std::uint64_t of(char d) const { return d == 'm' ? m : d == 'n' ? n : k; }
+};
+
+// DRAM bytes of a loop nest, by walking it (used for chunked plans, whose
+// nests are small).
+std::uint64_t walk_traffic(const std::string& order, const Extents& count, std::uint64_t ng,
+                           const TileBytes& b) {
+  std::uint64_t traffic = 0;
+  for (std::uint64_t g = 0; g < ng; ++g) {
+    std::tuple<std::uint64_t, std::uint64_t> in_key{UINT64_MAX, 0}, w_key{UINT64_MAX, 0};
+    for (std::uint64_t a = 0; a < count.of(order[0]); ++a)
+      for (std::uint64_t c = 0; c < count.of(order[1]); ++c)
+        for (std::uint64_t e = 0; e < count.of(order[2]); ++e) {
+          std::uint64_t idx[3] = {a, c, e};
+          std::uint64_t mi = 0, ni = 0, ki = 0;
+          for (int d = 0; d < 3; ++d) (order[d] == 'm' ? mi : order[d] == 'n' ? ni : ki) = idx[d];
+          if (in_key != std::make_tuple(mi, ki)) traffic += b.input, in_key = {mi, ki};
+          if (w_key != std::make_tuple(ki, ni)) traffic += b.weight, w_key = {ki, ni};
+          if (order[2] != 'k' && ki > 0) traffic += b.output;  // partial sums back in
+          if (order[2] != 'k' || ki + 1 == count.k) traffic += b.output;
+        }
+  }
+  return traffic;
+}
+
+}  // namespace
+
 TilePlan plan_layer(const Layer& layer, const arch::Config& config) {
   const arch::GemmShape g = layer.gemm();
   const Roles roles = roles_for(config.array.dataflow);
@@ -96,64 +137,100 @@ TilePlan plan_layer(const Layer& layer, const arch::Config& config) {
       std::min(config.dram.rate.millibytes_per_cycle(),
                std::uint64_t{config.dma.bytes_per_cycle} * config.dma.channels * 1000);
   const Rate transfer_rate = Rate::bytes_per_kilocycle(dma_peak);
+  const char tdim = temporal_dim(config.array.dataflow);
+  const Cycles untiled_compute =
+      arch::gemm_cycles(config.array.dataflow, config.array.rows, config.array.cols, g);
 
-  auto candidates = [&](Role r, std::uint64_t full, bool chunk) {
-    return r == Role::kTemporal ? temporal_candidates(full, chunk)
-                                : spatial_candidates(full, candidates_unit(r, config));
+  auto estimate = [&](std::uint64_t compute, std::uint64_t traffic, std::uint64_t transfers,
+                      std::uint64_t steps) {
+    const std::uint64_t dma = transfer_rate.time_for(traffic).count() +
+                              transfers * config.dma.setup_cycles / config.dma.channels +
+                              config.dram.latency_cycles.count();
+    return std::max(compute, dma) + std::min(compute, dma) / steps;
   };
-  std::vector<std::uint64_t> tgs;
-  for (std::uint64_t v = 1; v < g.batch; v *= 2) tgs.push_back(v);
-  tgs.push_back(g.batch);
 
   TilePlan best;
   bool found = false;
   std::tuple<std::uint64_t, std::uint64_t, std::uint64_t> best_key{UINT64_MAX, UINT64_MAX, UINT64_MAX};
-  for (int chunk = 0; chunk < 2 && !found; ++chunk) {
-    for (auto tm : candidates(roles.m, g.m, chunk)) {
-      for (auto tn : candidates(roles.n, g.n, chunk)) {
-        for (auto tk : candidates(roles.k, g.k, chunk)) {
-          for (auto tg : tgs) {
-            const TileBytes b = tile_bytes(layer, tm, tn, tk, tg, elem);
-            if (!fits(config, b)) continue;
-            const std::uint64_t nm = ceil_div(g.m, tm), nn = ceil_div(g.n, tn),
-                                nk = ceil_div(g.k, tk), ng = ceil_div(g.batch, tg);
-            // Exact compute cycles over the tile grid (edges included).
-            std::uint64_t compute = 0;
-            for (auto [sm, cm] : split(g.m, tm))
-              for (auto [sn, cn] : split(g.n, tn))
-                for (auto [sk, ck] : split(g.k, tk))
-                  for (auto [sg, cg] : split(g.batch, tg))
-                    compute += arch::gemm_cycles(config.array.dataflow, config.array.rows,
-                                                 config.array.cols, {sm, sn, sk, sg})
-                                   .count() *
-                               cm * cn * ck * cg;
-            const std::uint64_t steps = nm * nn * nk * ng;
-            for (bool n_outer : {true, false}) {
-              const auto [in_reuse, w_reuse] = reuse_factors(nm, nn, nk, n_outer);
-              const std::uint64_t traffic = b.input * ng * nm * nk * in_reuse +
-                                            b.weight * ng * nn * nk * w_reuse +
-                                            g.m * g.n * g.batch * elem;
-              const std::uint64_t transfers = ng * (nm * nk * in_reuse + nn * nk * w_reuse + nm * nn);
-              const std::uint64_t dma = transfer_rate.time_for(traffic).count() +
-                                        transfers * config.dma.setup_cycles / config.dma.channels +
-                                        config.dram.latency_cycles.count();
-              const std::uint64_t est = std::max(compute, dma) + std::min(compute, dma) / steps;
-              const auto key = std::make_tuple(est, traffic, steps);
-              if (key < best_key) {
-                best_key = key;
-                best = {tm, tn, tk, tg, n_outer, est, traffic};
-                found = true;
-              }
-            }
+  auto consider = [&](const TilePlan& p, std::uint64_t traffic, std::uint64_t steps) {
+    const auto key = std::make_tuple(p.estimated_cycles, traffic, steps);
+    if (key < best_key) {
+      best_key = key;
+      best = p;
+      best.dram_bytes = traffic;
+      found = true;
+    }
+  };
+
+  // Full temporal extent: closed-form traffic with k innermost.
+  std::vector<std::uint64_t> tgs;
+  for (std::uint64_t v = 1; v < g.batch; v *= 2) tgs.push_back(v);
+  tgs.push_back(g.batch);
+  auto candidates = [&](Role r, std::uint64_t full) {
+    return r == Role::kTemporal ? std::vector<std::uint64_t>{full}
+                                : spatial_candidates(full, candidates_unit(r, config));
+  };
+  for (auto tm : candidates(roles.m, g.m)) {
+    for (auto tn : candidates(roles.n, g.n)) {
+      for (auto tk : candidates(roles.k, g.k)) {
+        for (auto tg : tgs) {
+          const TileBytes b = tile_bytes(layer, tm, tn, tk, tg, elem);
+          if (!fits(config, b)) continue;
+          const std::uint64_t nm = ceil_div(g.m, tm), nn = ceil_div(g.n, tn),
+                              nk = ceil_div(g.k, tk), ng = ceil_div(g.batch, tg);
+          // Exact compute cycles over the tile grid (edges included).
+          std::uint64_t compute = 0;
+          for (auto [sm, cm] : split(g.m, tm))
+            for (auto [sn, cn] : split(g.n, tn))
+              for (auto [sk, ck] : split(g.k, tk))
+                for (auto [sg, cg] : split(g.batch, tg))
+                  compute += arch::gemm_cycles(config.array.dataflow, config.array.rows,
+                                               config.array.cols, {sm, sn, sk, sg})
+                                 .count() *
+                             cm * cn * ck * cg;
+          const std::uint64_t steps = nm * nn * nk * ng;
+          for (bool n_outer : {true, false}) {
+            const auto [in_reuse, w_reuse] = reuse_factors(nm, nn, nk, n_outer);
+            const std::uint64_t traffic = b.input * ng * nm * nk * in_reuse +
+                                          b.weight * ng * nn * nk * w_reuse +
+                                          g.m * g.n * g.batch * elem;
+            const std::uint64_t transfers = ng * (nm * nk * in_reuse + nn * nk * w_reuse + nm * nn);
+            TilePlan p{tm, tn, tk, tg, n_outer ? "nmk" : "mnk", false,
+                       estimate(compute, traffic, transfers, steps), 0};
+            consider(p, traffic, steps);
           }
         }
       }
     }
   }
+  if (found) return best;
+
+  // Chunked: one fold, the temporal extent in chunks, temporal innermost.
+  // The reduction loop sits above the chunks, so ws/is spill partial sums.
+  const std::uint64_t fold_m = roles.m == Role::kTemporal ? 0 : candidates_unit(roles.m, config);
+  const std::uint64_t fold_n = roles.n == Role::kTemporal ? 0 : candidates_unit(roles.n, config);
+  const std::uint64_t fold_k = roles.k == Role::kTemporal ? 0 : candidates_unit(roles.k, config);
+  const std::string order = tdim == 'k' ? "mnk" : tdim == 'm' ? "nkm" : "mkn";
+  const std::uint64_t full_t = tdim == 'm' ? g.m : tdim == 'n' ? g.n : g.k;
+  for (std::uint64_t d = 2; ceil_div(full_t, d / 2) > 1; d *= 2) {
+    const std::uint64_t tt = ceil_div(full_t, d);
+    const std::uint64_t tm = fold_m ? std::min(fold_m, g.m) : tt;
+    const std::uint64_t tn = fold_n ? std::min(fold_n, g.n) : tt;
+    const std::uint64_t tk = fold_k ? std::min(fold_k, g.k) : tt;
+    const TileBytes b = tile_bytes(layer, tm, tn, tk, 1, elem);
+    if (!fits(config, b)) continue;
+    const Extents count{ceil_div(g.m, tm), ceil_div(g.n, tn), ceil_div(g.k, tk)};
+    const std::uint64_t steps = count.m * count.n * count.k * g.batch;
+    const std::uint64_t traffic = walk_traffic(order, count, g.batch, b);
+    const std::uint64_t transfers = steps * 3;
+    TilePlan p{tm, tn, tk, 1, order, true,
+               estimate(untiled_compute.count(), traffic, transfers, steps), 0};
+    consider(p, traffic, steps);
+  }
   if (!found) {
     throw InputError(fmt::format(
-        "layer \"{}\": no tile fits the buffers of \"{}\" (even one {}x{} fold needs more than "
-        "the per-slot capacity of some buffer on the operand paths)",
+        "layer \"{}\": no tile fits the buffers of \"{}\" (even one {}x{} fold with a temporal "
+        "chunk of 1 needs more than the per-slot capacity of some buffer on the operand paths)",
         layer.name, config.name, config.array.rows, config.array.cols));
   }
   return best;
@@ -249,8 +326,9 @@ Lowered lower(const Workload& workload, const arch::Config& config) {
     const std::uint64_t output_base = allocate(g.m * g.n * g.batch * elem);
 
     // Load chain DRAM -> path[0] -> ... -> path.back(); returns the innermost location.
+    // `after` (if any) must complete first: a DRAM-level dependency.
     auto load_chain = [&](const std::vector<std::size_t>& path, const Transfer& t,
-                          bool after_barrier) {
+                          std::optional<std::uint32_t> after) {
       Instruction ld;
       ld.op = Opcode::kLoad;
       ld.layer = li;
@@ -263,7 +341,7 @@ Lowered lower(const Workload& workload, const arch::Config& config) {
       const int b0 = static_cast<int>(path[0]);
       ld.dst = {b0, em.next_slot(b0, t.op)};
       em.write_deps(b0, ld.dst.slot, t.op, ld.deps);
-      if (after_barrier && prev_barrier) ld.deps.push_back(*prev_barrier);
+      if (after) ld.deps.push_back(*after);
       Location at = ld.dst;
       em.did_write(b0, at.slot, t.op, em.emit(std::move(ld)));
       for (std::size_t p = 1; p < path.size(); ++p) {
@@ -288,20 +366,64 @@ Lowered lower(const Workload& workload, const arch::Config& config) {
     };
 
     std::vector<std::uint32_t> stores;
-    const std::uint64_t nm = ceil_div(g.m, plan.tm), nn = ceil_div(g.n, plan.tn),
-                        nk = ceil_div(g.k, plan.tk), ng = ceil_div(g.batch, plan.tg);
+    const Extents count{ceil_div(g.m, plan.tm), ceil_div(g.n, plan.tn), ceil_div(g.k, plan.tk)};
+    const std::uint64_t ng = ceil_div(g.batch, plan.tg);
+    const char tdim = temporal_dim(config.array.dataflow);
+    const bool k_inner = plan.order[2] == 'k';
     std::optional<std::tuple<std::uint64_t, std::uint64_t, std::uint64_t>> in_resident, w_resident;
-    Location in_loc, w_loc;
+    std::map<std::tuple<std::uint64_t, std::uint64_t, std::uint64_t>, std::uint32_t> partial_store;
+    Location in_loc, w_loc, out_loc;
+    const int ob = static_cast<int>(out_path.back());
+
+    // Output chain: innermost buffer -> ... -> path[0] -> DRAM; returns the STORE.
+    auto store_chain = [&](Location at, std::uint64_t tm, std::uint64_t tn, std::uint64_t tg,
+                           std::uint64_t address) {
+      for (std::size_t p = out_path.size() - 1; p > 0; --p) {
+        Instruction mv;
+        mv.op = Opcode::kMove;
+        mv.layer = li;
+        mv.operand = Operand::kOutput;
+        mv.rows = tm * tg;
+        mv.row_bytes = tn * elem;
+        mv.src = at;
+        const int b = static_cast<int>(out_path[p - 1]);
+        mv.dst = {b, em.next_slot(b, Operand::kOutput)};
+        em.read_deps(at.buffer, at.slot, Operand::kOutput, mv.deps);
+        em.write_deps(b, mv.dst.slot, Operand::kOutput, mv.deps);
+        const Location src = at;
+        at = mv.dst;
+        const auto id = em.emit(std::move(mv));
+        em.did_read(src.buffer, src.slot, Operand::kOutput, id);
+        em.did_write(at.buffer, at.slot, Operand::kOutput, id);
+      }
+      Instruction st;
+      st.op = Opcode::kStore;
+      st.layer = li;
+      st.operand = Operand::kOutput;
+      st.rows = tm * tg;
+      st.row_bytes = tn * elem;
+      st.address = address;
+      st.stride_bytes = g.n * elem;
+      st.src = at;
+      st.dst = {kDram, 0};
+      em.read_deps(at.buffer, at.slot, Operand::kOutput, st.deps);
+      const auto id = em.emit(std::move(st));
+      em.did_read(at.buffer, at.slot, Operand::kOutput, id);
+      return id;
+    };
+
     for (std::uint64_t gi = 0; gi < ng; ++gi) {
       const std::uint64_t g0 = gi * plan.tg, tg = std::min(plan.tg, g.batch - g0);
-      const std::uint64_t outer_n = plan.n_outer ? nn : nm, inner_n = plan.n_outer ? nm : nn;
-      for (std::uint64_t o = 0; o < outer_n; ++o) {
-        for (std::uint64_t i = 0; i < inner_n; ++i) {
-          const std::uint64_t mi = plan.n_outer ? i : o, ni = plan.n_outer ? o : i;
-          const std::uint64_t m0 = mi * plan.tm, tm = std::min(plan.tm, g.m - m0);
-          const std::uint64_t n0 = ni * plan.tn, tn = std::min(plan.tn, g.n - n0);
-          Location out_loc;
-          for (std::uint64_t ki = 0; ki < nk; ++ki) {
+      for (std::uint64_t a = 0; a < count.of(plan.order[0]); ++a)
+        for (std::uint64_t c = 0; c < count.of(plan.order[1]); ++c)
+          for (std::uint64_t e = 0; e < count.of(plan.order[2]); ++e) {
+            const std::uint64_t idx[3] = {a, c, e};
+            std::uint64_t mi = 0, ni = 0, ki = 0;
+            for (int d = 0; d < 3; ++d) {
+              (plan.order[d] == 'm' ? mi : plan.order[d] == 'n' ? ni : ki) = idx[d];
+            }
+            const std::uint64_t m0 = mi * plan.tm, tm = std::min(plan.tm, g.m - m0);
+            const std::uint64_t n0 = ni * plan.tn, tn = std::min(plan.tn, g.n - n0);
             const std::uint64_t k0 = ki * plan.tk, tk = std::min(plan.tk, g.k - k0);
             const auto in_key = std::make_tuple(gi, mi, ki);
             if (in_resident != in_key) {
@@ -310,75 +432,54 @@ Lowered lower(const Workload& workload, const arch::Config& config) {
               Transfer t{Operand::kInput, gemm_like ? tm * tg : tg,
                          gemm_like ? tk * elem : bytes / tg,
                          input_base + ((g0 * g.m + m0) * g.k + k0) * elem, g.k * elem};
-              in_loc = load_chain(in_path, t, true);
+              in_loc = load_chain(in_path, t, prev_barrier);
               in_resident = in_key;
             }
             const auto w_key = std::make_tuple(gi, ki, ni);
             if (w_resident != w_key) {
               Transfer t{Operand::kWeight, tk * tg, tn * elem,
                          weight_base + ((g0 * g.k + k0) * g.n + n0) * elem, g.n * elem};
-              w_loc = load_chain(w_path, t, false);
+              w_loc = load_chain(w_path, t, std::nullopt);
               w_resident = w_key;
             }
+            const std::uint64_t out_address = output_base + ((g0 * g.m + m0) * g.n + n0) * elem;
+            const auto out_key = std::make_tuple(gi, mi, ni);
             Instruction gm;
+            if (ki == 0 || !k_inner) {
+              if (ki > 0) {
+                // Partial sums come back from DRAM after the previous visit's store.
+                Transfer t{Operand::kOutput, tm * tg, tn * elem, out_address, g.n * elem};
+                out_loc = load_chain(out_path, t, partial_store.at(out_key));
+              } else {
+                out_loc = {ob, em.next_slot(ob, Operand::kOutput)};
+              }
+            }
             gm.op = Opcode::kGemm;
             gm.layer = li;
             gm.shape = {tm, tn, tk, tg};
             gm.dataflow = config.array.dataflow;
             gm.input = in_loc;
             gm.weight = w_loc;
-            const int ob = static_cast<int>(out_path.back());
-            if (ki == 0) {
-              out_loc = {ob, em.next_slot(ob, Operand::kOutput)};
-              em.write_deps(ob, out_loc.slot, Operand::kOutput, gm.deps);
-            } else {
-              em.write_deps(ob, out_loc.slot, Operand::kOutput, gm.deps);
-            }
             gm.output = out_loc;
             gm.accumulate = ki > 0;
+            const std::uint64_t t_index = tdim == 'm' ? mi : tdim == 'n' ? ni : ki;
+            gm.fold_overhead = t_index + 1 == count.of(tdim);
+            em.write_deps(ob, out_loc.slot, Operand::kOutput, gm.deps);
             em.read_deps(in_loc.buffer, in_loc.slot, Operand::kInput, gm.deps);
             em.read_deps(w_loc.buffer, w_loc.slot, Operand::kWeight, gm.deps);
             const auto id = em.emit(std::move(gm));
             em.did_read(in_loc.buffer, in_loc.slot, Operand::kInput, id);
             em.did_read(w_loc.buffer, w_loc.slot, Operand::kWeight, id);
             em.did_write(ob, out_loc.slot, Operand::kOutput, id);
+            if (ki + 1 == count.k || !k_inner) {
+              const auto st = store_chain(out_loc, tm, tn, tg, out_address);
+              if (ki + 1 == count.k) {
+                stores.push_back(st);
+              } else {
+                partial_store[out_key] = st;
+              }
+            }
           }
-          // Output chain: innermost buffer -> ... -> path[0] -> DRAM.
-          Location at = out_loc;
-          for (std::size_t p = out_path.size() - 1; p > 0; --p) {
-            Instruction mv;
-            mv.op = Opcode::kMove;
-            mv.layer = li;
-            mv.operand = Operand::kOutput;
-            mv.rows = tm * tg;
-            mv.row_bytes = tn * elem;
-            mv.src = at;
-            const int b = static_cast<int>(out_path[p - 1]);
-            mv.dst = {b, em.next_slot(b, Operand::kOutput)};
-            em.read_deps(at.buffer, at.slot, Operand::kOutput, mv.deps);
-            em.write_deps(b, mv.dst.slot, Operand::kOutput, mv.deps);
-            const Location src = at;
-            at = mv.dst;
-            const auto id = em.emit(std::move(mv));
-            em.did_read(src.buffer, src.slot, Operand::kOutput, id);
-            em.did_write(at.buffer, at.slot, Operand::kOutput, id);
-          }
-          Instruction st;
-          st.op = Opcode::kStore;
-          st.layer = li;
-          st.operand = Operand::kOutput;
-          st.rows = tm * tg;
-          st.row_bytes = tn * elem;
-          st.address = output_base + ((g0 * g.m + m0) * g.n + n0) * elem;
-          st.stride_bytes = g.n * elem;
-          st.src = at;
-          st.dst = {kDram, 0};
-          em.read_deps(at.buffer, at.slot, Operand::kOutput, st.deps);
-          const auto id = em.emit(std::move(st));
-          em.did_read(at.buffer, at.slot, Operand::kOutput, id);
-          stores.push_back(id);
-        }
-      }
     }
     Instruction barrier;
     barrier.op = Opcode::kBarrier;

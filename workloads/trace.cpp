@@ -65,6 +65,7 @@ nlohmann::json trace_to_json(const Trace& trace) {
         j["weight"] = location_json(i.weight);
         j["output"] = location_json(i.output);
         j["accumulate"] = i.accumulate;
+        j["fold_overhead"] = i.fold_overhead;
         break;
       case Opcode::kBarrier: break;
     }
@@ -106,7 +107,7 @@ Trace trace_from_json(const nlohmann::json& json, const std::string& source,
     r.ignore("deps");
     if (!node.contains("deps") || !node["deps"].is_array()) r.fail("deps", "expected an array of ids");
     for (const auto& d : node["deps"]) {
-      if (!d.is_number_unsigned() || d.get<std::uint64_t>() >= i.id) {
+      if (!d.is_number_integer() || d.get<std::int64_t>() < 0 || d.get<std::uint64_t>() >= i.id) {
         r.fail("deps", fmt::format("each dependency must be the id of an earlier instruction, got {}",
                                    describe_json(d)));
       }
@@ -115,7 +116,8 @@ Trace trace_from_json(const nlohmann::json& json, const std::string& source,
     auto location = [&](const std::string& key, bool dram_ok) {
       r.ignore(key);
       const auto& v = node.contains(key) ? node[key] : nlohmann::json();
-      if (!v.is_array() || v.size() != 2 || !v[0].is_number_integer() || !v[1].is_number_unsigned()) {
+      if (!v.is_array() || v.size() != 2 || !v[0].is_number_integer() || !v[1].is_number_integer() ||
+          v[1].get<std::int64_t>() < 0) {
         r.fail(key, fmt::format("expected [buffer, slot], got {}", describe_json(v)));
       }
       Location l{v[0].get<int>(), v[1].get<std::uint32_t>()};
@@ -142,8 +144,8 @@ Trace trace_from_json(const nlohmann::json& json, const std::string& source,
         i.operand = operand == "input"    ? arch::Operand::kInput
                     : operand == "weight" ? arch::Operand::kWeight
                                           : arch::Operand::kOutput;
-        i.src = location("src", i.op == Opcode::kStore);
-        i.dst = location("dst", i.op == Opcode::kLoad);
+        i.src = location("src", i.op == Opcode::kLoad);
+        i.dst = location("dst", i.op == Opcode::kStore);
         if (i.op == Opcode::kLoad && i.src.buffer != kDram) r.fail("src", "a LOAD reads DRAM (-1)");
         if (i.op == Opcode::kStore && i.dst.buffer != kDram) r.fail("dst", "a STORE writes DRAM (-1)");
         if (i.op != Opcode::kMove) {
@@ -169,6 +171,7 @@ Trace trace_from_json(const nlohmann::json& json, const std::string& source,
         i.weight = location("weight", false);
         i.output = location("output", false);
         i.accumulate = r.optional_bool("accumulate", false);
+        i.fold_overhead = r.optional_bool("fold_overhead", true);
         break;
       }
       case Opcode::kBarrier: break;

@@ -47,10 +47,13 @@ struct Instruction {
 
   // GEMM: the tile, where its operands live, whether it adds to the output
   // already in its buffer, and its dataflow (must match the array).
+  // `fold_overhead` false: a temporal chunk continuing the fold(s) of the
+  // previous GEMM; it pays no fill/drain (the fold's last chunk does).
   arch::GemmShape shape;
   arch::Dataflow dataflow = arch::Dataflow::kWeightStationary;
   Location input, weight, output;
   bool accumulate = false;
+  bool fold_overhead = true;
 };
 
 struct Trace {

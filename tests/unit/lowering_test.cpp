@@ -1,0 +1,200 @@
+#include <map>
+#include <set>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "arch/config.h"
+#include "arch/error.h"
+#include "arch/overrides.h"
+#include "arch/systolic.h"
+#include "workloads/importers.h"
+#include "workloads/lowering.h"
+#include "test_paths.h"
+
+namespace tessel {
+namespace {
+
+using arch::Operand;
+using testing::source_path;
+using workloads::Opcode;
+
+const char* kArchs[] = {"configs/arch/edge_npu.json", "configs/arch/tpu_v1_like.json",
+                        "configs/arch/gemmini_like.json", "configs/arch/scalesim_32x32_ws.cfg"};
+const char* kWorkloads[] = {"configs/workloads/resnet50.json", "configs/workloads/mobilenet_v2.json",
+                            "configs/workloads/bert_base_layer.json",
+                            "configs/workloads/alexnet_scalesim.csv",
+                            "configs/workloads/gemm_mnk_scalesim.csv"};
+
+// Re-derives the hazards every instruction must wait for, from the
+// locations it reads and writes, and checks the trace lists them.
+void expect_hazards_respected(const workloads::Trace& t) {
+  using Key = std::tuple<int, std::uint32_t, Operand>;
+  std::map<Key, std::uint32_t> writer;
+  std::map<Key, std::vector<std::uint32_t>> readers;
+  for (const auto& i : t.instructions) {
+    const std::set<std::uint32_t> deps(i.deps.begin(), i.deps.end());
+    for (auto d : i.deps) ASSERT_LT(d, i.id);
+    std::vector<Key> reads, writes;
+    if (i.op == Opcode::kLoad) writes.push_back({i.dst.buffer, i.dst.slot, i.operand});
+    if (i.op == Opcode::kStore) reads.push_back({i.src.buffer, i.src.slot, i.operand});
+    if (i.op == Opcode::kMove) {
+      reads.push_back({i.src.buffer, i.src.slot, i.operand});
+      writes.push_back({i.dst.buffer, i.dst.slot, i.operand});
+    }
+    if (i.op == Opcode::kGemm) {
+      reads.push_back({i.input.buffer, i.input.slot, Operand::kInput});
+      reads.push_back({i.weight.buffer, i.weight.slot, Operand::kWeight});
+      writes.push_back({i.output.buffer, i.output.slot, Operand::kOutput});
+    }
+    for (const auto& k : reads) {
+      ASSERT_TRUE(writer.contains(k)) << "instruction " << i.id << " reads a location never written";
+      EXPECT_TRUE(deps.contains(writer[k])) << "RAW hazard missed at " << i.id;
+    }
+    for (const auto& k : writes) {
+      for (auto r : readers[k]) {
+        if (r != i.id) EXPECT_TRUE(deps.contains(r)) << "WAR hazard missed at " << i.id;
+      }
+    }
+    for (const auto& k : reads) readers[k].push_back(i.id);
+    for (const auto& k : writes) {
+      writer[k] = i.id;
+      readers[k].clear();
+    }
+  }
+}
+
+TEST(Lowering, EveryExampleTilesFitsAndRespectsHazards) {
+  for (const char* a : kArchs) {
+    const auto config = arch::load_config(source_path(a));
+    for (const char* w : kWorkloads) {
+      SCOPED_TRACE(std::string(a) + " x " + w);
+      const auto workload = workloads::load_workload(source_path(w));
+      const auto lowered = workloads::lower(workload, config);
+      expect_hazards_respected(lowered.trace);
+      // The final stores (those each layer's barrier waits for) write every
+      // output element once; partial sums spilled are all read back; MACs
+      // are conserved.
+      const std::uint64_t elem = arch::bytes_per_element(config.array.precision);
+      std::uint64_t stored = 0, final_stored = 0, partial_loaded = 0, macs = 0, outputs = 0;
+      const auto& insts = lowered.trace.instructions;
+      for (const auto& i : insts) {
+        if (i.op == Opcode::kStore) stored += i.bytes();
+        if (i.op == Opcode::kBarrier) {
+          for (auto d : i.deps) final_stored += insts[d].bytes();
+        }
+        if (i.op == Opcode::kLoad && i.operand == Operand::kOutput) partial_loaded += i.bytes();
+        if (i.op == Opcode::kGemm) macs += i.shape.macs();
+      }
+      for (const auto& l : workload.layers) outputs += l.gemm().m * l.gemm().n * l.gemm().batch;
+      EXPECT_EQ(final_stored, outputs * elem);
+      EXPECT_EQ(stored - final_stored, partial_loaded);
+      EXPECT_EQ(macs, workload.macs());
+      // Each tile fits every buffer's per-slot budget.
+      for (std::size_t li = 0; li < lowered.plans.size(); ++li) {
+        const auto& p = lowered.plans[li];
+        const auto& layer = workload.layers[li];
+        const std::uint64_t in = layer.input_tile_elements(p.tm, p.tk) * p.tg * elem;
+        const std::uint64_t wt = p.tk * p.tn * p.tg * elem, out = p.tm * p.tn * p.tg * elem;
+        for (const auto& s : config.sram) {
+          const std::uint64_t need = (s.holds_operand(Operand::kInput) ? in : 0) +
+                                     (s.holds_operand(Operand::kWeight) ? wt : 0) +
+                                     (s.holds_operand(Operand::kOutput) ? out : 0);
+          EXPECT_LE(need, s.tile_budget_bytes()) << layer.name << " in " << s.name;
+        }
+      }
+    }
+  }
+}
+
+std::uint64_t trace_compute_cycles(const arch::Config& c, const workloads::Trace& t) {
+  std::uint64_t total = 0;
+  for (const auto& i : t.instructions) {
+    if (i.op == Opcode::kGemm) {
+      total += arch::gemm_cycles(c.array.dataflow, c.array.rows, c.array.cols, i.shape, i.fold_overhead)
+                   .count();
+    }
+  }
+  return total;
+}
+
+TEST(Lowering, ScaleSimInputsKeepSramSizeOutOfComputeCycles) {
+  // SCALE-Sim semantics: each fold streams the full temporal extent, so the
+  // compute cycles are those of the untiled layers whatever the SRAM sizes.
+  const auto workload = workloads::load_workload(source_path("configs/workloads/resnet50.json"));
+  for (const char* df : {"ws", "os", "is"}) {
+    std::uint64_t expected = 0;
+    auto config = arch::load_config(source_path("configs/arch/scalesim_32x32_ws.cfg"),
+                                    {std::string("array.dataflow=") + df});
+    for (const auto& l : workload.layers) {
+      expected += arch::gemm_cycles(config.array.dataflow, 32, 32, l.gemm()).count();
+    }
+    for (const char* kib : {"1024", "2048", "8192"}) {
+      const auto sized = arch::load_config(
+          source_path("configs/arch/scalesim_32x32_ws.cfg"),
+          {std::string("array.dataflow=") + df, std::string("sram[0].capacity_bytes=") + kib + "000",
+           std::string("sram[1].capacity_bytes=") + kib + "000"});
+      EXPECT_EQ(trace_compute_cycles(sized, workloads::lower(workload, sized).trace), expected)
+          << df << " " << kib;
+    }
+  }
+}
+
+TEST(Lowering, TraceJsonRoundTrip) {
+  const auto config = arch::load_config(source_path("configs/arch/edge_npu.json"));
+  const auto workload = workloads::load_workload(source_path("configs/workloads/mobilenet_v2.json"));
+  const auto trace = workloads::lower(workload, config).trace;
+  const auto json = workloads::trace_to_json(trace);
+  const auto back = workloads::trace_from_json(json, "t.json", config);
+  EXPECT_EQ(workloads::trace_to_json(back), json);
+  EXPECT_EQ(back.instructions.size(), trace.instructions.size());
+}
+
+std::string trace_error(nlohmann::json j, const arch::Config& c) {
+  try {
+    workloads::trace_from_json(j, "t.json", c);
+  } catch (const InputError& e) {
+    return e.what();
+  }
+  return "no error";
+}
+
+TEST(Lowering, TraceValidationErrors) {
+  const auto config = arch::load_config(source_path("configs/arch/edge_npu.json"));
+  auto load = nlohmann::json::parse(R"({"id":0,"op":"LOAD","layer":0,"deps":[],"operand":"input",
+      "src":[-1,0],"dst":[0,1],"address":0,"rows":1,"row_bytes":64})");
+  nlohmann::json t = {{"format", "tessel.trace/1"}, {"layers", {"l0"}}, {"instructions", {load}}};
+  EXPECT_EQ(trace_error(t, config), "no error");
+  auto bad = t;
+  bad["instructions"][0]["dst"] = {7, 0};
+  EXPECT_EQ(trace_error(bad, config),
+            "t.json: trace.instructions[0].dst: buffer 7 does not exist: the config has 3 sram buffers");
+  bad = t;
+  bad["instructions"][0]["deps"] = {0};
+  EXPECT_EQ(trace_error(bad, config),
+            "t.json: trace.instructions[0].deps: each dependency must be the id of an earlier "
+            "instruction, got 0");
+  bad = t;
+  bad["instructions"][0]["dst"] = {0, 2};
+  EXPECT_EQ(trace_error(bad, config),
+            "t.json: trace.instructions[0].dst: slot 2 does not exist in buffer \"gbuf\" (2 slots)");
+  bad = t;
+  bad["instructions"][0]["id"] = 3;
+  EXPECT_EQ(trace_error(bad, config),
+            "t.json: trace.instructions[0].id: ids must be 0, 1, 2, ... in order; expected 0");
+}
+
+TEST(Lowering, BufferTooSmallIsAClearError) {
+  const auto config = arch::load_config(source_path("configs/arch/edge_npu.json"),
+                                        {"sram[2].capacity_bytes=32"});
+  const auto workload = workloads::load_workload(source_path("configs/workloads/bert_base_layer.json"));
+  try {
+    workloads::lower(workload, config);
+    FAIL();
+  } catch (const InputError& e) {
+    EXPECT_THAT(e.what(), ::testing::HasSubstr("layer \"q_proj\": no tile fits the buffers"));
+  }
+}
+
+}  // namespace
+}  // namespace tessel

@@ -1,0 +1,127 @@
+#include <fstream>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "arch/error.h"
+#include "workloads/importers.h"
+#include "test_paths.h"
+
+namespace tessel {
+namespace {
+
+using ::testing::HasSubstr;
+using testing::source_path;
+using workloads::Layer;
+
+TEST(Layer, ConvOutputSizeFollowsPyTorch) {
+  EXPECT_EQ(workloads::conv_output_size(224, 7, 2, 3, 1), 112u);
+  EXPECT_EQ(workloads::conv_output_size(56, 3, 2, 1, 1), 28u);
+  EXPECT_EQ(workloads::conv_output_size(32, 3, 1, 2, 2), 32u);  // dilation 2, pad 2
+  EXPECT_EQ(workloads::conv_output_size(2, 5, 1, 0, 1), 0u);
+}
+
+TEST(Layer, ConvGemmViewAndMacs) {
+  Layer l;
+  l.kind = workloads::LayerKind::kConv2d;
+  l.in_h = l.in_w = 56;
+  l.in_c = 64;
+  l.out_c = 128;
+  l.kernel_h = l.kernel_w = 3;
+  l.groups = 2;
+  l.out_h = l.out_w = 56;
+  const auto g = l.gemm();
+  EXPECT_EQ(g.m, 56u * 56);
+  EXPECT_EQ(g.k, 32u * 9);
+  EXPECT_EQ(g.n, 64u);
+  EXPECT_EQ(g.batch, 2u);
+  EXPECT_EQ(l.macs(), 56u * 56 * 128 * 32 * 9);
+}
+
+TEST(Layer, InputTileOfPointwiseConvIsTheFeatureMap) {
+  Layer l;
+  l.kind = workloads::LayerKind::kConv2d;
+  l.in_h = l.in_w = l.out_h = l.out_w = 14;
+  l.in_c = 256;
+  l.out_c = 64;
+  // 1x1: im2col is the feature map itself.
+  EXPECT_EQ(l.input_tile_elements(14 * 14, 256), 14u * 14 * 256);
+  // 3x3, stride 1: the whole map with all channels, not 9x more.
+  l.kernel_h = l.kernel_w = 3;
+  l.pad_h = l.pad_w = 1;
+  EXPECT_EQ(l.input_tile_elements(14 * 14, 256 * 9), 14u * 14 * 256);
+}
+
+TEST(Workloads, PublishedMacCounts) {
+  // ResNet-50 at 224: ~4.1 GMACs (He et al. 2016 report 3.8 G FLOPs counting
+  // multiply-adds for v1; v1.5 with the stride on the 3x3 conv is 4.09 G).
+  const auto r50 = workloads::load_workload(source_path("configs/workloads/resnet50.json"));
+  EXPECT_NEAR(static_cast<double>(r50.macs()), 4.09e9, 0.01 * 4.09e9);
+  EXPECT_EQ(r50.layers.size(), 54u);  // 49 convs + 4 downsamples + fc
+  // MobileNetV2 1.0 at 224: 300 M multiply-adds (Sandler et al. 2018, Table 4).
+  const auto mb2 = workloads::load_workload(source_path("configs/workloads/mobilenet_v2.json"));
+  EXPECT_NEAR(static_cast<double>(mb2.macs()), 300e6, 0.01 * 300e6);
+  // One BERT-base layer at sequence 128: 4 x 128 x 768^2 (projections)
+  // + 2 x 128^2 x 768 (attention) + 2 x 128 x 768 x 3072 (FFN).
+  const auto bert = workloads::load_workload(source_path("configs/workloads/bert_base_layer.json"));
+  EXPECT_EQ(bert.macs(), 4ull * 128 * 768 * 768 + 2ull * 128 * 128 * 768 + 2ull * 128 * 768 * 3072);
+}
+
+TEST(Workloads, ScaleSimConvCsvRoundsOutputUp) {
+  const auto w = workloads::load_workload(source_path("configs/workloads/alexnet_scalesim.csv"));
+  ASSERT_EQ(w.layers.size(), 5u);
+  const auto& c1 = w.layers[0];
+  // ceil((227 - 11 + 4) / 4) = 55
+  EXPECT_EQ(c1.out_h, 55u);
+  EXPECT_EQ(c1.gemm().m, 55u * 55);
+  EXPECT_EQ(c1.gemm().k, 11u * 11 * 3);
+  EXPECT_EQ(c1.gemm().n, 96u);
+  EXPECT_EQ(w.layers[1].out_h, 27u);  // ceil((31 - 5 + 1) / 1)
+}
+
+TEST(Workloads, ScaleSimGemmCsv) {
+  const auto w = workloads::load_workload(source_path("configs/workloads/gemm_mnk_scalesim.csv"));
+  ASSERT_EQ(w.layers.size(), 3u);
+  EXPECT_EQ(w.layers[1].gemm().m, 128u);
+  EXPECT_EQ(w.layers[1].gemm().n, 3072u);
+  EXPECT_EQ(w.layers[1].gemm().k, 768u);
+}
+
+TEST(Workloads, ScaleSimDepthwiseByName) {
+  const std::string path = ::testing::TempDir() + "/dw.csv";
+  std::ofstream(path) << "Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, "
+                         "Channels, Num Filter, Strides,\nConv_DP1, 10, 10, 3, 3, 32, 1, 1,\n";
+  const auto w = workloads::load_workload(path);
+  EXPECT_EQ(w.layers[0].groups, 32u);
+  EXPECT_EQ(w.layers[0].macs(), 8u * 8 * 9 * 32);
+}
+
+std::string error_of(const std::string& text, const std::string& ext) {
+  const std::string path = ::testing::TempDir() + "/w" + ext;
+  std::ofstream(path) << text;
+  try {
+    workloads::load_workload(path);
+  } catch (const InputError& e) {
+    return std::string(e.what()).substr(path.size());
+  }
+  return "no error";
+}
+
+TEST(Workloads, ErrorsNamePathOrLine) {
+  EXPECT_EQ(error_of(R"({"layers":[{"name":"a","type":"conv2d","in_h":8,"in_w":8,"in_c":6,)"
+                     R"("out_c":8,"kernel_h":3,"groups":4}]})",
+                     ".json"),
+            ": workload.layers[0].groups: must divide in_c (6), got 4");
+  EXPECT_EQ(error_of(R"({"layers":[{"name":"a","type":"gemm","m":8,"n":8}]})", ".json"),
+            ": workload.layers[0].k: required key is missing");
+  EXPECT_EQ(error_of(R"({"layers":[{"name":"a","type":"pool"}]})", ".json"),
+            ": workload.layers[0].type: must be one of conv2d, gemm, got \"pool\"");
+  EXPECT_EQ(error_of(R"({"layers":[]})", ".json"), ": workload.layers: must contain at least one layer");
+  EXPECT_EQ(error_of("Layer, M, N, K,\nx, 4, 0, 4,\n", ".csv"),
+            ":2: column 3: expected a positive integer, got \"0\"");
+  EXPECT_THAT(error_of("a,b\n", ".csv"), HasSubstr(":1: not a SCALE-Sim topology header"));
+  EXPECT_THAT(error_of("", ".onnx"), HasSubstr("unknown workload format"));
+}
+
+}  // namespace
+}  // namespace tessel
