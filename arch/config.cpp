@@ -15,40 +15,54 @@ namespace tessel::arch {
 
 std::string to_string(Dataflow dataflow) {
   switch (dataflow) {
-    case Dataflow::kOutputStationary: return "os";
-    case Dataflow::kWeightStationary: return "ws";
-    case Dataflow::kInputStationary: return "is";
+    case Dataflow::kOutputStationary:
+      return "os";
+    case Dataflow::kWeightStationary:
+      return "ws";
+    case Dataflow::kInputStationary:
+      return "is";
   }
   return "?";
 }
 
 std::string to_string(Operand operand) {
   switch (operand) {
-    case Operand::kInput: return "input";
-    case Operand::kWeight: return "weight";
-    case Operand::kOutput: return "output";
+    case Operand::kInput:
+      return "input";
+    case Operand::kWeight:
+      return "weight";
+    case Operand::kOutput:
+      return "output";
   }
   return "?";
 }
 
 std::string to_string(Precision precision) {
   switch (precision) {
-    case Precision::kInt8: return "int8";
-    case Precision::kInt16: return "int16";
-    case Precision::kFp16: return "fp16";
-    case Precision::kBf16: return "bf16";
-    case Precision::kFp32: return "fp32";
+    case Precision::kInt8:
+      return "int8";
+    case Precision::kInt16:
+      return "int16";
+    case Precision::kFp16:
+      return "fp16";
+    case Precision::kBf16:
+      return "bf16";
+    case Precision::kFp32:
+      return "fp32";
   }
   return "?";
 }
 
 std::uint64_t bytes_per_element(Precision precision) {
   switch (precision) {
-    case Precision::kInt8: return 1;
+    case Precision::kInt8:
+      return 1;
     case Precision::kInt16:
     case Precision::kFp16:
-    case Precision::kBf16: return 2;
-    case Precision::kFp32: return 4;
+    case Precision::kBf16:
+      return 2;
+    case Precision::kFp32:
+      return 4;
   }
   return 1;
 }
@@ -154,7 +168,8 @@ Config parse_config(const nlohmann::json& json, const std::string& source) {
     config.dma.channels = static_cast<std::uint32_t>(d.required_uint("channels", 1, 256));
     config.dma.bytes_per_cycle =
         static_cast<std::uint32_t>(d.required_uint("bytes_per_cycle", 1, 1u << 20));
-    config.dma.setup_cycles = static_cast<std::uint32_t>(d.optional_uint("setup_cycles", 0, 0, 1u << 20));
+    config.dma.setup_cycles =
+        static_cast<std::uint32_t>(d.optional_uint("setup_cycles", 0, 0, 1u << 20));
     config.dma.max_outstanding =
         static_cast<std::uint32_t>(d.optional_uint("max_outstanding", 1, 1, 1024));
     d.finish();
@@ -166,15 +181,15 @@ Config parse_config(const nlohmann::json& json, const std::string& source) {
     config.dram.channel_bandwidth_gb_per_s = d.required_number("channel_bandwidth_gb_per_s", 0.0);
     config.dram.latency_ns = d.optional_number("latency_ns", 0.0, -1e-12);
     d.finish();
-    const double bytes_per_cycle = config.dram.channels * config.dram.channel_bandwidth_gb_per_s *
-                                   1e3 / config.clock_mhz;
+    const double bytes_per_cycle =
+        config.dram.channels * config.dram.channel_bandwidth_gb_per_s * 1e3 / config.clock_mhz;
     const auto millibytes = static_cast<std::uint64_t>(std::llround(bytes_per_cycle * 1000.0));
     if (millibytes == 0) {
       d.fail("channel_bandwidth_gb_per_s", "is below 0.001 bytes per cycle at this clock");
     }
     config.dram.rate = Rate::bytes_per_kilocycle(millibytes);
-    config.dram.latency_cycles =
-        Cycles(static_cast<std::uint64_t>(std::ceil(config.dram.latency_ns * config.clock_mhz / 1e3 - 1e-9)));
+    config.dram.latency_cycles = Cycles(static_cast<std::uint64_t>(
+        std::ceil(config.dram.latency_ns * config.clock_mhz / 1e3 - 1e-9)));
   }
   top.finish();
   config.resolved = json;

@@ -52,7 +52,9 @@ struct SramConfig {
     return Rate::bytes_per_cycle(std::uint64_t{banks} / slots() * bank_bytes_per_cycle);
   }
   // Bytes one tile may use: half the capacity when double buffered.
-  std::uint64_t tile_budget_bytes() const { return double_buffered ? capacity_bytes / 2 : capacity_bytes; }
+  std::uint64_t tile_budget_bytes() const {
+    return double_buffered ? capacity_bytes / 2 : capacity_bytes;
+  }
 };
 
 // A DMA engine: `channels` transfers in flight at once, each streaming at

@@ -12,10 +12,14 @@ namespace tessel {
 
 std::string describe_json(const nlohmann::json& value) {
   switch (value.type()) {
-    case nlohmann::json::value_t::object: return "an object";
-    case nlohmann::json::value_t::array: return "an array";
-    case nlohmann::json::value_t::null: return "null";
-    default: return value.dump();
+    case nlohmann::json::value_t::object:
+      return "an object";
+    case nlohmann::json::value_t::array:
+      return "an array";
+    case nlohmann::json::value_t::null:
+      return "null";
+    default:
+      return value.dump();
   }
 }
 
@@ -43,8 +47,7 @@ JsonReader::JsonReader(const nlohmann::json& node, std::string source, std::stri
     : m_node(node), m_source(std::move(source)), m_path(std::move(path)) {
   if (!m_node.is_object()) {
     throw InputError(fmt::format("{}: {}: expected an object, got {}", m_source,
-                                 m_path.empty() ? "(top level)" : m_path,
-                                 describe_json(m_node)));
+                                 m_path.empty() ? "(top level)" : m_path, describe_json(m_node)));
   }
 }
 
@@ -56,9 +59,13 @@ void JsonReader::fail(const std::string& key, const std::string& what) const {
   throw InputError(fmt::format("{}: {}: {}", m_source, child_path(key), what));
 }
 
-bool JsonReader::has(const std::string& key) const { return m_node.contains(key); }
+bool JsonReader::has(const std::string& key) const {
+  return m_node.contains(key);
+}
 
-void JsonReader::ignore(const std::string& key) { m_seen.insert(key); }
+void JsonReader::ignore(const std::string& key) {
+  m_seen.insert(key);
+}
 
 const nlohmann::json& JsonReader::get(const std::string& key) {
   m_seen.insert(key);
@@ -79,7 +86,8 @@ std::uint64_t JsonReader::required_uint(const std::string& key, std::uint64_t mi
       return u;
     }
   }
-  if (!integral) fail(key, fmt::format("expected a non-negative integer, got {}", describe_json(v)));
+  if (!integral)
+    fail(key, fmt::format("expected a non-negative integer, got {}", describe_json(v)));
   const auto u = v.get<std::uint64_t>();
   if (u < min || u > max) fail(key, fmt::format("must be in [{}, {}], got {}", min, max, u));
   return u;
@@ -104,8 +112,7 @@ double JsonReader::required_number(const std::string& key, double min_exclusive)
   return d;
 }
 
-double JsonReader::optional_number(const std::string& key, double fallback,
-                                   double min_exclusive) {
+double JsonReader::optional_number(const std::string& key, double fallback, double min_exclusive) {
   if (!has(key)) {
     m_seen.insert(key);
     return fallback;
@@ -178,7 +185,8 @@ void JsonReader::array(const std::string& key, bool required,
 
 std::vector<std::string> JsonReader::string_array(const std::string& key) {
   const auto& v = get(key);
-  if (!v.is_array()) fail(key, fmt::format("expected an array of strings, got {}", describe_json(v)));
+  if (!v.is_array())
+    fail(key, fmt::format("expected an array of strings, got {}", describe_json(v)));
   std::vector<std::string> out;
   for (std::size_t i = 0; i < v.size(); ++i) {
     if (!v[i].is_string()) {

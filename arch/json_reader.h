@@ -25,8 +25,8 @@ class JsonReader {
 
   std::uint64_t required_uint(const std::string& key, std::uint64_t min = 0,
                               std::uint64_t max = UINT64_MAX);
-  std::uint64_t optional_uint(const std::string& key, std::uint64_t fallback,
-                              std::uint64_t min = 0, std::uint64_t max = UINT64_MAX);
+  std::uint64_t optional_uint(const std::string& key, std::uint64_t fallback, std::uint64_t min = 0,
+                              std::uint64_t max = UINT64_MAX);
   double required_number(const std::string& key, double min_exclusive);
   double optional_number(const std::string& key, double fallback, double min_exclusive);
   std::string required_string(const std::string& key);
@@ -40,8 +40,7 @@ class JsonReader {
 
   JsonReader object(const std::string& key);
   // Calls `each` with a reader for every element of the array at `key`.
-  void array(const std::string& key, bool required,
-             const std::function<void(JsonReader&)>& each);
+  void array(const std::string& key, bool required, const std::function<void(JsonReader&)>& each);
   std::vector<std::string> string_array(const std::string& key);
 
   // Throws if the object has keys that no accessor asked for.

@@ -32,7 +32,8 @@ std::vector<Step> parse_path(const std::string& path, const std::string& assignm
       if (i < path.size() && path[i] == '.') ++i;
     } else {
       const auto end = path.find_first_of(".[", i);
-      const std::string key = path.substr(i, end == std::string::npos ? std::string::npos : end - i);
+      const std::string key =
+          path.substr(i, end == std::string::npos ? std::string::npos : end - i);
       if (key.empty()) bad("empty path component");
       steps.push_back({key, -1});
       i = end == std::string::npos ? path.size() : end;

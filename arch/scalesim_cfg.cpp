@@ -33,14 +33,24 @@ struct Entry {
 };
 
 // Keys SCALE-Sim v2/v3 define that do not change Tessel's timing model.
-const std::set<std::string> kIgnoredKeys = {
-    "run_name",         "ifmapoffset",      "filteroffset",   "ofmapoffset",
-    "memorybanks",      "readrequestbuffer", "writerequestbuffer", "topologycsvloc",
-    "sparsitysupport",  "sparserep",        "optimizedmapping", "blocksize",
-    "randomnumbergeneratorseed", "useramulatortrace", "layoutfilepath"};
+const std::set<std::string> kIgnoredKeys = {"run_name",
+                                            "ifmapoffset",
+                                            "filteroffset",
+                                            "ofmapoffset",
+                                            "memorybanks",
+                                            "readrequestbuffer",
+                                            "writerequestbuffer",
+                                            "topologycsvloc",
+                                            "sparsitysupport",
+                                            "sparserep",
+                                            "optimizedmapping",
+                                            "blocksize",
+                                            "randomnumbergeneratorseed",
+                                            "useramulatortrace",
+                                            "layoutfilepath"};
 
-const std::set<std::string> kUsedKeys = {"arrayheight",    "arraywidth",     "ifmapsramszkb",
-                                         "filtersramszkb", "ofmapsramszkb",  "dataflow",
+const std::set<std::string> kUsedKeys = {"arrayheight",    "arraywidth",        "ifmapsramszkb",
+                                         "filtersramszkb", "ofmapsramszkb",     "dataflow",
                                          "bandwidth",      "interfacebandwidth"};
 
 }  // namespace
@@ -61,8 +71,8 @@ nlohmann::json scalesim_cfg_to_json(const std::string& file) {
     }
     const std::string key = lower(trim(t.substr(0, sep)));
     if (!kUsedKeys.contains(key) && !kIgnoredKeys.contains(key)) {
-      throw InputError(fmt::format("{}:{}: unknown SCALE-Sim key \"{}\"", file, number,
-                                   trim(t.substr(0, sep))));
+      throw InputError(
+          fmt::format("{}:{}: unknown SCALE-Sim key \"{}\"", file, number, trim(t.substr(0, sep))));
     }
     entries[key] = {trim(t.substr(sep + 1)), number};
   }
@@ -73,7 +83,8 @@ nlohmann::json scalesim_cfg_to_json(const std::string& file) {
     std::string v = it->second.value;
     const auto comma = v.find(',');  // per-bank bandwidth lists: all banks alike
     if (comma != std::string::npos) v = trim(v.substr(0, comma));
-    if (v.empty() || v.find_first_not_of("0123456789") != std::string::npos || std::stoull(v) == 0) {
+    if (v.empty() || v.find_first_not_of("0123456789") != std::string::npos ||
+        std::stoull(v) == 0) {
       throw InputError(fmt::format("{}:{}: {}: expected a positive integer, got \"{}\"", file,
                                    it->second.line, key, it->second.value));
     }
@@ -122,7 +133,10 @@ nlohmann::json scalesim_cfg_to_json(const std::string& file) {
        {buffer("ifmap", "ifmapsramszkb", "input"), buffer("filter", "filtersramszkb", "weight"),
         buffer("ofmap", "ofmapsramszkb", "output")}},
       {"dma",
-       {{"channels", 3}, {"bytes_per_cycle", bandwidth}, {"setup_cycles", 0}, {"max_outstanding", 1}}},
+       {{"channels", 3},
+        {"bytes_per_cycle", bandwidth},
+        {"setup_cycles", 0},
+        {"max_outstanding", 1}}},
       {"dram", {{"channels", 3}, {"channel_bandwidth_gb_per_s", bandwidth}, {"latency_ns", 0}}}};
   return json;
 }

@@ -2,7 +2,8 @@
 
 namespace tessel::arch {
 
-FoldMapping map_gemm(Dataflow dataflow, std::uint32_t rows, std::uint32_t cols, const GemmShape& g) {
+FoldMapping map_gemm(Dataflow dataflow, std::uint32_t rows, std::uint32_t cols,
+                     const GemmShape& g) {
   FoldMapping f;
   switch (dataflow) {
     case Dataflow::kOutputStationary:

@@ -30,9 +30,13 @@ class Cycles {
   std::uint64_t m_count = 0;
 };
 
-constexpr Cycles max(Cycles a, Cycles b) { return a < b ? b : a; }
+constexpr Cycles max(Cycles a, Cycles b) {
+  return a < b ? b : a;
+}
 
-constexpr std::uint64_t ceil_div(std::uint64_t a, std::uint64_t b) { return (a + b - 1) / b; }
+constexpr std::uint64_t ceil_div(std::uint64_t a, std::uint64_t b) {
+  return (a + b - 1) / b;
+}
 
 // A transfer rate held exactly as bytes per 1000 cycles, so that fractional
 // bandwidths (12.8 GB/s at 1 GHz = 12.8 B/cycle) need no floating point in

@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
-#include <boost/program_options.hpp>
 #include <fmt/format.h>
+#include <boost/program_options.hpp>
 
 #include "arch/config.h"
 #include "arch/error.h"
@@ -52,7 +52,8 @@ struct UsageError : std::runtime_error {
 };
 
 po::options_description simulate_options() {
-  po::options_description d("tessel simulate --arch FILE (--workload FILE | --trace FILE) [options]");
+  po::options_description d(
+      "tessel simulate --arch FILE (--workload FILE | --trace FILE) [options]");
   d.add_options()("help,h", "show this text")(
       "arch,a", po::value<std::string>()->value_name("FILE"),
       "hardware config: Tessel .json or SCALE-Sim .cfg (required)")(
@@ -76,9 +77,9 @@ po::options_description lower_options() {
       "workload,w", po::value<std::string>()->value_name("FILE"),
       "workload: Tessel .json layer list or SCALE-Sim .csv topology (required)")(
       "set,s", po::value<std::vector<std::string>>()->value_name("PATH=VALUE")->composing(),
-      "override a hardware config value; repeatable")(
-      "output,o", po::value<std::string>()->value_name("FILE"),
-      "write the trace to FILE (default: stdout)")(
+      "override a hardware config value; repeatable")("output,o",
+                                                      po::value<std::string>()->value_name("FILE"),
+                                                      "write the trace to FILE (default: stdout)")(
       "plan", "print the tile chosen for each layer instead of the trace");
   return d;
 }
@@ -156,14 +157,17 @@ int run_lower(const std::vector<std::string>& args) {
   const auto lowered = workloads::lower(workload, config);
   std::string text;
   if (vm.count("plan")) {
-    text += fmt::format("{:<24} {:>8} {:>8} {:>8} {:>6} {:>6} {:>8} {:>14} {:>14}\n", "layer",
-                        "tile_m", "tile_n", "tile_k", "tile_g", "order", "chunked", "est_cycles",
-                        "dram_bytes");
+    text +=
+        fmt::format("{:<24} {:>8} {:>8} {:>8} {:>6} {:>6} {:>8} {:>14} {:>14}\n", "layer", "tile_m",
+                    "tile_n", "tile_k", "tile_g", "order", "chunked", "est_cycles", "dram_bytes");
     for (std::size_t i = 0; i < lowered.plans.size(); ++i) {
       const auto& p = lowered.plans[i];
       text += fmt::format("{:<24} {:>8} {:>8} {:>8} {:>6} {:>6} {:>8} {:>14} {:>14}\n",
                           workload.layers[i].name, p.tm, p.tn, p.tk, p.tg, p.order,
-                          p.temporal_chunked ? "yes" : "no", p.estimated_cycles, p.dram_bytes);
+                          p.chunking == workloads::TilePlan::Chunking::kNone         ? "no"
+                          : p.chunking == workloads::TilePlan::Chunking::kRepeatFold ? "repeat"
+                                                                                     : "stream",
+                          p.estimated_cycles, p.dram_bytes);
     }
   } else {
     text = workloads::trace_to_json(lowered.trace).dump(1) + "\n";

@@ -27,7 +27,8 @@ void DmaEngine::accept(std::uint32_t id) {
 }
 
 Cycles DmaEngine::usable_at(Channel& c, Cycles now) const {
-  while (!c.outstanding.empty() && *c.outstanding.begin() <= now) c.outstanding.erase(c.outstanding.begin());
+  while (!c.outstanding.empty() && *c.outstanding.begin() <= now)
+    c.outstanding.erase(c.outstanding.begin());
   Cycles at = max(c.free_at, now);
   if (c.outstanding.size() >= m_config.max_outstanding) {
     // Wait for enough completions to fall below the limit.
@@ -96,7 +97,8 @@ void DmaEngine::issue(std::uint32_t id, Channel& channel, Cycles now) {
       done = max(streamed, sram_end);
       break;
     }
-    default: return;
+    default:
+      return;
   }
   // Attribute the transfer to the resource that finished last (DRAM first on ties).
   if (dram_end == done && inst.op != Opcode::kMove) {

@@ -23,7 +23,8 @@ MacArray::MacArray(sc_core::sc_module_name name, const arch::ArrayConfig& config
 void MacArray::accept(std::uint32_t id) {
   const auto it = std::lower_bound(m_program.begin(), m_program.end(), id);
   m_ready[it - m_program.begin()] = true;
-  if (it - m_program.begin() == static_cast<std::ptrdiff_t>(m_next)) m_wake.notify(sc_core::SC_ZERO_TIME);
+  if (it - m_program.begin() == static_cast<std::ptrdiff_t>(m_next))
+    m_wake.notify(sc_core::SC_ZERO_TIME);
 }
 
 void MacArray::run() {
@@ -38,17 +39,18 @@ void MacArray::run() {
     if (now > m_busy_until) {
       m_segments.push_back({m_busy_until, now, false, m_sequencer.ready_cause(id)});
     }
-    const Cycles compute =
-        arch::gemm_cycles(m_config.dataflow, m_config.rows, m_config.cols, inst.shape,
-                          inst.fold_overhead);
-    const auto traffic = arch::array_traffic(m_config.dataflow, m_config.rows, m_config.cols, inst.shape);
+    const Cycles compute = arch::gemm_cycles(m_config.dataflow, m_config.rows, m_config.cols,
+                                             inst.shape, inst.fold_overhead);
+    const auto traffic =
+        arch::array_traffic(m_config.dataflow, m_config.rows, m_config.cols, inst.shape);
     Cycles end = now + compute;
     end = max(end, m_buffers[inst.input.buffer]->access(
                        inst.input.slot, now, traffic.input_elements * m_element_bytes, false));
     end = max(end, m_buffers[inst.weight.buffer]->access(
                        inst.weight.slot, now, traffic.weight_elements * m_element_bytes, false));
     if (inst.accumulate) {
-      const std::uint64_t partials = inst.shape.m * inst.shape.n * inst.shape.batch * m_element_bytes;
+      const std::uint64_t partials =
+          inst.shape.m * inst.shape.n * inst.shape.batch * m_element_bytes;
       end = max(end, m_buffers[inst.output.buffer]->access(inst.output.slot, now, partials, false));
     }
     end = max(end, m_buffers[inst.output.buffer]->access(

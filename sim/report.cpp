@@ -39,35 +39,36 @@ nlohmann::json make_report(const arch::Config& config, const SimResult& r,
                     {"busy_cycles", b.busy_cycles.count()}});
   }
   const Cycles stalls = r.cycles - r.compute_cycles;
-  return {
-      {"schema", kReportSchema},
-      {"tool",
-       {{"name", "tessel"}, {"version", provenance.tool_version}, {"git_revision", provenance.git_revision}}},
-      {"inputs", {{"arch", provenance.arch_file}, {"workload", provenance.workload_file}}},
-      {"workload", workload_name},
-      {"config", config.resolved},
-      {"totals",
-       {{"cycles", r.cycles.count()},
-        {"latency_ms", cycles / (config.clock_mhz * 1e3)},
-        {"compute_cycles", r.compute_cycles.count()},
-        {"stall_cycles", stalls.count()},
-        {"stall_by_cause", causes_json(r.stall_by_cause)},
-        {"macs", r.macs},
-        {"utilization", cycles > 0 ? static_cast<double>(r.macs) / (pes * cycles) : 0.0},
-        {"dram_read_bytes", r.dram_read_bytes},
-        {"dram_write_bytes", r.dram_write_bytes}}},
-      {"units",
-       {{"dram",
-         {{"busy_cycles", r.dram_busy_cycles.count()},
-          {"bandwidth_utilization", cycles > 0 ? r.dram_busy_cycles.count() / cycles : 0.0}}},
-        {"dma",
-         {{"transfers", r.dma_transfers},
-          {"busy_cycles", r.dma_busy_cycles.count()},
-          {"channel_utilization",
-           cycles > 0 ? r.dma_busy_cycles.count() / (cycles * config.dma.channels) : 0.0}}},
-        {"sram", sram}}},
-      {"simulation", {{"wall_seconds", r.wall_seconds}, {"events", r.events}}},
-      {"layers", layers}};
+  return {{"schema", kReportSchema},
+          {"tool",
+           {{"name", "tessel"},
+            {"version", provenance.tool_version},
+            {"git_revision", provenance.git_revision}}},
+          {"inputs", {{"arch", provenance.arch_file}, {"workload", provenance.workload_file}}},
+          {"workload", workload_name},
+          {"config", config.resolved},
+          {"totals",
+           {{"cycles", r.cycles.count()},
+            {"latency_ms", cycles / (config.clock_mhz * 1e3)},
+            {"compute_cycles", r.compute_cycles.count()},
+            {"stall_cycles", stalls.count()},
+            {"stall_by_cause", causes_json(r.stall_by_cause)},
+            {"macs", r.macs},
+            {"utilization", cycles > 0 ? static_cast<double>(r.macs) / (pes * cycles) : 0.0},
+            {"dram_read_bytes", r.dram_read_bytes},
+            {"dram_write_bytes", r.dram_write_bytes}}},
+          {"units",
+           {{"dram",
+             {{"busy_cycles", r.dram_busy_cycles.count()},
+              {"bandwidth_utilization", cycles > 0 ? r.dram_busy_cycles.count() / cycles : 0.0}}},
+            {"dma",
+             {{"transfers", r.dma_transfers},
+              {"busy_cycles", r.dma_busy_cycles.count()},
+              {"channel_utilization",
+               cycles > 0 ? r.dma_busy_cycles.count() / (cycles * config.dma.channels) : 0.0}}},
+            {"sram", sram}}},
+          {"simulation", {{"wall_seconds", r.wall_seconds}, {"events", r.events}}},
+          {"layers", layers}};
 }
 
 std::string summary_text(const nlohmann::json& report) {
@@ -78,10 +79,11 @@ std::string summary_text(const nlohmann::json& report) {
   out += fmt::format("hardware      {}\n", report["config"].value("name", "unnamed"));
   out += fmt::format("cycles        {} ({:.3f} ms)\n", t["cycles"].get<std::uint64_t>(),
                      t["latency_ms"].get<double>());
-  out += fmt::format("compute       {} cycles, stalls {} (dram {}, sram {}, dma {}, dependency {})\n",
-                     t["compute_cycles"].get<std::uint64_t>(), t["stall_cycles"].get<std::uint64_t>(),
-                     s["dram"].get<std::uint64_t>(), s["sram"].get<std::uint64_t>(),
-                     s["dma"].get<std::uint64_t>(), s["dependency"].get<std::uint64_t>());
+  out +=
+      fmt::format("compute       {} cycles, stalls {} (dram {}, sram {}, dma {}, dependency {})\n",
+                  t["compute_cycles"].get<std::uint64_t>(), t["stall_cycles"].get<std::uint64_t>(),
+                  s["dram"].get<std::uint64_t>(), s["sram"].get<std::uint64_t>(),
+                  s["dma"].get<std::uint64_t>(), s["dependency"].get<std::uint64_t>());
   out += fmt::format("MACs          {} (utilization {:.1f}%)\n", t["macs"].get<std::uint64_t>(),
                      100.0 * t["utilization"].get<double>());
   out += fmt::format("DRAM          {} B read, {} B written\n",

@@ -18,7 +18,8 @@ Sequencer::Sequencer(sc_core::sc_module_name name, const workloads::Trace& trace
     for (auto d : inst.deps) ++count[d + 1];
   }
   m_dependent_begin.assign(n + 1, 0);
-  for (std::size_t i = 0; i < n; ++i) m_dependent_begin[i + 1] = m_dependent_begin[i] + count[i + 1];
+  for (std::size_t i = 0; i < n; ++i)
+    m_dependent_begin[i + 1] = m_dependent_begin[i] + count[i + 1];
   m_dependents.resize(m_dependent_begin[n]);
   std::vector<std::uint32_t> fill(m_dependent_begin.begin(), m_dependent_begin.end() - 1);
   for (const auto& inst : trace.instructions) {

@@ -44,9 +44,10 @@ void account_layers(const arch::Config& config, const workloads::Trace& trace,
     if (inst.op == Opcode::kStore) l.dram_write_bytes += inst.bytes();
     if (inst.op == Opcode::kGemm) {
       l.macs += inst.shape.macs();
-      const auto f = arch::map_gemm(config.array.dataflow, config.array.rows, config.array.cols,
-                                    inst.shape);
-      used_pe[inst.layer] += static_cast<double>(f.spatial_rows * f.spatial_cols * inst.shape.batch);
+      const auto f =
+          arch::map_gemm(config.array.dataflow, config.array.rows, config.array.cols, inst.shape);
+      used_pe[inst.layer] +=
+          static_cast<double>(f.spatial_rows * f.spatial_cols * inst.shape.batch);
       fold_pe[inst.layer] +=
           static_cast<double>(f.folds() * inst.shape.batch) * config.array.rows * config.array.cols;
     }

@@ -17,9 +17,9 @@ namespace tessel::sim {
 
 struct LayerStats {
   std::string name;
-  Cycles cycles;          // end of this layer - end of the previous one
-  Cycles compute_cycles;  // array computing inside that window
-  Cycles stall_cycles;    // cycles - compute_cycles
+  Cycles cycles;                           // end of this layer - end of the previous one
+  Cycles compute_cycles;                   // array computing inside that window
+  Cycles stall_cycles;                     // cycles - compute_cycles
   std::array<Cycles, 4> stall_by_cause{};  // indexed by Cause
   std::uint64_t macs = 0;
   double mapping_efficiency = 0;

@@ -12,10 +12,14 @@ inline constexpr std::array<Cause, 4> kAllCauses = {Cause::kDram, Cause::kSram, 
 
 inline std::string to_string(Cause c) {
   switch (c) {
-    case Cause::kDram: return "dram";
-    case Cause::kSram: return "sram";
-    case Cause::kDma: return "dma";
-    case Cause::kDependency: return "dependency";
+    case Cause::kDram:
+      return "dram";
+    case Cause::kSram:
+      return "sram";
+    case Cause::kDma:
+      return "dma";
+    case Cause::kDependency:
+      return "dependency";
   }
   return "?";
 }

@@ -136,7 +136,8 @@ Workload parse_scalesim_csv(const std::string& file) {
     std::vector<std::uint64_t> v;
     for (std::size_t i = 1; i < cells.size() && i < 9; ++i) {
       const auto& c = cells[i];
-      if (c.empty() || c.find_first_not_of("0123456789") != std::string::npos || std::stoull(c) == 0) {
+      if (c.empty() || c.find_first_not_of("0123456789") != std::string::npos ||
+          std::stoull(c) == 0) {
         throw InputError(fmt::format("{}:{}: column {}: expected a positive integer, got \"{}\"",
                                      file, number, i + 1, c));
       }
@@ -144,6 +145,7 @@ Workload parse_scalesim_csv(const std::string& file) {
     }
     Layer l;
     l.name = cells[0];
+    l.scalesim_semantics = true;
     if (gemm_form) {
       l.kind = LayerKind::kGemm;
       l.m = v[0];
@@ -186,9 +188,10 @@ Workload load_workload(const std::string& file) {
   };
   if (ends_with(".csv")) return parse_scalesim_csv(file);
   if (ends_with(".json")) return parse_workload_json(load_json_file(file), file);
-  throw InputError(fmt::format("{}: unknown workload format: expected a .json layer list or a "
-                               "SCALE-Sim .csv topology",
-                               file));
+  throw InputError(
+      fmt::format("{}: unknown workload format: expected a .json layer list or a "
+                  "SCALE-Sim .csv topology",
+                  file));
 }
 
 }  // namespace tessel::workloads

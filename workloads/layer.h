@@ -29,6 +29,10 @@ struct Layer {
   std::uint64_t groups = 1;
   std::uint64_t out_h = 0, out_w = 0;
 
+  // Imported from SCALE-Sim: when a tile must split the temporal extent,
+  // the fold keeps streaming (compute cycles as SCALE-Sim counts them).
+  bool scalesim_semantics = false;
+
   // The GEMM the array runs: M = batch*out_h*out_w, K = in_c/groups*kh*kw,
   // N = out_c/groups, repeated `groups` times.
   arch::GemmShape gemm() const;

@@ -24,9 +24,12 @@ struct Roles {
 
 Roles roles_for(arch::Dataflow df) {
   switch (df) {
-    case arch::Dataflow::kOutputStationary: return {Role::kRows, Role::kCols, Role::kTemporal};
-    case arch::Dataflow::kWeightStationary: return {Role::kTemporal, Role::kCols, Role::kRows};
-    case arch::Dataflow::kInputStationary: return {Role::kCols, Role::kTemporal, Role::kRows};
+    case arch::Dataflow::kOutputStationary:
+      return {Role::kRows, Role::kCols, Role::kTemporal};
+    case arch::Dataflow::kWeightStationary:
+      return {Role::kTemporal, Role::kCols, Role::kRows};
+    case arch::Dataflow::kInputStationary:
+      return {Role::kCols, Role::kTemporal, Role::kRows};
   }
   return {Role::kRows, Role::kCols, Role::kTemporal};
 }
@@ -93,9 +96,12 @@ namespace {
 // Which GEMM dimension is temporal for the array's dataflow.
 char temporal_dim(arch::Dataflow df) {
   switch (df) {
-    case arch::Dataflow::kOutputStationary: return 'k';
-    case arch::Dataflow::kWeightStationary: return 'm';
-    case arch::Dataflow::kInputStationary: return 'n';
+    case arch::Dataflow::kOutputStationary:
+      return 'k';
+    case arch::Dataflow::kWeightStationary:
+      return 'm';
+    case arch::Dataflow::kInputStationary:
+      return 'n';
   }
   return 'k';
 }
@@ -151,7 +157,8 @@ TilePlan plan_layer(const Layer& layer, const arch::Config& config) {
 
   TilePlan best;
   bool found = false;
-  std::tuple<std::uint64_t, std::uint64_t, std::uint64_t> best_key{UINT64_MAX, UINT64_MAX, UINT64_MAX};
+  std::tuple<std::uint64_t, std::uint64_t, std::uint64_t> best_key{UINT64_MAX, UINT64_MAX,
+                                                                   UINT64_MAX};
   auto consider = [&](const TilePlan& p, std::uint64_t traffic, std::uint64_t steps) {
     const auto key = std::make_tuple(p.estimated_cycles, traffic, steps);
     if (key < best_key) {
@@ -166,44 +173,62 @@ TilePlan plan_layer(const Layer& layer, const arch::Config& config) {
   std::vector<std::uint64_t> tgs;
   for (std::uint64_t v = 1; v < g.batch; v *= 2) tgs.push_back(v);
   tgs.push_back(g.batch);
+  std::vector<std::uint64_t> temporal_list;
   auto candidates = [&](Role r, std::uint64_t full) {
-    return r == Role::kTemporal ? std::vector<std::uint64_t>{full}
+    return r == Role::kTemporal ? temporal_list
                                 : spatial_candidates(full, candidates_unit(r, config));
   };
-  for (auto tm : candidates(roles.m, g.m)) {
-    for (auto tn : candidates(roles.n, g.n)) {
-      for (auto tk : candidates(roles.k, g.k)) {
-        for (auto tg : tgs) {
-          const TileBytes b = tile_bytes(layer, tm, tn, tk, tg, elem);
-          if (!fits(config, b)) continue;
-          const std::uint64_t nm = ceil_div(g.m, tm), nn = ceil_div(g.n, tn),
-                              nk = ceil_div(g.k, tk), ng = ceil_div(g.batch, tg);
-          // Exact compute cycles over the tile grid (edges included).
-          std::uint64_t compute = 0;
-          for (auto [sm, cm] : split(g.m, tm))
-            for (auto [sn, cn] : split(g.n, tn))
-              for (auto [sk, ck] : split(g.k, tk))
-                for (auto [sg, cg] : split(g.batch, tg))
-                  compute += arch::gemm_cycles(config.array.dataflow, config.array.rows,
-                                               config.array.cols, {sm, sn, sk, sg})
-                                 .count() *
-                             cm * cn * ck * cg;
-          const std::uint64_t steps = nm * nn * nk * ng;
-          for (bool n_outer : {true, false}) {
-            const auto [in_reuse, w_reuse] = reuse_factors(nm, nn, nk, n_outer);
-            const std::uint64_t traffic = b.input * ng * nm * nk * in_reuse +
-                                          b.weight * ng * nn * nk * w_reuse +
-                                          g.m * g.n * g.batch * elem;
-            const std::uint64_t transfers = ng * (nm * nk * in_reuse + nn * nk * w_reuse + nm * nn);
-            TilePlan p{tm, tn, tk, tg, n_outer ? "nmk" : "mnk", false,
-                       estimate(compute, traffic, transfers, steps), 0};
-            consider(p, traffic, steps);
+  auto search_k_inner = [&](TilePlan::Chunking chunking) {
+    for (auto tm : candidates(roles.m, g.m)) {
+      for (auto tn : candidates(roles.n, g.n)) {
+        for (auto tk : candidates(roles.k, g.k)) {
+          for (auto tg : tgs) {
+            const TileBytes b = tile_bytes(layer, tm, tn, tk, tg, elem);
+            if (!fits(config, b)) continue;
+            const std::uint64_t nm = ceil_div(g.m, tm), nn = ceil_div(g.n, tn),
+                                nk = ceil_div(g.k, tk), ng = ceil_div(g.batch, tg);
+            // Exact compute cycles over the tile grid (edges included).
+            std::uint64_t compute = 0;
+            for (auto [sm, cm] : split(g.m, tm))
+              for (auto [sn, cn] : split(g.n, tn))
+                for (auto [sk, ck] : split(g.k, tk))
+                  for (auto [sg, cg] : split(g.batch, tg))
+                    compute += arch::gemm_cycles(config.array.dataflow, config.array.rows,
+                                                 config.array.cols, {sm, sn, sk, sg})
+                                   .count() *
+                               cm * cn * ck * cg;
+            const std::uint64_t steps = nm * nn * nk * ng;
+            for (bool n_outer : {true, false}) {
+              const auto [in_reuse, w_reuse] = reuse_factors(nm, nn, nk, n_outer);
+              const std::uint64_t traffic = b.input * ng * nm * nk * in_reuse +
+                                            b.weight * ng * nn * nk * w_reuse +
+                                            g.m * g.n * g.batch * elem;
+              const std::uint64_t transfers =
+                  ng * (nm * nk * in_reuse + nn * nk * w_reuse + nm * nn);
+              TilePlan p{tm,
+                         tn,
+                         tk,
+                         tg,
+                         n_outer ? "nmk" : "mnk",
+                         chunking,
+                         estimate(compute, traffic, transfers, steps),
+                         0};
+              consider(p, traffic, steps);
+            }
           }
         }
       }
     }
-  }
+  };
+  const std::uint64_t full_t = tdim == 'm' ? g.m : tdim == 'n' ? g.n : g.k;
+  temporal_list = {full_t};
+  search_k_inner(TilePlan::Chunking::kNone);
   if (found) return best;
+  // Chunks as separate passes (each pays fill and drain), k innermost.
+  temporal_list.clear();
+  for (std::uint64_t d = 2; ceil_div(full_t, d / 2) > 1; d *= 2)
+    temporal_list.push_back(ceil_div(full_t, d));
+  if (!layer.scalesim_semantics) search_k_inner(TilePlan::Chunking::kRepeatFold);
 
   // Chunked: one fold, the temporal extent in chunks, temporal innermost.
   // The reduction loop sits above the chunks, so ws/is spill partial sums.
@@ -211,7 +236,6 @@ TilePlan plan_layer(const Layer& layer, const arch::Config& config) {
   const std::uint64_t fold_n = roles.n == Role::kTemporal ? 0 : candidates_unit(roles.n, config);
   const std::uint64_t fold_k = roles.k == Role::kTemporal ? 0 : candidates_unit(roles.k, config);
   const std::string order = tdim == 'k' ? "mnk" : tdim == 'm' ? "nkm" : "mkn";
-  const std::uint64_t full_t = tdim == 'm' ? g.m : tdim == 'n' ? g.n : g.k;
   for (std::uint64_t d = 2; ceil_div(full_t, d / 2) > 1; d *= 2) {
     const std::uint64_t tt = ceil_div(full_t, d);
     const std::uint64_t tm = fold_m ? std::min(fold_m, g.m) : tt;
@@ -223,8 +247,14 @@ TilePlan plan_layer(const Layer& layer, const arch::Config& config) {
     const std::uint64_t steps = count.m * count.n * count.k * g.batch;
     const std::uint64_t traffic = walk_traffic(order, count, g.batch, b);
     const std::uint64_t transfers = steps * 3;
-    TilePlan p{tm, tn, tk, 1, order, true,
-               estimate(untiled_compute.count(), traffic, transfers, steps), 0};
+    TilePlan p{tm,
+               tn,
+               tk,
+               1,
+               order,
+               TilePlan::Chunking::kStreamFold,
+               estimate(untiled_compute.count(), traffic, transfers, steps),
+               0};
     consider(p, traffic, steps);
   }
   if (!found) {
@@ -463,7 +493,8 @@ Lowered lower(const Workload& workload, const arch::Config& config) {
             gm.output = out_loc;
             gm.accumulate = ki > 0;
             const std::uint64_t t_index = tdim == 'm' ? mi : tdim == 'n' ? ni : ki;
-            gm.fold_overhead = t_index + 1 == count.of(tdim);
+            gm.fold_overhead =
+                plan.chunking != TilePlan::Chunking::kStreamFold || t_index + 1 == count.of(tdim);
             em.write_deps(ob, out_loc.slot, Operand::kOutput, gm.deps);
             em.read_deps(in_loc.buffer, in_loc.slot, Operand::kInput, gm.deps);
             em.read_deps(w_loc.buffer, w_loc.slot, Operand::kWeight, gm.deps);

@@ -22,19 +22,24 @@ struct TilePlan {
   // Loop order below the group loop, outermost first: a permutation of "mnk".
   // When k is not innermost, partial sums go to DRAM and come back.
   std::string order = "nmk";
-  // The temporal dimension is split: each tile is one fold and only the
-  // last chunk of a fold pays its fill and drain.
-  bool temporal_chunked = false;
+  // How the temporal dimension is split, when the full extent does not fit:
+  //   kNone: not split;
+  //   kRepeatFold: chunks are separate passes, each paying fill and drain;
+  //   kStreamFold: each tile is one fold whose chunks stream back to back
+  //     and only the last pays fill and drain (SCALE-Sim's model: compute
+  //     cycles independent of SRAM size); ws/is spill partial sums.
+  enum class Chunking { kNone, kRepeatFold, kStreamFold };
+  Chunking chunking = Chunking::kNone;
   std::uint64_t estimated_cycles = 0;
   std::uint64_t dram_bytes = 0;
 };
 
-// Chooses the tile. First choice: spatial sides multiples of the array (so
-// folds match the untiled layer) and the full temporal extent, the one with
-// the lowest estimated cycles (compute and DMA overlapped), then the least
-// DRAM traffic. If no such tile fits, one fold with the temporal extent
-// streamed in chunks (compute cycles unchanged, SCALE-Sim's model). Throws
-// InputError when not even that fits.
+// Chooses the tile: spatial sides multiples of the array (so folds match the
+// untiled layer), the lowest estimated cycles (compute and DMA overlapped),
+// then the least DRAM traffic. Tiles with the full temporal extent are
+// preferred whenever one fits; otherwise both chunkings compete, except for
+// layers imported from SCALE-Sim, which only stream folds. Throws
+// InputError when no tile fits.
 TilePlan plan_layer(const Layer& layer, const arch::Config& config);
 
 struct Lowered {

@@ -9,11 +9,16 @@ namespace tessel::workloads {
 
 std::string to_string(Opcode op) {
   switch (op) {
-    case Opcode::kLoad: return "LOAD";
-    case Opcode::kStore: return "STORE";
-    case Opcode::kMove: return "MOVE";
-    case Opcode::kGemm: return "GEMM";
-    case Opcode::kBarrier: return "BARRIER";
+    case Opcode::kLoad:
+      return "LOAD";
+    case Opcode::kStore:
+      return "STORE";
+    case Opcode::kMove:
+      return "MOVE";
+    case Opcode::kGemm:
+      return "GEMM";
+    case Opcode::kBarrier:
+      return "BARRIER";
   }
   return "?";
 }
@@ -22,16 +27,21 @@ Unit unit_of(Opcode op) {
   switch (op) {
     case Opcode::kLoad:
     case Opcode::kStore:
-    case Opcode::kMove: return Unit::kDma;
-    case Opcode::kGemm: return Unit::kArray;
-    case Opcode::kBarrier: return Unit::kSequencer;
+    case Opcode::kMove:
+      return Unit::kDma;
+    case Opcode::kGemm:
+      return Unit::kArray;
+    case Opcode::kBarrier:
+      return Unit::kSequencer;
   }
   return Unit::kSequencer;
 }
 
 namespace {
 
-nlohmann::json location_json(const Location& l) { return {l.buffer, l.slot}; }
+nlohmann::json location_json(const Location& l) {
+  return {l.buffer, l.slot};
+}
 
 const char* kOpNames[] = {"LOAD", "STORE", "MOVE", "GEMM", "BARRIER"};
 
@@ -40,7 +50,8 @@ const char* kOpNames[] = {"LOAD", "STORE", "MOVE", "GEMM", "BARRIER"};
 nlohmann::json trace_to_json(const Trace& trace) {
   nlohmann::json insts = nlohmann::json::array();
   for (const auto& i : trace.instructions) {
-    nlohmann::json j = {{"id", i.id}, {"op", to_string(i.op)}, {"layer", i.layer}, {"deps", i.deps}};
+    nlohmann::json j = {
+        {"id", i.id}, {"op", to_string(i.op)}, {"layer", i.layer}, {"deps", i.deps}};
     switch (i.op) {
       case Opcode::kLoad:
       case Opcode::kStore:
@@ -67,7 +78,8 @@ nlohmann::json trace_to_json(const Trace& trace) {
         j["accumulate"] = i.accumulate;
         j["fold_overhead"] = i.fold_overhead;
         break;
-      case Opcode::kBarrier: break;
+      case Opcode::kBarrier:
+        break;
     }
     insts.push_back(std::move(j));
   }
@@ -93,7 +105,8 @@ Trace trace_from_json(const nlohmann::json& json, const std::string& source,
   top.array("instructions", true, [&](JsonReader& r) {
     Instruction i;
     i.id = static_cast<std::uint32_t>(r.required_uint("id"));
-    if (i.id != next_id) r.fail("id", fmt::format("ids must be 0, 1, 2, ... in order; expected {}", next_id));
+    if (i.id != next_id)
+      r.fail("id", fmt::format("ids must be 0, 1, 2, ... in order; expected {}", next_id));
     ++next_id;
     const std::string op = r.required_enum("op", {"LOAD", "STORE", "MOVE", "GEMM", "BARRIER"});
     for (int o = 0; o < 5; ++o) {
@@ -101,23 +114,26 @@ Trace trace_from_json(const nlohmann::json& json, const std::string& source,
     }
     i.layer = static_cast<std::uint32_t>(r.required_uint("layer"));
     if (i.layer >= t.layers.size()) {
-      r.fail("layer", fmt::format("must index layers[] (size {}), got {}", t.layers.size(), i.layer));
+      r.fail("layer",
+             fmt::format("must index layers[] (size {}), got {}", t.layers.size(), i.layer));
     }
     const auto& node = raw[i.id];
     r.ignore("deps");
-    if (!node.contains("deps") || !node["deps"].is_array()) r.fail("deps", "expected an array of ids");
+    if (!node.contains("deps") || !node["deps"].is_array())
+      r.fail("deps", "expected an array of ids");
     for (const auto& d : node["deps"]) {
       if (!d.is_number_integer() || d.get<std::int64_t>() < 0 || d.get<std::uint64_t>() >= i.id) {
-        r.fail("deps", fmt::format("each dependency must be the id of an earlier instruction, got {}",
-                                   describe_json(d)));
+        r.fail("deps",
+               fmt::format("each dependency must be the id of an earlier instruction, got {}",
+                           describe_json(d)));
       }
       i.deps.push_back(d.get<std::uint32_t>());
     }
     auto location = [&](const std::string& key, bool dram_ok) {
       r.ignore(key);
       const auto& v = node.contains(key) ? node[key] : nlohmann::json();
-      if (!v.is_array() || v.size() != 2 || !v[0].is_number_integer() || !v[1].is_number_integer() ||
-          v[1].get<std::int64_t>() < 0) {
+      if (!v.is_array() || v.size() != 2 || !v[0].is_number_integer() ||
+          !v[1].is_number_integer() || v[1].get<std::int64_t>() < 0) {
         r.fail(key, fmt::format("expected [buffer, slot], got {}", describe_json(v)));
       }
       Location l{v[0].get<int>(), v[1].get<std::uint32_t>()};
@@ -147,7 +163,8 @@ Trace trace_from_json(const nlohmann::json& json, const std::string& source,
         i.src = location("src", i.op == Opcode::kLoad);
         i.dst = location("dst", i.op == Opcode::kStore);
         if (i.op == Opcode::kLoad && i.src.buffer != kDram) r.fail("src", "a LOAD reads DRAM (-1)");
-        if (i.op == Opcode::kStore && i.dst.buffer != kDram) r.fail("dst", "a STORE writes DRAM (-1)");
+        if (i.op == Opcode::kStore && i.dst.buffer != kDram)
+          r.fail("dst", "a STORE writes DRAM (-1)");
         if (i.op != Opcode::kMove) {
           i.address = r.required_uint("address");
           i.stride_bytes = r.optional_uint("stride_bytes", 0);
@@ -174,7 +191,8 @@ Trace trace_from_json(const nlohmann::json& json, const std::string& source,
         i.fold_overhead = r.optional_bool("fold_overhead", true);
         break;
       }
-      case Opcode::kBarrier: break;
+      case Opcode::kBarrier:
+        break;
     }
     t.instructions.push_back(std::move(i));
   });

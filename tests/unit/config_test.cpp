@@ -42,7 +42,7 @@ TEST(Config, ParsesAndDerivesRates) {
   EXPECT_EQ(c.sram[0].slots(), 2u);
   EXPECT_EQ(c.sram[0].tile_budget_bytes(), 2048u);
   EXPECT_EQ(c.sram[0].slot_port_rate().millibytes_per_cycle(), 4000u);  // 1 bank x 4 B per half
-  EXPECT_EQ(c.dram.rate.millibytes_per_cycle(), 4000u);  // 4 GB/s at 1 GHz
+  EXPECT_EQ(c.dram.rate.millibytes_per_cycle(), 4000u);                 // 4 GB/s at 1 GHz
   EXPECT_EQ(c.path(arch::Operand::kWeight), std::vector<std::size_t>{0});
 }
 
@@ -77,10 +77,12 @@ TEST(Config, ErrorsNameFileAndPath) {
   EXPECT_EQ(error_of(j), "hw.json: arch.clock_mhz: must be greater than 0, got -1");
   j = base();
   j["dma"]["channels"] = "two";
-  EXPECT_EQ(error_of(j), "hw.json: arch.dma.channels: expected a non-negative integer, got \"two\"");
+  EXPECT_EQ(error_of(j),
+            "hw.json: arch.dma.channels: expected a non-negative integer, got \"two\"");
   j = base();
   j["sram"][0]["banks"] = 1;
-  EXPECT_THAT(error_of(j), HasSubstr("arch.sram[0].banks: a double-buffered buffer needs at least 2"));
+  EXPECT_THAT(error_of(j),
+              HasSubstr("arch.sram[0].banks: a double-buffered buffer needs at least 2"));
 }
 
 TEST(Config, OverridesWithAndWithoutRootPrefix) {
@@ -142,7 +144,7 @@ TEST(ScaleSimCfg, TranslatesArchitecturePresets) {
   EXPECT_EQ(c.array.cols, 32u);
   EXPECT_EQ(c.array.dataflow, arch::Dataflow::kWeightStationary);
   ASSERT_EQ(c.sram.size(), 3u);
-  EXPECT_EQ(c.sram[0].capacity_bytes, 1024u * 1024);  // IfmapSramSzkB
+  EXPECT_EQ(c.sram[0].capacity_bytes, 1024u * 1024);      // IfmapSramSzkB
   EXPECT_EQ(c.sram[0].tile_budget_bytes(), 512u * 1024);  // half per buffer, as SCALE-Sim
   EXPECT_EQ(c.sram[2].capacity_bytes, 512u * 1024);
   EXPECT_EQ(c.dram.rate.millibytes_per_cycle(), 3u * 16000);  // Bandwidth per operand interface

@@ -8,9 +8,9 @@
 #include "arch/error.h"
 #include "arch/overrides.h"
 #include "arch/systolic.h"
+#include "test_paths.h"
 #include "workloads/importers.h"
 #include "workloads/lowering.h"
-#include "test_paths.h"
 
 namespace tessel {
 namespace {
@@ -21,10 +21,10 @@ using workloads::Opcode;
 
 const char* kArchs[] = {"configs/arch/edge_npu.json", "configs/arch/tpu_v1_like.json",
                         "configs/arch/gemmini_like.json", "configs/arch/scalesim_32x32_ws.cfg"};
-const char* kWorkloads[] = {"configs/workloads/resnet50.json", "configs/workloads/mobilenet_v2.json",
-                            "configs/workloads/bert_base_layer.json",
-                            "configs/workloads/alexnet_scalesim.csv",
-                            "configs/workloads/gemm_mnk_scalesim.csv"};
+const char* kWorkloads[] = {
+    "configs/workloads/resnet50.json", "configs/workloads/mobilenet_v2.json",
+    "configs/workloads/bert_base_layer.json", "configs/workloads/alexnet_scalesim.csv",
+    "configs/workloads/gemm_mnk_scalesim.csv"};
 
 // Re-derives the hazards every instruction must wait for, from the
 // locations it reads and writes, and checks the trace lists them.
@@ -48,7 +48,8 @@ void expect_hazards_respected(const workloads::Trace& t) {
       writes.push_back({i.output.buffer, i.output.slot, Operand::kOutput});
     }
     for (const auto& k : reads) {
-      ASSERT_TRUE(writer.contains(k)) << "instruction " << i.id << " reads a location never written";
+      ASSERT_TRUE(writer.contains(k))
+          << "instruction " << i.id << " reads a location never written";
       EXPECT_TRUE(deps.contains(writer[k])) << "RAW hazard missed at " << i.id;
     }
     for (const auto& k : writes) {
@@ -111,8 +112,9 @@ std::uint64_t trace_compute_cycles(const arch::Config& c, const workloads::Trace
   std::uint64_t total = 0;
   for (const auto& i : t.instructions) {
     if (i.op == Opcode::kGemm) {
-      total += arch::gemm_cycles(c.array.dataflow, c.array.rows, c.array.cols, i.shape, i.fold_overhead)
-                   .count();
+      total +=
+          arch::gemm_cycles(c.array.dataflow, c.array.rows, c.array.cols, i.shape, i.fold_overhead)
+              .count();
     }
   }
   return total;
@@ -120,29 +122,46 @@ std::uint64_t trace_compute_cycles(const arch::Config& c, const workloads::Trace
 
 TEST(Lowering, ScaleSimInputsKeepSramSizeOutOfComputeCycles) {
   // SCALE-Sim semantics: each fold streams the full temporal extent, so the
-  // compute cycles are those of the untiled layers whatever the SRAM sizes.
-  const auto workload = workloads::load_workload(source_path("configs/workloads/resnet50.json"));
-  for (const char* df : {"ws", "os", "is"}) {
-    std::uint64_t expected = 0;
-    auto config = arch::load_config(source_path("configs/arch/scalesim_32x32_ws.cfg"),
-                                    {std::string("array.dataflow=") + df});
-    for (const auto& l : workload.layers) {
-      expected += arch::gemm_cycles(config.array.dataflow, 32, 32, l.gemm()).count();
-    }
-    for (const char* kib : {"1024", "2048", "8192"}) {
-      const auto sized = arch::load_config(
-          source_path("configs/arch/scalesim_32x32_ws.cfg"),
-          {std::string("array.dataflow=") + df, std::string("sram[0].capacity_bytes=") + kib + "000",
-           std::string("sram[1].capacity_bytes=") + kib + "000"});
-      EXPECT_EQ(trace_compute_cycles(sized, workloads::lower(workload, sized).trace), expected)
-          << df << " " << kib;
+  // compute cycles are those of the untiled layers whatever the SRAM sizes,
+  // including sizes small enough to force temporal chunking.
+  bool chunked = false;
+  for (const char* file :
+       {"configs/workloads/alexnet_scalesim.csv", "configs/workloads/gemm_mnk_scalesim.csv"}) {
+    const auto workload = workloads::load_workload(source_path(file));
+    for (const char* df : {"ws", "os", "is"}) {
+      const std::string set_df = std::string("array.dataflow=") + df;
+      std::uint64_t expected = 0;
+      for (const auto& l : workload.layers) {
+        expected +=
+            arch::gemm_cycles(
+                arch::load_config(source_path("configs/arch/scalesim_32x32_ws.cfg"), {set_df})
+                    .array.dataflow,
+                32, 32, l.gemm())
+                .count();
+      }
+      for (const char* bytes : {"16384", "65536", "1048576"}) {
+        const auto sized =
+            arch::load_config(source_path("configs/arch/scalesim_32x32_ws.cfg"),
+                              {set_df, std::string("sram[0].capacity_bytes=") + bytes,
+                               std::string("sram[1].capacity_bytes=") + bytes,
+                               std::string("sram[2].capacity_bytes=") + bytes});
+        const auto lowered = workloads::lower(workload, sized);
+        for (const auto& p : lowered.plans) {
+          EXPECT_NE(p.chunking, workloads::TilePlan::Chunking::kRepeatFold);
+          chunked |= p.chunking == workloads::TilePlan::Chunking::kStreamFold;
+        }
+        EXPECT_EQ(trace_compute_cycles(sized, lowered.trace), expected)
+            << file << " " << df << " " << bytes;
+      }
     }
   }
+  EXPECT_TRUE(chunked) << "the small sizes should force temporal chunking somewhere";
 }
 
 TEST(Lowering, TraceJsonRoundTrip) {
   const auto config = arch::load_config(source_path("configs/arch/edge_npu.json"));
-  const auto workload = workloads::load_workload(source_path("configs/workloads/mobilenet_v2.json"));
+  const auto workload =
+      workloads::load_workload(source_path("configs/workloads/mobilenet_v2.json"));
   const auto trace = workloads::lower(workload, config).trace;
   const auto json = workloads::trace_to_json(trace);
   const auto back = workloads::trace_from_json(json, "t.json", config);
@@ -167,8 +186,9 @@ TEST(Lowering, TraceValidationErrors) {
   EXPECT_EQ(trace_error(t, config), "no error");
   auto bad = t;
   bad["instructions"][0]["dst"] = {7, 0};
-  EXPECT_EQ(trace_error(bad, config),
-            "t.json: trace.instructions[0].dst: buffer 7 does not exist: the config has 3 sram buffers");
+  EXPECT_EQ(
+      trace_error(bad, config),
+      "t.json: trace.instructions[0].dst: buffer 7 does not exist: the config has 3 sram buffers");
   bad = t;
   bad["instructions"][0]["deps"] = {0};
   EXPECT_EQ(trace_error(bad, config),
@@ -176,8 +196,9 @@ TEST(Lowering, TraceValidationErrors) {
             "instruction, got 0");
   bad = t;
   bad["instructions"][0]["dst"] = {0, 2};
-  EXPECT_EQ(trace_error(bad, config),
-            "t.json: trace.instructions[0].dst: slot 2 does not exist in buffer \"gbuf\" (2 slots)");
+  EXPECT_EQ(
+      trace_error(bad, config),
+      "t.json: trace.instructions[0].dst: slot 2 does not exist in buffer \"gbuf\" (2 slots)");
   bad = t;
   bad["instructions"][0]["id"] = 3;
   EXPECT_EQ(trace_error(bad, config),
@@ -185,9 +206,10 @@ TEST(Lowering, TraceValidationErrors) {
 }
 
 TEST(Lowering, BufferTooSmallIsAClearError) {
-  const auto config = arch::load_config(source_path("configs/arch/edge_npu.json"),
-                                        {"sram[2].capacity_bytes=32"});
-  const auto workload = workloads::load_workload(source_path("configs/workloads/bert_base_layer.json"));
+  const auto config =
+      arch::load_config(source_path("configs/arch/edge_npu.json"), {"sram[2].capacity_bytes=32"});
+  const auto workload =
+      workloads::load_workload(source_path("configs/workloads/bert_base_layer.json"));
   try {
     workloads::lower(workload, config);
     FAIL();

@@ -98,11 +98,14 @@ std::uint64_t ws_fold(int R, int C, const Matrix& stationary, const Matrix& stre
   return cycle;
 }
 
-Matrix zeros(int r, int c) { return Matrix(r, std::vector<std::int64_t>(c, 0)); }
+Matrix zeros(int r, int c) {
+  return Matrix(r, std::vector<std::int64_t>(c, 0));
+}
 
 }  // namespace
 
-ReferenceRun run_reference(arch::Dataflow dataflow, int R, int C, const Matrix& a, const Matrix& b) {
+ReferenceRun run_reference(arch::Dataflow dataflow, int R, int C, const Matrix& a,
+                           const Matrix& b) {
   const int M = static_cast<int>(a.size()), K = static_cast<int>(b.size()),
             N = static_cast<int>(b[0].size());
   ReferenceRun run;

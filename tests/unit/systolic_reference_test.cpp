@@ -51,8 +51,7 @@ TEST_P(SystolicReference, ClosedFormMatchesPeLevelModelOnRandomGemms) {
 }
 
 INSTANTIATE_TEST_SUITE_P(AllDataflows, SystolicReference,
-                         ::testing::Values(Dataflow::kOutputStationary,
-                                           Dataflow::kWeightStationary,
+                         ::testing::Values(Dataflow::kOutputStationary, Dataflow::kWeightStationary,
                                            Dataflow::kInputStationary),
                          [](const auto& info) { return arch::to_string(info.param); });
 

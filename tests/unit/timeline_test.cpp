@@ -14,9 +14,9 @@ TEST(Rate, TimeForRoundsUp) {
 
 TEST(Timeline, FirstComeFirstServed) {
   sim::Timeline t(Rate::bytes_per_cycle(8));
-  EXPECT_EQ(t.serve(Cycles(0), 80).count(), 10u);   // [0, 10)
-  EXPECT_EQ(t.serve(Cycles(4), 16).count(), 12u);   // waits until 10
-  EXPECT_EQ(t.serve(Cycles(20), 8).count(), 21u);   // idle gap
+  EXPECT_EQ(t.serve(Cycles(0), 80).count(), 10u);  // [0, 10)
+  EXPECT_EQ(t.serve(Cycles(4), 16).count(), 12u);  // waits until 10
+  EXPECT_EQ(t.serve(Cycles(20), 8).count(), 21u);  // idle gap
   EXPECT_EQ(t.busy_cycles().count(), 13u);
   EXPECT_EQ(t.bytes(), 104u);
 }

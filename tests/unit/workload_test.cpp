@@ -4,8 +4,8 @@
 #include <gtest/gtest.h>
 
 #include "arch/error.h"
-#include "workloads/importers.h"
 #include "test_paths.h"
+#include "workloads/importers.h"
 
 namespace tessel {
 namespace {
@@ -116,7 +116,8 @@ TEST(Workloads, ErrorsNamePathOrLine) {
             ": workload.layers[0].k: required key is missing");
   EXPECT_EQ(error_of(R"({"layers":[{"name":"a","type":"pool"}]})", ".json"),
             ": workload.layers[0].type: must be one of conv2d, gemm, got \"pool\"");
-  EXPECT_EQ(error_of(R"({"layers":[]})", ".json"), ": workload.layers: must contain at least one layer");
+  EXPECT_EQ(error_of(R"({"layers":[]})", ".json"),
+            ": workload.layers: must contain at least one layer");
   EXPECT_EQ(error_of("Layer, M, N, K,\nx, 4, 0, 4,\n", ".csv"),
             ":2: column 3: expected a positive integer, got \"0\"");
   EXPECT_THAT(error_of("a,b\n", ".csv"), HasSubstr(":1: not a SCALE-Sim topology header"));

@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# The command-line contract: exit codes, one-line errors naming the input,
+# and the report fields later tools rely on. Usage: cli_test.sh TESSEL SOURCE_DIR
+set -uo pipefail
+tessel="$1"
+cd "$2"
+tmp="$(mktemp -d)"
+trap 'rm -rf "$tmp"' EXIT
+failures=0
+passed=0
+
+# expect CODE PATTERN -- command...
+expect() {
+  local code="$1" pattern="$2"
+  shift 3
+  local out rc
+  out="$("$@" 2>&1)"
+  rc=$?
+  if [[ $rc -ne $code ]] || ! grep -qE -- "$pattern" <<<"$out"; then
+    echo "FAIL: $* -> exit $rc (want $code), output:"
+    echo "$out" | head -5
+    failures=$((failures + 1))
+  else
+    passed=$((passed + 1))
+  fi
+}
+
+arch=configs/arch/edge_npu.json
+wl=configs/workloads/bert_base_layer.json
+expect 0 "simulate" -- "$tessel" --help
+expect 0 "--set" -- "$tessel" simulate --help
+expect 0 "--plan" -- "$tessel" help lower
+expect 2 "missing required option --arch" -- "$tessel" simulate --workload "$wl"
+expect 2 "exactly one of --workload" -- "$tessel" simulate --arch "$arch"
+expect 2 "unknown command" -- "$tessel" simulat
+expect 1 "^tessel: error: nope.json: cannot open file$" -- "$tessel" simulate --arch nope.json --workload "$wl"
+expect 1 "arch.array.rows: must be in \[1, 4096\], got 0" -- "$tessel" simulate --arch "$arch" --workload "$wl" --set arch.array.rows=0
+expect 1 "arch.sram\[0\].banks: must be a power of two, got 3" -- "$tessel" simulate --arch "$arch" --workload "$wl" --set sram[0].banks=3
+expect 1 "--set array.rows: expected PATH=VALUE" -- "$tessel" simulate --arch "$arch" --workload "$wl" --set array.rows
+expect 1 "arch.array.bogus: unknown key" -- "$tessel" simulate --arch "$arch" --workload "$wl" --set array.bogus=1
+
+# A report with the contract's fields; --set reaches the resolved config.
+expect 0 "report +$tmp/r.json" -- "$tessel" simulate --arch "$arch" --workload "$wl" --set arch.array.rows=16 -o "$tmp/r.json"
+if python3 - "$tmp/r.json" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+assert r["schema"].startswith("tessel.report/"), r["schema"]
+for k in ["cycles", "compute_cycles", "stall_cycles", "macs", "utilization", "dram_read_bytes", "dram_write_bytes"]:
+    assert k in r["totals"], k
+for k in ["wall_seconds", "events"]:
+    assert k in r["simulation"], k
+names = [l["name"] for l in r["layers"]]
+assert names == ["q_proj", "k_proj", "v_proj", "scores_qk", "context_av", "out_proj", "ffn_up", "ffn_down"], names
+for l in r["layers"]:
+    for k in ["name", "cycles", "compute_cycles", "stall_cycles", "stall_by_cause", "macs", "mapping_efficiency", "utilization", "dram_read_bytes", "dram_write_bytes"]:
+        assert k in l, k
+    assert set(l["stall_by_cause"]) == {"dram", "sram", "dma", "dependency"}
+assert r["config"]["array"]["rows"] == 16
+PY
+then passed=$((passed + 1)); else echo "FAIL: report contract"; failures=$((failures + 1)); fi
+
+# lower -> trace file -> simulate gives the same cycles as simulate directly.
+expect 0 "" -- "$tessel" lower --arch "$arch" --workload "$wl" -o "$tmp/trace.json"
+expect 0 "" -- "$tessel" simulate --arch "$arch" --trace "$tmp/trace.json" -o "$tmp/t.json"
+expect 0 "" -- "$tessel" simulate --arch "$arch" --workload "$wl" -o "$tmp/w.json"
+if python3 -c "import json,sys; a=json.load(open('$tmp/t.json')); b=json.load(open('$tmp/w.json')); sys.exit(a['totals']!=b['totals'] or a['layers']!=b['layers'])"; then
+  passed=$((passed + 1))
+else
+  echo "FAIL: trace round trip changed the result"; failures=$((failures + 1))
+fi
+expect 1 "trace.instructions\[0\]" -- bash -c "echo '{\"format\":\"tessel.trace/1\",\"layers\":[\"a\"],\"instructions\":[{\"id\":0,\"op\":\"JUMP\",\"layer\":0,\"deps\":[]}]}' > $tmp/bad.json; \"$tessel\" simulate --arch $arch --trace $tmp/bad.json"
+
+echo "cli: $passed passed, $failures failed"
+[[ $failures -eq 0 ]]

@@ -1,0 +1,236 @@
+// SystemC model tests. Each simulation runs in its own forked process.
+// Expected cycle counts are derived by hand in the comments from the
+// timing model documented in docs/simulator.md.
+
+#include <gtest/gtest.h>
+
+#include "arch/config.h"
+#include "arch/systolic.h"
+#include "fork_sim.h"
+#include "workloads/importers.h"
+#include "workloads/lowering.h"
+
+namespace tessel {
+namespace {
+
+using testing::simulate_in_child;
+using workloads::Instruction;
+using workloads::Opcode;
+
+// 4x4 ws array at 1 GHz; one double-buffered buffer with 64 B/cycle per
+// slot; DMA: setup 10 cycles, 16 B/cycle per channel; DRAM 8 B/cycle,
+// 50 cycles latency.
+nlohmann::json small_arch() {
+  return nlohmann::json::parse(R"({
+    "name": "small", "clock_mhz": 1000,
+    "array": {"rows": 4, "cols": 4, "dataflow": "ws"},
+    "sram": [{"name": "buf", "capacity_bytes": 65536, "banks": 2, "bank_bytes_per_cycle": 64,
+              "holds": ["input", "weight", "output"]},
+             {"name": "narrow", "capacity_bytes": 65536, "banks": 2, "bank_bytes_per_cycle": 2,
+              "holds": ["input"]}],
+    "dma": {"channels": 1, "bytes_per_cycle": 16, "setup_cycles": 10, "max_outstanding": 1},
+    "dram": {"channels": 1, "channel_bandwidth_gb_per_s": 8, "latency_ns": 50}
+  })");
+}
+
+arch::Config config_with(const std::vector<std::pair<std::string, nlohmann::json>>& changes) {
+  auto j = small_arch();
+  for (const auto& [path, value] : changes) j[nlohmann::json::json_pointer(path)] = value;
+  return arch::parse_config(j, "small.json");
+}
+
+Instruction transfer(Opcode op, std::uint64_t bytes, int src, std::uint32_t src_slot, int dst,
+                     std::uint32_t dst_slot, std::vector<std::uint32_t> deps = {}) {
+  Instruction i;
+  i.op = op;
+  i.rows = 1;
+  i.row_bytes = bytes;
+  i.src = {src, src_slot};
+  i.dst = {dst, dst_slot};
+  i.deps = std::move(deps);
+  return i;
+}
+
+workloads::Trace trace_of(std::vector<Instruction> insts) {
+  workloads::Trace t;
+  t.workload = "hand";
+  t.layers = {"l0"};
+  for (std::uint32_t i = 0; i < insts.size(); ++i) insts[i].id = i;
+  t.instructions = std::move(insts);
+  return t;
+}
+
+std::uint64_t cycles_of(const nlohmann::json& report) {
+  EXPECT_FALSE(report.contains("error")) << report.dump();
+  return report["totals"]["cycles"].get<std::uint64_t>();
+}
+
+TEST(DmaTiming, DramBoundLoad) {
+  // setup: issue at 0, request at 10. DRAM: 1600 B / 8 = 200 cycles -> 210,
+  // + 50 latency = 260. Channel: 10 + 1600/16 = 110 (+50 = 160). SRAM
+  // write: from 60, 1600/64 = 25 -> 85. Completion = 260.
+  const auto r =
+      simulate_in_child(config_with({}), trace_of({transfer(Opcode::kLoad, 1600, -1, 0, 0, 0)}));
+  EXPECT_EQ(cycles_of(r), 260u);
+  EXPECT_EQ(r["totals"]["dram_read_bytes"], 1600);
+  EXPECT_EQ(r["units"]["dram"]["busy_cycles"], 200);
+}
+
+TEST(DmaTiming, ChannelBoundLoad) {
+  // DRAM at 64 B/cycle: 10 + 25 = 35 (+50 = 85); channel 10 + 100 = 110,
+  // +50 = 160 bounds the transfer.
+  const auto r = simulate_in_child(config_with({{"/dram/channel_bandwidth_gb_per_s", 64}}),
+                                   trace_of({transfer(Opcode::kLoad, 1600, -1, 0, 0, 0)}));
+  EXPECT_EQ(cycles_of(r), 160u);
+}
+
+TEST(DmaTiming, TwoChannelsShareTheDramBus) {
+  // Both issue at 0 and reach DRAM at 10: the first holds the bus [10, 210),
+  // the second [210, 410); + 50 latency -> 460.
+  const auto r = simulate_in_child(config_with({{"/dma/channels", 2}}),
+                                   trace_of({transfer(Opcode::kLoad, 1600, -1, 0, 0, 0),
+                                             transfer(Opcode::kLoad, 1600, -1, 0, 0, 1)}));
+  EXPECT_EQ(cycles_of(r), 460u);
+}
+
+TEST(DmaTiming, OutstandingRequestsHideLatency) {
+  // One channel. max_outstanding 1: the second load starts when the first
+  // completes (260): request 270, bus [270, 470), done 520.
+  // max_outstanding 2: it starts when the first has streamed (210): request
+  // 220, bus [220, 420), done 470.
+  const auto two = trace_of(
+      {transfer(Opcode::kLoad, 1600, -1, 0, 0, 0), transfer(Opcode::kLoad, 1600, -1, 0, 0, 1)});
+  EXPECT_EQ(cycles_of(simulate_in_child(config_with({}), two)), 520u);
+  EXPECT_EQ(cycles_of(simulate_in_child(config_with({{"/dma/max_outstanding", 2}}), two)), 470u);
+}
+
+TEST(DmaTiming, SramPortBoundMove) {
+  // MOVE buf -> narrow (1 bank of 2 B/cycle per slot): 10 + 256 / 2 = 138;
+  // the channel (10 + 16) and the source port (10 + 4) are faster.
+  const auto r = simulate_in_child(
+      config_with({}),
+      trace_of({transfer(Opcode::kLoad, 256, -1, 0, 0, 0),         // 10 + 32 + 50 = 92
+                transfer(Opcode::kMove, 256, 0, 0, 1, 0, {0})}));  // 92 + 138 = 230
+  EXPECT_EQ(cycles_of(r), 230u);
+}
+
+TEST(EndToEnd, SingleTileLayerByHand) {
+  // Two channels. Input load: request 10, bus [10, 42), done 92. Weight load:
+  // request 10, bus [42, 74), done 124. GEMM 16x4x4 on 4x4 ws: one fold,
+  // 2*4 + 4 + 16 - 2 = 26 cycles, [124, 150). Store 64 B: request 160, bus
+  // [160, 168), + 50 = 218. Stalls: 124 waiting for the weight load (DRAM),
+  // 68 for the store (DRAM).
+  Instruction gemm;
+  gemm.op = Opcode::kGemm;
+  gemm.shape = {16, 4, 4, 1};
+  gemm.input = {0, 0};
+  gemm.weight = {0, 1};
+  gemm.output = {0, 0};
+  gemm.deps = {0, 1};
+  auto ld_in = transfer(Opcode::kLoad, 256, -1, 0, 0, 0);
+  ld_in.operand = arch::Operand::kInput;
+  auto ld_w = transfer(Opcode::kLoad, 256, -1, 0, 0, 1);
+  ld_w.operand = arch::Operand::kWeight;
+  auto st = transfer(Opcode::kStore, 64, 0, 0, -1, 0, {2});
+  st.operand = arch::Operand::kOutput;
+  const auto r =
+      simulate_in_child(config_with({{"/dma/channels", 2}}), trace_of({ld_in, ld_w, gemm, st}));
+  EXPECT_EQ(cycles_of(r), 218u);
+  const auto& l = r["layers"][0];
+  EXPECT_EQ(l["compute_cycles"], 26);
+  EXPECT_EQ(l["stall_cycles"], 192);
+  EXPECT_EQ(l["stall_by_cause"]["dram"], 192);
+  EXPECT_EQ(l["macs"], 16 * 4 * 4);
+  EXPECT_DOUBLE_EQ(l["mapping_efficiency"].get<double>(), 1.0);
+  EXPECT_DOUBLE_EQ(l["utilization"].get<double>(), 256.0 / (16.0 * 218));
+}
+
+TEST(EndToEnd, SramPortStretchIsAnSramStall) {
+  // The GEMM reads its input from `narrow` (2 B/cycle per slot): ws reads
+  // m * k * col_folds = 64 B -> 32 cycles against 26 of compute: 6 SRAM stall.
+  Instruction gemm;
+  gemm.op = Opcode::kGemm;
+  gemm.shape = {16, 4, 4, 1};
+  gemm.input = {1, 0};
+  gemm.weight = {0, 1};
+  gemm.output = {0, 0};
+  const auto r = simulate_in_child(config_with({}), trace_of({gemm}));
+  EXPECT_EQ(cycles_of(r), 32u);
+  EXPECT_EQ(r["totals"]["compute_cycles"], 26);
+  EXPECT_EQ(r["totals"]["stall_by_cause"]["sram"], 6);
+}
+
+struct Run {
+  arch::Config config;
+  nlohmann::json report;
+};
+
+Run run_workload(const std::string& arch_file, const std::string& workload_file,
+                 const std::vector<std::string>& sets = {}) {
+  const auto config = arch::load_config(std::string(TESSEL_SOURCE_DIR) + "/" + arch_file, sets);
+  const auto w = workloads::load_workload(std::string(TESSEL_SOURCE_DIR) + "/" + workload_file);
+  return {config, simulate_in_child(config, workloads::lower(w, config).trace)};
+}
+
+TEST(EndToEnd, StallAttributionAddsUp) {
+  const auto r =
+      run_workload("configs/arch/edge_npu.json", "configs/workloads/mobilenet_v2.json").report;
+  std::uint64_t sum_cycles = 0;
+  for (const auto& l : r["layers"]) {
+    std::uint64_t causes = 0;
+    for (const auto& [k, v] : l["stall_by_cause"].items()) causes += v.get<std::uint64_t>();
+    EXPECT_EQ(l["compute_cycles"].get<std::uint64_t>() + causes, l["cycles"].get<std::uint64_t>())
+        << l["name"];
+    EXPECT_EQ(l["stall_cycles"].get<std::uint64_t>(), causes) << l["name"];
+    sum_cycles += l["cycles"].get<std::uint64_t>();
+  }
+  EXPECT_EQ(sum_cycles, r["totals"]["cycles"].get<std::uint64_t>());
+}
+
+TEST(EndToEnd, ComputeCyclesEqualClosedFormOnScaleSimInputs) {
+  // Independent of the simulator: the closed form on the untiled layers.
+  const auto run =
+      run_workload("configs/arch/scalesim_32x32_ws.cfg", "configs/workloads/alexnet_scalesim.csv");
+  const auto w = workloads::load_workload(std::string(TESSEL_SOURCE_DIR) +
+                                          "/configs/workloads/alexnet_scalesim.csv");
+  for (std::size_t i = 0; i < w.layers.size(); ++i) {
+    const auto expected =
+        arch::gemm_cycles(arch::Dataflow::kWeightStationary, 32, 32, w.layers[i].gemm()).count();
+    EXPECT_EQ(run.report["layers"][i]["compute_cycles"].get<std::uint64_t>(), expected)
+        << w.layers[i].name;
+    EXPECT_EQ(run.report["layers"][i]["stall_by_cause"]["sram"], 0)
+        << "SCALE-Sim SRAM never stalls";
+  }
+}
+
+TEST(EndToEnd, DoubleBufferingOverlapsTransfersWithCompute) {
+  const std::string a = "configs/arch/edge_npu.json", w = "configs/workloads/bert_base_layer.json";
+  const auto db = run_workload(a, w).report;
+  const auto single =
+      run_workload(a, w,
+                   {"sram[0].double_buffered=false", "sram[1].double_buffered=false",
+                    "sram[2].double_buffered=false"})
+          .report;
+  const auto cycles = db["totals"]["cycles"].get<std::uint64_t>();
+  const auto compute = db["totals"]["compute_cycles"].get<std::uint64_t>();
+  // Lower bounds: the array's work, and DRAM traffic at the 25.6 B/cycle peak.
+  const double dram_bytes = db["totals"]["dram_read_bytes"].get<double>() +
+                            db["totals"]["dram_write_bytes"].get<double>();
+  EXPECT_GE(cycles, compute);
+  EXPECT_GE(static_cast<double>(cycles), dram_bytes / 25.6);
+  // Single buffering serialises loads, compute and stores: strictly slower,
+  // with the same work.
+  EXPECT_LT(cycles, single["totals"]["cycles"].get<std::uint64_t>());
+  EXPECT_EQ(single["totals"]["macs"], db["totals"]["macs"]);
+}
+
+TEST(EndToEnd, DeterministicAcrossRuns) {
+  auto a = run_workload("configs/arch/edge_npu.json", "configs/workloads/resnet50.json").report;
+  auto b = run_workload("configs/arch/edge_npu.json", "configs/workloads/resnet50.json").report;
+  a["simulation"].erase("wall_seconds");
+  b["simulation"].erase("wall_seconds");
+  EXPECT_EQ(a, b);
+}
+
+}  // namespace
+}  // namespace tessel
