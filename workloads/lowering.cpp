@@ -41,14 +41,6 @@ std::vector<std::uint64_t> spatial_candidates(std::uint64_t full, std::uint64_t 
   return out;
 }
 
-std::vector<std::uint64_t> temporal_candidates(std::uint64_t full, bool chunk) {
-  if (!chunk) return {full};
-  std::vector<std::uint64_t> out;
-  for (std::uint64_t d = 2; ceil_div(full, d / 2) > 1; d *= 2) out.push_back(ceil_div(full, d));
-  if (out.empty()) out.push_back(1);
-  return out;
-}
-
 std::uint64_t candidates_unit(Role r, const arch::Config& c) {
   return r == Role::kRows ? c.array.rows : c.array.cols;
 }

@@ -34,7 +34,9 @@ void expect_hazards_respected(const workloads::Trace& t) {
   std::map<Key, std::vector<std::uint32_t>> readers;
   for (const auto& i : t.instructions) {
     const std::set<std::uint32_t> deps(i.deps.begin(), i.deps.end());
-    for (auto d : i.deps) ASSERT_LT(d, i.id);
+    for (auto d : i.deps) {
+      ASSERT_LT(d, i.id);
+    }
     std::vector<Key> reads, writes;
     if (i.op == Opcode::kLoad) writes.push_back({i.dst.buffer, i.dst.slot, i.operand});
     if (i.op == Opcode::kStore) reads.push_back({i.src.buffer, i.src.slot, i.operand});
@@ -54,7 +56,9 @@ void expect_hazards_respected(const workloads::Trace& t) {
     }
     for (const auto& k : writes) {
       for (auto r : readers[k]) {
-        if (r != i.id) EXPECT_TRUE(deps.contains(r)) << "WAR hazard missed at " << i.id;
+        if (r != i.id) {
+          EXPECT_TRUE(deps.contains(r)) << "WAR hazard missed at " << i.id;
+        }
       }
     }
     for (const auto& k : reads) readers[k].push_back(i.id);
