@@ -260,6 +260,13 @@ TilePlan plan_layer(const Layer& layer, const arch::Config& config) {
 
 namespace {
 
+// One tile of one operand as it moves: `rows` x `row_bytes`, at `address`
+// in DRAM with rows `stride_bytes` apart.
+struct Transfer {
+  Operand op;
+  std::uint64_t rows, row_bytes, address, stride_bytes;
+};
+
 // Emits instructions and derives their dependencies from buffer-slot hazards.
 class Emitter {
  public:
@@ -301,6 +308,34 @@ class Emitter {
     h.readers.clear();
   }
 
+  // A LOAD (src DRAM) or MOVE (src a buffer) of `t` into the next slot of
+  // `buffer`; `after` is an extra dependency (DRAM hazards). Returns where the data is.
+  Location fetch(std::uint32_t layer, const Transfer& t, std::optional<Location> src, int buffer,
+                 std::optional<std::uint32_t> after) {
+    Instruction i = transfer(layer, t, src ? Opcode::kMove : Opcode::kLoad);
+    i.src = src.value_or(Location{kDram, 0});
+    i.dst = {buffer, next_slot(buffer, t.op)};
+    if (src) read_deps(src->buffer, src->slot, t.op, i.deps);
+    write_deps(buffer, i.dst.slot, t.op, i.deps);
+    if (after) i.deps.push_back(*after);
+    const Location dst = i.dst;
+    const auto id = emit(std::move(i));
+    if (src) did_read(src->buffer, src->slot, t.op, id);
+    did_write(dst.buffer, dst.slot, t.op, id);
+    return dst;
+  }
+
+  // A STORE of `t` from `src` to DRAM; returns its id.
+  std::uint32_t store(std::uint32_t layer, const Transfer& t, Location src) {
+    Instruction i = transfer(layer, t, Opcode::kStore);
+    i.src = src;
+    i.dst = {kDram, 0};
+    read_deps(src.buffer, src.slot, t.op, i.deps);
+    const auto id = emit(std::move(i));
+    did_read(src.buffer, src.slot, t.op, id);
+    return id;
+  }
+
  private:
   struct Hazard {
     std::optional<std::uint32_t> writer;
@@ -310,11 +345,20 @@ class Emitter {
   Trace& m_trace;
   std::map<std::pair<int, Operand>, std::uint32_t> m_slot;
   std::map<std::tuple<int, std::uint32_t, Operand>, Hazard> m_hazard;
-};
 
-struct Transfer {
-  Operand op;
-  std::uint64_t rows, row_bytes, address, stride_bytes;
+  static Instruction transfer(std::uint32_t layer, const Transfer& t, Opcode op) {
+    Instruction i;
+    i.op = op;
+    i.layer = layer;
+    i.operand = t.op;
+    i.rows = t.rows;
+    i.row_bytes = t.row_bytes;
+    if (op != Opcode::kMove) {
+      i.address = t.address;
+      i.stride_bytes = t.stride_bytes;
+    }
+    return i;
+  }
 };
 
 }  // namespace
@@ -351,38 +395,9 @@ Lowered lower(const Workload& workload, const arch::Config& config) {
     // `after` (if any) must complete first: a DRAM-level dependency.
     auto load_chain = [&](const std::vector<std::size_t>& path, const Transfer& t,
                           std::optional<std::uint32_t> after) {
-      Instruction ld;
-      ld.op = Opcode::kLoad;
-      ld.layer = li;
-      ld.operand = t.op;
-      ld.rows = t.rows;
-      ld.row_bytes = t.row_bytes;
-      ld.address = t.address;
-      ld.stride_bytes = t.stride_bytes;
-      ld.src = {kDram, 0};
-      const int b0 = static_cast<int>(path[0]);
-      ld.dst = {b0, em.next_slot(b0, t.op)};
-      em.write_deps(b0, ld.dst.slot, t.op, ld.deps);
-      if (after) ld.deps.push_back(*after);
-      Location at = ld.dst;
-      em.did_write(b0, at.slot, t.op, em.emit(std::move(ld)));
+      Location at = em.fetch(li, t, std::nullopt, static_cast<int>(path[0]), after);
       for (std::size_t p = 1; p < path.size(); ++p) {
-        Instruction mv;
-        mv.op = Opcode::kMove;
-        mv.layer = li;
-        mv.operand = t.op;
-        mv.rows = t.rows;
-        mv.row_bytes = t.row_bytes;
-        mv.src = at;
-        const int b = static_cast<int>(path[p]);
-        mv.dst = {b, em.next_slot(b, t.op)};
-        em.read_deps(at.buffer, at.slot, t.op, mv.deps);
-        em.write_deps(b, mv.dst.slot, t.op, mv.deps);
-        const Location src = at;
-        at = mv.dst;
-        const auto id = em.emit(std::move(mv));
-        em.did_read(src.buffer, src.slot, t.op, id);
-        em.did_write(at.buffer, at.slot, t.op, id);
+        at = em.fetch(li, t, at, static_cast<int>(path[p]), std::nullopt);
       }
       return at;
     };
@@ -400,38 +415,11 @@ Lowered lower(const Workload& workload, const arch::Config& config) {
     // Output chain: innermost buffer -> ... -> path[0] -> DRAM; returns the STORE.
     auto store_chain = [&](Location at, std::uint64_t tm, std::uint64_t tn, std::uint64_t tg,
                            std::uint64_t address) {
+      const Transfer t{Operand::kOutput, tm * tg, tn * elem, address, g.n * elem};
       for (std::size_t p = out_path.size() - 1; p > 0; --p) {
-        Instruction mv;
-        mv.op = Opcode::kMove;
-        mv.layer = li;
-        mv.operand = Operand::kOutput;
-        mv.rows = tm * tg;
-        mv.row_bytes = tn * elem;
-        mv.src = at;
-        const int b = static_cast<int>(out_path[p - 1]);
-        mv.dst = {b, em.next_slot(b, Operand::kOutput)};
-        em.read_deps(at.buffer, at.slot, Operand::kOutput, mv.deps);
-        em.write_deps(b, mv.dst.slot, Operand::kOutput, mv.deps);
-        const Location src = at;
-        at = mv.dst;
-        const auto id = em.emit(std::move(mv));
-        em.did_read(src.buffer, src.slot, Operand::kOutput, id);
-        em.did_write(at.buffer, at.slot, Operand::kOutput, id);
+        at = em.fetch(li, t, at, static_cast<int>(out_path[p - 1]), std::nullopt);
       }
-      Instruction st;
-      st.op = Opcode::kStore;
-      st.layer = li;
-      st.operand = Operand::kOutput;
-      st.rows = tm * tg;
-      st.row_bytes = tn * elem;
-      st.address = address;
-      st.stride_bytes = g.n * elem;
-      st.src = at;
-      st.dst = {kDram, 0};
-      em.read_deps(at.buffer, at.slot, Operand::kOutput, st.deps);
-      const auto id = em.emit(std::move(st));
-      em.did_read(at.buffer, at.slot, Operand::kOutput, id);
-      return id;
+      return em.store(li, t, at);
     };
 
     for (std::uint64_t gi = 0; gi < ng; ++gi) {
