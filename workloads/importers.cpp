@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <fstream>
+#include <functional>
 #include <sstream>
 
 #include <fmt/format.h>
@@ -13,6 +14,16 @@
 namespace tessel::workloads {
 
 namespace {
+
+// Bounds that keep every byte and MAC count of a layer far inside 64 bits.
+constexpr std::uint64_t kMaxDim = 1u << 24;
+constexpr unsigned __int128 kMaxMacs = static_cast<unsigned __int128>(1) << 52;
+
+void check_size(const Layer& l, const std::function<void(const std::string&)>& fail) {
+  const auto g = l.gemm();
+  const unsigned __int128 macs = static_cast<unsigned __int128>(g.m) * g.n * g.k * g.batch;
+  if (macs > kMaxMacs) fail(fmt::format("layer \"{}\" is too large: over 2^52 MACs", l.name));
+}
 
 void validate_conv(Layer& l, JsonReader& r) {
   if (l.in_c % l.groups != 0) {
@@ -44,18 +55,18 @@ Workload parse_workload_json(const nlohmann::json& json, const std::string& sour
     r.ignore("comment");
     if (type == "gemm") {
       l.kind = LayerKind::kGemm;
-      l.m = r.required_uint("m", 1);
-      l.n = r.required_uint("n", 1);
-      l.k = r.required_uint("k", 1);
-      l.batch = r.optional_uint("batch", 1, 1);
+      l.m = r.required_uint("m", 1, kMaxDim);
+      l.n = r.required_uint("n", 1, kMaxDim);
+      l.k = r.required_uint("k", 1, kMaxDim);
+      l.batch = r.optional_uint("batch", 1, 1, kMaxDim);
     } else {
       l.kind = LayerKind::kConv2d;
-      l.batch = r.optional_uint("batch", default_batch, 1);
-      l.in_h = r.required_uint("in_h", 1);
-      l.in_w = r.required_uint("in_w", 1);
-      l.in_c = r.required_uint("in_c", 1);
-      l.out_c = r.required_uint("out_c", 1);
-      l.kernel_h = r.required_uint("kernel_h", 1);
+      l.batch = r.optional_uint("batch", default_batch, 1, kMaxDim);
+      l.in_h = r.required_uint("in_h", 1, kMaxDim);
+      l.in_w = r.required_uint("in_w", 1, kMaxDim);
+      l.in_c = r.required_uint("in_c", 1, kMaxDim);
+      l.out_c = r.required_uint("out_c", 1, kMaxDim);
+      l.kernel_h = r.required_uint("kernel_h", 1, kMaxDim);
       l.kernel_w = r.optional_uint("kernel_w", l.kernel_h, 1);
       l.stride_h = r.optional_uint("stride_h", 1, 1);
       l.stride_w = r.optional_uint("stride_w", l.stride_h, 1);
@@ -68,6 +79,7 @@ Workload parse_workload_json(const nlohmann::json& json, const std::string& sour
       l.out_w = conv_output_size(l.in_w, l.kernel_w, l.stride_w, l.pad_w, l.dilation_w);
       validate_conv(l, r);
     }
+    check_size(l, [&](const std::string& what) { r.fail("name", what); });
     w.layers.push_back(std::move(l));
   });
   if (w.layers.empty()) top.fail("layers", "must contain at least one layer");
@@ -138,8 +150,8 @@ Workload parse_scalesim_csv(const std::string& file) {
       const auto& c = cells[i];
       if (c.empty() || c.find_first_not_of("0123456789") != std::string::npos ||
           std::stoull(c) == 0) {
-        throw InputError(fmt::format("{}:{}: column {}: expected a positive integer, got \"{}\"",
-                                     file, number, i + 1, c));
+        throw InputError(fmt::format("{}:{}: column {}: expected an integer in [1, {}], got \"{}\"",
+                                     file, number, i + 1, kMaxDim, c));
       }
       v.push_back(std::stoull(c));
     }
@@ -175,6 +187,9 @@ Workload parse_scalesim_csv(const std::string& file) {
         l.out_c = l.in_c * l.out_c;
       }
     }
+    check_size(l, [&](const std::string& what) {
+      throw InputError(fmt::format("{}:{}: {}", file, number, what));
+    });
     w.layers.push_back(std::move(l));
   }
   if (w.layers.empty()) throw InputError(fmt::format("{}: no layers", file));

@@ -119,7 +119,13 @@ TEST(Workloads, ErrorsNamePathOrLine) {
   EXPECT_EQ(error_of(R"({"layers":[]})", ".json"),
             ": workload.layers: must contain at least one layer");
   EXPECT_EQ(error_of("Layer, M, N, K,\nx, 4, 0, 4,\n", ".csv"),
-            ":2: column 3: expected a positive integer, got \"0\"");
+            ":2: column 3: expected an integer in [1, 16777216], got \"0\"");
+  EXPECT_EQ(
+      error_of(R"({"layers":[{"name":"a","type":"gemm","m":16000000,"n":16000000,"k":16000000}]})",
+               ".json"),
+      ": workload.layers[0].name: layer \"a\" is too large: over 2^52 MACs");
+  EXPECT_EQ(error_of(R"({"layers":[{"name":"a","type":"gemm","m":1e30,"n":1,"k":1}]})", ".json"),
+            ": workload.layers[0].m: expected a non-negative integer, got 1e+30");
   EXPECT_THAT(error_of("a,b\n", ".csv"), HasSubstr(":1: not a SCALE-Sim topology header"));
   EXPECT_THAT(error_of("", ".onnx"), HasSubstr("unknown workload format"));
 }
