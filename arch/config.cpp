@@ -37,41 +37,24 @@ std::string to_string(Operand operand) {
   return "?";
 }
 
-std::string to_string(Precision precision) {
-  switch (precision) {
-    case Precision::kInt8:
-      return "int8";
-    case Precision::kInt16:
-      return "int16";
-    case Precision::kFp16:
-      return "fp16";
-    case Precision::kBf16:
-      return "bf16";
-    case Precision::kFp32:
-      return "fp32";
-  }
-  return "?";
-}
-
-std::uint64_t bytes_per_element(Precision precision) {
-  switch (precision) {
-    case Precision::kInt8:
-      return 1;
-    case Precision::kInt16:
-    case Precision::kFp16:
-    case Precision::kBf16:
-      return 2;
-    case Precision::kFp32:
-      return 4;
-  }
-  return 1;
-}
-
 bool SramConfig::holds_operand(Operand operand) const {
   for (auto h : holds) {
     if (h == operand) return true;
   }
   return false;
+}
+
+std::optional<MacRate> ArrayConfig::rate(DType dtype) const {
+  for (const auto& [d, r] : rates) {
+    if (d == dtype) return r;
+  }
+  return std::nullopt;
+}
+
+std::string ArrayConfig::supported() const {
+  std::string out;
+  for (const auto& [d, r] : rates) out += (out.empty() ? "" : ", ") + to_string(d);
+  return out;
 }
 
 std::vector<std::size_t> Config::path(Operand operand) const {
@@ -90,12 +73,44 @@ Dataflow parse_dataflow(const std::string& s) {
   return Dataflow::kWeightStationary;
 }
 
-Precision parse_precision(const std::string& s) {
-  if (s == "int16") return Precision::kInt16;
-  if (s == "fp16") return Precision::kFp16;
-  if (s == "bf16") return Precision::kBf16;
-  if (s == "fp32") return Precision::kFp32;
-  return Precision::kInt8;
+DType read_dtype(JsonReader& r, const std::string& key, DType fallback) {
+  if (!r.has(key)) {
+    r.ignore(key);
+    return fallback;
+  }
+  const std::string name = r.required_string(key);
+  const auto d = parse_dtype(name);
+  if (!d) r.fail(key, fmt::format("must be one of {}, got \"{}\"", dtype_names(), name));
+  return *d;
+}
+
+MacRate parse_rate(double v, JsonReader& r, const std::string& key) {
+  if (v >= 1) {
+    if (v != std::floor(v) || v > 64)
+      r.fail(key, fmt::format("a rate of 1 or more must be a whole number up to 64, got {}", v));
+    return {static_cast<std::uint32_t>(v), 1};
+  }
+  const double inverse = 1.0 / v;
+  if (std::abs(inverse - std::round(inverse)) > 1e-9 || inverse > 64) {
+    r.fail(key, fmt::format("a rate below 1 must be 1/n for a whole n up to 64, got {}", v));
+  }
+  return {1, static_cast<std::uint32_t>(std::llround(inverse))};
+}
+
+VectorClassConfig read_vector_class(JsonReader& v, const std::string& key,
+                                    VectorClassConfig fallback) {
+  if (!v.has(key)) {
+    v.ignore(key);
+    return fallback;
+  }
+  JsonReader c = v.object(key);
+  VectorClassConfig out;
+  out.cycles_per_element =
+      static_cast<std::uint32_t>(c.required_uint("cycles_per_element", 1, 1024));
+  out.latency_cycles =
+      static_cast<std::uint32_t>(c.optional_uint("latency_cycles", 0, 0, 1u << 20));
+  c.finish();
+  return out;
 }
 
 Operand parse_operand(const std::string& s) {
@@ -105,6 +120,13 @@ Operand parse_operand(const std::string& s) {
 }
 
 constexpr std::uint32_t kMaxArrayDim = 4096;
+
+const nlohmann::json& config_node(const nlohmann::json& root,
+                                  std::initializer_list<const char*> keys) {
+  const nlohmann::json* node = &root;
+  for (const char* k : keys) node = &node->at(k);
+  return *node;
+}
 
 }  // namespace
 
@@ -120,8 +142,23 @@ Config parse_config(const nlohmann::json& json, const std::string& source) {
     config.array.rows = static_cast<std::uint32_t>(a.required_uint("rows", 1, kMaxArrayDim));
     config.array.cols = static_cast<std::uint32_t>(a.required_uint("cols", 1, kMaxArrayDim));
     config.array.dataflow = parse_dataflow(a.required_enum("dataflow", {"os", "ws", "is"}));
-    config.array.precision = parse_precision(
-        a.optional_enum("precision", "int8", {"int8", "int16", "fp16", "bf16", "fp32"}));
+    config.array.precision = read_dtype(a, "precision", DType::kInt8);
+    if (a.has("macs_per_pe_per_cycle")) {
+      JsonReader rates = a.object("macs_per_pe_per_cycle");
+      const auto& node = config_node(json, {"array", "macs_per_pe_per_cycle"});
+      for (const auto& [name, value] : node.items()) {
+        const auto d = parse_dtype(name);
+        if (!d) rates.fail(name, fmt::format("not a precision: expected one of {}", dtype_names()));
+        config.array.rates.push_back(
+            {*d, parse_rate(rates.required_number(name, 0.0), rates, name)});
+      }
+      rates.finish();
+      if (config.array.rates.empty())
+        a.fail("macs_per_pe_per_cycle", "must list at least one precision");
+    } else {
+      a.ignore("macs_per_pe_per_cycle");
+      config.array.rates.push_back({config.array.precision, MacRate{}});
+    }
     a.finish();
   }
 
@@ -160,6 +197,32 @@ Config parse_config(const nlohmann::json& json, const std::string& source) {
   for (Operand op : kAllOperands) {
     if (config.path(op).empty()) {
       top.fail("sram", fmt::format("no buffer holds the {} operand", to_string(op)));
+    }
+  }
+
+  {
+    // The vector unit is optional in the file; by default 16 lanes in the
+    // first buffer holding inputs.
+    config.vector = {16, config.path(Operand::kInput).front(), {1, 2}, {4, 8}, {8, 16}};
+    if (top.has("vector")) {
+      JsonReader v = top.object("vector");
+      config.vector.lanes = static_cast<std::uint32_t>(v.required_uint("lanes", 1, 1u << 16));
+      const std::string buffer = v.required_string("buffer");
+      bool found = false;
+      for (std::size_t i = 0; i < config.sram.size(); ++i) {
+        if (config.sram[i].name == buffer) {
+          config.vector.buffer = i;
+          found = true;
+        }
+      }
+      if (!found) v.fail("buffer", fmt::format("no sram buffer is named \"{}\"", buffer));
+      config.vector.alu = read_vector_class(v, "alu", config.vector.alu);
+      config.vector.transcendental =
+          read_vector_class(v, "transcendental", config.vector.transcendental);
+      config.vector.divide = read_vector_class(v, "divide", config.vector.divide);
+      v.finish();
+    } else {
+      top.ignore("vector");
     }
   }
 

@@ -9,26 +9,53 @@
 
 #include <nlohmann/json.hpp>
 
+#include "arch/dtype.h"
 #include "arch/units.h"
 
 namespace tessel::arch {
 
 enum class Dataflow { kOutputStationary, kWeightStationary, kInputStationary };
 enum class Operand { kInput, kWeight, kOutput };
-enum class Precision { kInt8, kInt16, kFp16, kBf16, kFp32 };
 
 inline constexpr Operand kAllOperands[] = {Operand::kInput, Operand::kWeight, Operand::kOutput};
 
 std::string to_string(Dataflow dataflow);
 std::string to_string(Operand operand);
-std::string to_string(Precision precision);
-std::uint64_t bytes_per_element(Precision precision);
+
+// MAC throughput of one PE at one precision: `pack` MACs per cycle (e.g.
+// int4 packs two per int8 MAC), or one MAC every `cycles_per_mac` cycles.
+struct MacRate {
+  std::uint32_t pack = 1;
+  std::uint32_t cycles_per_mac = 1;
+  double macs_per_cycle() const { return static_cast<double>(pack) / cycles_per_mac; }
+};
 
 struct ArrayConfig {
   std::uint32_t rows = 0;
   std::uint32_t cols = 0;
   Dataflow dataflow = Dataflow::kWeightStationary;
-  Precision precision = Precision::kInt8;
+  // Operand type of tensors whose workload does not give one.
+  DType precision = DType::kInt8;
+  // Precisions the MACs support; `precision` at rate 1 when the config
+  // lists none.
+  std::vector<std::pair<DType, MacRate>> rates;
+
+  // The rate at `dtype`, or nullopt when the array does not support it.
+  std::optional<MacRate> rate(DType dtype) const;
+  std::string supported() const;
+};
+
+// The vector unit runs the non-GEMM operators. Work of each class costs
+// latency + ceil(elements / lanes) x cycles_per_element (arch/vector.h);
+// it reads and writes the SRAM buffer `buffer` through its slot ports.
+struct VectorClassConfig {
+  std::uint32_t cycles_per_element = 1;
+  std::uint32_t latency_cycles = 0;
+};
+struct VectorConfig {
+  std::uint32_t lanes = 0;
+  std::size_t buffer = 0;  // index into Config::sram
+  VectorClassConfig alu, transcendental, divide;
 };
 
 // One on-chip buffer. Buffers are listed from the DRAM side inwards: the
@@ -83,6 +110,7 @@ struct Config {
   double clock_mhz = 0;
   ArrayConfig array;
   std::vector<SramConfig> sram;
+  VectorConfig vector;
   DmaConfig dma;
   DramConfig dram;
   // The configuration exactly as resolved (file + overrides), echoed in reports.

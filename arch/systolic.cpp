@@ -32,12 +32,18 @@ Cycles fold_overhead(Dataflow dataflow, std::uint32_t rows, std::uint32_t cols) 
   return Cycles(2 * std::uint64_t{rows} + cols - 2);
 }
 
+GemmShape packed(const GemmShape& g, MacRate rate) {
+  GemmShape p = g;
+  p.k = ceil_div(g.k, rate.pack);
+  return p;
+}
+
 Cycles gemm_cycles(Dataflow dataflow, std::uint32_t rows, std::uint32_t cols, const GemmShape& g,
-                   bool with_overhead) {
+                   bool with_overhead, MacRate rate) {
   if (g.macs() == 0) return Cycles(0);
-  const FoldMapping f = map_gemm(dataflow, rows, cols, g);
+  const FoldMapping f = map_gemm(dataflow, rows, cols, packed(g, rate));
   const Cycles overhead = with_overhead ? fold_overhead(dataflow, rows, cols) : Cycles(0);
-  return (Cycles(f.temporal) + overhead) * (f.folds() * g.batch);
+  return (Cycles(f.temporal * rate.cycles_per_mac) + overhead) * (f.folds() * g.batch);
 }
 
 double mapping_efficiency(Dataflow dataflow, std::uint32_t rows, std::uint32_t cols,

@@ -42,12 +42,19 @@ Cycles fold_overhead(Dataflow dataflow, std::uint32_t rows, std::uint32_t cols);
 // `fold_overhead` false the GEMM continues folds already on the array (a
 // temporal chunk that is not the last one of its fold) and pays only
 // batch x folds x T; the fold's last chunk pays the fill and drain.
+//
+// At a MAC rate other than 1 (ArrayConfig::rates): `pack` MACs per PE per
+// cycle pack the reduction (K becomes ceil(K / pack), on the array rows for
+// ws/is, in time for os); `cycles_per_mac` stretches the temporal extent.
 Cycles gemm_cycles(Dataflow dataflow, std::uint32_t rows, std::uint32_t cols, const GemmShape& g,
-                   bool fold_overhead = true);
+                   bool fold_overhead = true, MacRate rate = {});
+
+// The shape the array sees at `rate`: K packed.
+GemmShape packed(const GemmShape& g, MacRate rate);
 
 // Mean over folds of used PEs / (R * C).
 double mapping_efficiency(Dataflow dataflow, std::uint32_t rows, std::uint32_t cols,
-                          const GemmShape& g);
+                          const GemmShape& g);  // pass packed(g, rate) at rates > 1
 
 // Operand elements the array reads from / writes to its buffers: the
 // stationary operand once, each streamed operand once per fold of the other

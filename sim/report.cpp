@@ -6,7 +6,7 @@ namespace tessel::sim {
 
 namespace {
 
-nlohmann::json causes_json(const std::array<Cycles, 4>& by_cause) {
+nlohmann::json causes_json(const std::array<Cycles, kCauseCount>& by_cause) {
   nlohmann::json j = nlohmann::json::object();
   for (Cause c : kAllCauses) j[to_string(c)] = by_cause[static_cast<int>(c)].count();
   return j;
@@ -25,6 +25,7 @@ nlohmann::json make_report(const arch::Config& config, const SimResult& r,
                       {"compute_cycles", l.compute_cycles.count()},
                       {"stall_cycles", l.stall_cycles.count()},
                       {"stall_by_cause", causes_json(l.stall_by_cause)},
+                      {"vector_cycles", l.vector_cycles.count()},
                       {"macs", l.macs},
                       {"mapping_efficiency", l.mapping_efficiency},
                       {"utilization", l.utilization},
@@ -61,6 +62,9 @@ nlohmann::json make_report(const arch::Config& config, const SimResult& r,
            {{"dram",
              {{"busy_cycles", r.dram_busy_cycles.count()},
               {"bandwidth_utilization", cycles > 0 ? r.dram_busy_cycles.count() / cycles : 0.0}}},
+            {"vector",
+             {{"busy_cycles", r.vector_busy_cycles.count()},
+              {"utilization", cycles > 0 ? r.vector_busy_cycles.count() / cycles : 0.0}}},
             {"dma",
              {{"transfers", r.dma_transfers},
               {"busy_cycles", r.dma_busy_cycles.count()},

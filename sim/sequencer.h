@@ -53,7 +53,7 @@ class Sequencer : public sc_core::sc_module {
   std::vector<Cause> m_ready_cause;
   std::vector<Cycles> m_completed_at;
   std::vector<Cause> m_completed_cause;
-  ExecutionUnit* m_units[3] = {nullptr, nullptr, nullptr};
+  ExecutionUnit* m_units[4] = {nullptr, nullptr, nullptr, nullptr};
   std::size_t m_completed = 0;
   std::uint64_t m_events = 0;
 };

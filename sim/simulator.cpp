@@ -27,6 +27,12 @@ void check_trace(const arch::Config& config, const workloads::Trace& trace) {
                                    inst.id, arch::to_string(inst.dataflow),
                                    arch::to_string(config.array.dataflow)));
     }
+    if (inst.op == Opcode::kGemm &&
+        !config.array.rate(mac_dtype(inst.input_dtype, inst.weight_dtype))) {
+      throw InputError(fmt::format(
+          "trace instruction {}: the array has no {} MACs (it supports {})", inst.id,
+          to_string(mac_dtype(inst.input_dtype, inst.weight_dtype)), config.array.supported()));
+    }
   }
 }
 
@@ -44,8 +50,10 @@ void account_layers(const arch::Config& config, const workloads::Trace& trace,
     if (inst.op == Opcode::kStore) l.dram_write_bytes += inst.bytes();
     if (inst.op == Opcode::kGemm) {
       l.macs += inst.shape.macs();
-      const auto f =
-          arch::map_gemm(config.array.dataflow, config.array.rows, config.array.cols, inst.shape);
+      const auto f = arch::map_gemm(
+          config.array.dataflow, config.array.rows, config.array.cols,
+          arch::packed(inst.shape, config.array.rate(mac_dtype(inst.input_dtype, inst.weight_dtype))
+                                       .value_or(arch::MacRate{})));
       used_pe[inst.layer] +=
           static_cast<double>(f.spatial_rows * f.spatial_cols * inst.shape.batch);
       fold_pe[inst.layer] +=
@@ -96,7 +104,7 @@ void account_layers(const arch::Config& config, const workloads::Trace& trace,
     l.mapping_efficiency = fold_pe[i] > 0 ? used_pe[i] / fold_pe[i] : 0.0;
     l.utilization = l.cycles.count() ? static_cast<double>(l.macs) / (pes * l.cycles.count()) : 0.0;
     r.compute_cycles += l.compute_cycles;
-    for (int c = 0; c < 4; ++c) r.stall_by_cause[c] += l.stall_by_cause[c];
+    for (std::size_t c = 0; c < kCauseCount; ++c) r.stall_by_cause[c] += l.stall_by_cause[c];
     r.macs += l.macs;
     r.dram_read_bytes += l.dram_read_bytes;
     r.dram_write_bytes += l.dram_write_bytes;
@@ -124,12 +132,15 @@ SimResult simulate(const arch::Config& config, const workloads::Trace& trace) {
     buffers.push_back(std::make_unique<SramBuffer>(s.name.c_str(), s));
     buffer_ptrs.push_back(buffers.back().get());
   }
-  std::vector<std::uint32_t> program;
+  std::vector<std::uint32_t> gemms, vectors;
   for (const auto& inst : trace.instructions) {
-    if (inst.op == Opcode::kGemm) program.push_back(inst.id);
+    if (inst.op == Opcode::kGemm) gemms.push_back(inst.id);
+    if (inst.op == Opcode::kVector) vectors.push_back(inst.id);
   }
   DmaEngine dma("dma", config.dma, sequencer, dram, buffer_ptrs);
-  MacArray array("array", config.array, sequencer, buffer_ptrs, std::move(program));
+  MacArray array("array", config.array, sequencer, buffer_ptrs, std::move(gemms));
+  VectorUnit vector("vector", config.vector, sequencer, buffer_ptrs, std::move(vectors));
+  sequencer.bind(workloads::Unit::kVector, &vector);
   sequencer.bind(workloads::Unit::kDma, &dma);
   sequencer.bind(workloads::Unit::kArray, &array);
 
@@ -143,6 +154,8 @@ SimResult simulate(const arch::Config& config, const workloads::Trace& trace) {
 
   SimResult r;
   account_layers(config, trace, sequencer, array, r);
+  for (const auto& [layer, busy] : vector.busy_by_layer()) r.layers[layer].vector_cycles = busy;
+  r.vector_busy_cycles = vector.busy_cycles();
   r.dram_busy_cycles = dram.busy_cycles();
   r.dma_busy_cycles = dma.busy_cycles();
   r.dma_transfers = dma.transfers();

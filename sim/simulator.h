@@ -17,10 +17,11 @@ namespace tessel::sim {
 
 struct LayerStats {
   std::string name;
-  Cycles cycles;                           // end of this layer - end of the previous one
-  Cycles compute_cycles;                   // array computing inside that window
-  Cycles stall_cycles;                     // cycles - compute_cycles
-  std::array<Cycles, 4> stall_by_cause{};  // indexed by Cause
+  Cycles cycles;                                     // end of this layer - end of the previous one
+  Cycles compute_cycles;                             // array computing inside that window
+  Cycles stall_cycles;                               // cycles - compute_cycles
+  std::array<Cycles, kCauseCount> stall_by_cause{};  // indexed by Cause
+  Cycles vector_cycles;                              // vector unit busy inside the window
   std::uint64_t macs = 0;
   double mapping_efficiency = 0;
   double utilization = 0;
@@ -38,12 +39,13 @@ struct BufferStats {
 struct SimResult {
   Cycles cycles;
   Cycles compute_cycles;
-  std::array<Cycles, 4> stall_by_cause{};
+  std::array<Cycles, kCauseCount> stall_by_cause{};
   std::uint64_t macs = 0;
   std::uint64_t dram_read_bytes = 0;
   std::uint64_t dram_write_bytes = 0;
   Cycles dram_busy_cycles;
   Cycles dma_busy_cycles;  // summed over channels
+  Cycles vector_busy_cycles;
   std::uint64_t dma_transfers = 0;
   std::vector<BufferStats> buffers;
   std::vector<LayerStats> layers;

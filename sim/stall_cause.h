@@ -6,9 +6,10 @@
 
 namespace tessel::sim {
 
-enum class Cause { kDram, kSram, kDma, kDependency };
-inline constexpr std::array<Cause, 4> kAllCauses = {Cause::kDram, Cause::kSram, Cause::kDma,
-                                                    Cause::kDependency};
+enum class Cause { kDram, kSram, kDma, kVector, kDependency };
+inline constexpr std::array<Cause, 5> kAllCauses = {Cause::kDram, Cause::kSram, Cause::kDma,
+                                                    Cause::kVector, Cause::kDependency};
+inline constexpr std::size_t kCauseCount = kAllCauses.size();
 
 inline std::string to_string(Cause c) {
   switch (c) {
@@ -18,6 +19,8 @@ inline std::string to_string(Cause c) {
       return "sram";
     case Cause::kDma:
       return "dma";
+    case Cause::kVector:
+      return "vector";
     case Cause::kDependency:
       return "dependency";
   }

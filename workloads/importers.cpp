@@ -4,6 +4,7 @@
 #include <cctype>
 #include <fstream>
 #include <functional>
+#include <map>
 #include <sstream>
 
 #include <fmt/format.h>
@@ -20,6 +21,7 @@ constexpr std::uint64_t kMaxDim = 1u << 24;
 constexpr unsigned __int128 kMaxMacs = static_cast<unsigned __int128>(1) << 52;
 
 void check_size(const Layer& l, const std::function<void(const std::string&)>& fail) {
+  if (!l.on_array()) return;
   const auto g = l.gemm();
   const unsigned __int128 macs = static_cast<unsigned __int128>(g.m) * g.n * g.k * g.batch;
   if (macs > kMaxMacs) fail(fmt::format("layer \"{}\" is too large: over 2^52 MACs", l.name));
@@ -42,24 +44,156 @@ void validate_conv(Layer& l, JsonReader& r) {
 
 }  // namespace
 
+namespace {
+
+DType read_dtype(JsonReader& r, const std::string& key) {
+  const std::string name = r.required_string(key);
+  const auto d = parse_dtype(name);
+  if (!d) r.fail(key, fmt::format("must be one of {}, got \"{}\"", dtype_names(), name));
+  return *d;
+}
+
+arch::VectorOp read_vector_op(JsonReader& r, const std::string& key) {
+  const std::string name = r.required_string(key);
+  const auto op = arch::parse_vector_op(name);
+  if (!op) r.fail(key, fmt::format("must be one of {}, got \"{}\"", arch::vector_op_names(), name));
+  return *op;
+}
+
+// Fills the vector work of `l` from the keys its operator needs.
+void read_vector_layer(JsonReader& r, Layer& l, arch::VectorOp op, std::uint64_t batch) {
+  using arch::VectorOp;
+  l.kind = LayerKind::kVector;
+  l.work.op = op;
+  switch (op) {
+    case VectorOp::kRelu:
+    case VectorOp::kGelu:
+    case VectorOp::kSilu:
+    case VectorOp::kSigmoid:
+    case VectorOp::kTanh:
+    case VectorOp::kAdd:
+    case VectorOp::kMul: {
+      // Element-wise: every element is its own row, so tiles split anywhere.
+      const std::uint64_t n = r.required_uint("elements", 1, kMaxDim * 64);
+      l.work.rows = n;
+      l.work.row_length = 1;
+      l.out_elements = n;
+      l.in_elements = (op == VectorOp::kAdd || op == VectorOp::kMul) ? 2 * n : n;
+      break;
+    }
+    case VectorOp::kSoftmax:
+    case VectorOp::kLayerNorm:
+    case VectorOp::kRmsNorm:
+      l.work.rows = r.required_uint("rows", 1, kMaxDim * 64);
+      l.work.row_length = r.required_uint("row_length", 1, kMaxDim);
+      l.in_elements = l.out_elements = l.work.rows * l.work.row_length;
+      break;
+    case VectorOp::kMaxPool:
+    case VectorOp::kAvgPool: {
+      const std::uint64_t c = r.required_uint("channels", 1, kMaxDim);
+      const std::uint64_t h = r.required_uint("in_h", 1, kMaxDim),
+                          w = r.required_uint("in_w", 1, kMaxDim);
+      const std::uint64_t kernel = r.required_uint("kernel", 1, 64);
+      const std::uint64_t stride = r.optional_uint("stride", kernel, 1, 64);
+      const std::uint64_t pad = r.optional_uint("pad", 0, 0, 64);
+      const std::uint64_t oh = conv_output_size(h, kernel, stride, pad, 1);
+      const std::uint64_t ow = conv_output_size(w, kernel, stride, pad, 1);
+      if (oh == 0 || ow == 0) r.fail("kernel", "does not fit the padded input");
+      l.work.rows = batch * c;
+      l.work.row_length = oh * ow;
+      l.work.window = kernel * kernel;
+      l.in_elements = batch * c * h * w;
+      l.out_elements = batch * c * oh * ow;
+      break;
+    }
+    case VectorOp::kGlobalAvgPool: {
+      const std::uint64_t c = r.required_uint("channels", 1, kMaxDim);
+      const std::uint64_t h = r.required_uint("in_h", 1, kMaxDim),
+                          w = r.required_uint("in_w", 1, kMaxDim);
+      l.work.rows = batch * c;
+      l.work.row_length = h * w;
+      l.in_elements = batch * c * h * w;
+      l.out_elements = batch * c;
+      break;
+    }
+    case VectorOp::kUpsampleNearest:
+    case VectorOp::kUpsampleBilinear: {
+      const std::uint64_t c = r.required_uint("channels", 1, kMaxDim);
+      const std::uint64_t h = r.required_uint("in_h", 1, kMaxDim),
+                          w = r.required_uint("in_w", 1, kMaxDim);
+      const std::uint64_t scale = r.required_uint("scale", 1, 64);
+      l.work.rows = batch * c;
+      l.work.row_length = h * w * scale * scale;
+      l.in_elements = batch * c * h * w;
+      l.out_elements = l.work.rows * l.work.row_length;
+      break;
+    }
+    case VectorOp::kSelectiveScan: {
+      const std::uint64_t length = r.required_uint("length", 1, kMaxDim);
+      const std::uint64_t channels = r.required_uint("channels", 1, kMaxDim);
+      const std::uint64_t state = r.required_uint("state", 1, 1024);
+      l.work.rows = batch * channels;
+      l.work.row_length = length;
+      l.work.state = state;
+      // x and delta per (position, channel); B and C per (position, state).
+      l.in_elements = batch * (2 * length * channels + 2 * length * state);
+      l.out_elements = batch * length * channels;
+      l.extra_params = channels * state + channels;  // A and D
+      break;
+    }
+  }
+}
+
+}  // namespace
+
 Workload parse_workload_json(const nlohmann::json& json, const std::string& source) {
   Workload w;
   JsonReader top(json, source, "workload");
   w.name = top.optional_string("name", "unnamed");
   top.ignore("comment");
   const std::uint64_t default_batch = top.optional_uint("batch", 1, 1, 1u << 16);
+  std::map<std::string, std::size_t> index;
+  auto producer = [&](JsonReader& r, const std::string& key, const std::string& name) {
+    const auto it = index.find(name);
+    if (it == index.end()) {
+      r.fail(key, fmt::format("\"{}\" is not the name of an earlier layer", name));
+    }
+    return it->second;
+  };
   top.array("layers", true, [&](JsonReader& r) {
     Layer l;
     l.name = r.required_string("name");
-    const std::string type = r.required_enum("type", {"conv2d", "gemm"});
+    if (index.contains(l.name)) r.fail("name", fmt::format("duplicate layer name \"{}\"", l.name));
     r.ignore("comment");
+    const std::string type = r.required_string("type");
+    if (r.has("inputs")) {
+      for (const auto& name : r.string_array("inputs"))
+        l.inputs.push_back(producer(r, "inputs", name));
+    } else {
+      r.ignore("inputs");
+      if (!w.layers.empty()) l.inputs.push_back(w.layers.size() - 1);
+    }
+    if (r.has("dtype")) l.dtype = read_dtype(r, "dtype");
+    r.ignore("dtype");
     if (type == "gemm") {
       l.kind = LayerKind::kGemm;
       l.m = r.required_uint("m", 1, kMaxDim);
       l.n = r.required_uint("n", 1, kMaxDim);
       l.k = r.required_uint("k", 1, kMaxDim);
       l.batch = r.optional_uint("batch", 1, 1, kMaxDim);
-    } else {
+      l.bias = r.optional_bool("bias", false);
+      if (r.has("second_input")) {
+        const std::string second = r.required_string("second_input");
+        if (second == "external") {
+          l.second = OperandSource::kExternal;
+        } else {
+          l.second = OperandSource::kProducer;
+          l.second_producer = producer(r, "second_input", second);
+        }
+      } else {
+        r.ignore("second_input");
+      }
+    } else if (type == "conv2d") {
       l.kind = LayerKind::kConv2d;
       l.batch = r.optional_uint("batch", default_batch, 1, kMaxDim);
       l.in_h = r.required_uint("in_h", 1, kMaxDim);
@@ -75,11 +209,46 @@ Workload parse_workload_json(const nlohmann::json& json, const std::string& sour
       l.dilation_h = r.optional_uint("dilation_h", 1, 1);
       l.dilation_w = r.optional_uint("dilation_w", l.dilation_h, 1);
       l.groups = r.optional_uint("groups", 1, 1);
+      l.bias = r.optional_bool("bias", false);
       l.out_h = conv_output_size(l.in_h, l.kernel_h, l.stride_h, l.pad_h, l.dilation_h);
       l.out_w = conv_output_size(l.in_w, l.kernel_w, l.stride_w, l.pad_w, l.dilation_w);
       validate_conv(l, r);
+    } else if (const auto op = arch::parse_vector_op(type)) {
+      read_vector_layer(r, l, *op, r.optional_uint("batch", default_batch, 1, kMaxDim));
+    } else if (type == "copy" || type == "transpose" || type == "concat" || type == "reshape") {
+      l.kind = LayerKind::kDataMove;
+      l.move = type == "copy"        ? MoveKind::kCopy
+               : type == "transpose" ? MoveKind::kTranspose
+               : type == "concat"    ? MoveKind::kConcat
+                                     : MoveKind::kReshape;
+      l.elements = r.required_uint("elements", 1, kMaxDim * 64);
+    } else if (type == "embedding") {
+      l.kind = LayerKind::kEmbedding;
+      l.tokens = r.required_uint("tokens", 1, kMaxDim);
+      l.dim = r.required_uint("dim", 1, kMaxDim);
+      l.vocab = r.required_uint("vocab", 1, kMaxDim);
+      l.inputs.clear();  // token ids are the workload's input
+    } else {
+      r.fail("type",
+             fmt::format("must be one of conv2d, gemm, {}, copy, transpose, concat, reshape, "
+                         "embedding, got \"{}\"",
+                         arch::vector_op_names(), type));
+    }
+    if (l.on_array() && r.has("weight_dtype")) l.weight_dtype = read_dtype(r, "weight_dtype");
+    r.ignore("weight_dtype");
+    if (r.has("fuse")) {
+      if (!l.on_array()) r.fail("fuse", "only a conv2d or gemm can have a fused epilogue");
+      arch::VectorWork f;
+      f.op = read_vector_op(r, "fuse");
+      const auto g = l.gemm();
+      f.rows = g.m * g.batch;
+      f.row_length = g.n;
+      l.fused = f;
+    } else {
+      r.ignore("fuse");
     }
     check_size(l, [&](const std::string& what) { r.fail("name", what); });
+    index[l.name] = w.layers.size();
     w.layers.push_back(std::move(l));
   });
   if (w.layers.empty()) top.fail("layers", "must contain at least one layer");
@@ -158,6 +327,8 @@ Workload parse_scalesim_csv(const std::string& file) {
     Layer l;
     l.name = cells[0];
     l.scalesim_semantics = true;
+    if (!w.layers.empty())
+      l.inputs.push_back(w.layers.size() - 1);  // a chain, as SCALE-Sim runs it
     if (gemm_form) {
       l.kind = LayerKind::kGemm;
       l.m = v[0];

@@ -2,6 +2,10 @@
 
 #include <algorithm>
 
+#include <fmt/format.h>
+
+#include "arch/error.h"
+
 namespace tessel::workloads {
 
 std::uint64_t conv_output_size(std::uint64_t in, std::uint64_t kernel, std::uint64_t stride,
@@ -13,11 +17,52 @@ std::uint64_t conv_output_size(std::uint64_t in, std::uint64_t kernel, std::uint
 
 arch::GemmShape Layer::gemm() const {
   if (kind == LayerKind::kGemm) return {m, n, k, batch};
-  return {batch * out_h * out_w, out_c / groups, in_c / groups * kernel_h * kernel_w, groups};
+  if (kind == LayerKind::kConv2d) {
+    return {batch * out_h * out_w, out_c / groups, in_c / groups * kernel_h * kernel_w, groups};
+  }
+  return {0, 0, 0, 0};
+}
+
+std::uint64_t Layer::params() const {
+  std::uint64_t p = extra_params;
+  switch (kind) {
+    case LayerKind::kConv2d:
+    case LayerKind::kGemm:
+      if (second == OperandSource::kParameters) p += weight_elements();
+      if (bias) p += gemm().n * gemm().batch;
+      break;
+    case LayerKind::kVector:
+      if (work.op == arch::VectorOp::kLayerNorm) p += 2 * work.row_length;
+      if (work.op == arch::VectorOp::kRmsNorm) p += work.row_length;
+      break;
+    case LayerKind::kEmbedding:
+      p += vocab * dim;
+      break;
+    case LayerKind::kDataMove:
+      break;
+  }
+  if (fused && fused->op == arch::VectorOp::kLayerNorm) p += 2 * fused->row_length;
+  if (fused && fused->op == arch::VectorOp::kRmsNorm) p += fused->row_length;
+  return p;
+}
+
+std::uint64_t Layer::output_elements() const {
+  switch (kind) {
+    case LayerKind::kConv2d:
+    case LayerKind::kGemm:
+      return gemm().m * gemm().n * gemm().batch;
+    case LayerKind::kVector:
+      return out_elements;
+    case LayerKind::kDataMove:
+      return elements;
+    case LayerKind::kEmbedding:
+      return tokens * dim;
+  }
+  return 0;
 }
 
 std::uint64_t Layer::input_tile_elements(std::uint64_t tm, std::uint64_t tk) const {
-  if (kind == LayerKind::kGemm) return tm * tk;
+  if (kind != LayerKind::kConv2d) return tm * tk;
   const std::uint64_t window = kernel_h * kernel_w;
   // Output rows the tile touches (a partial row can straddle two).
   std::uint64_t out_rows = (tm + out_w - 1) / out_w + (tm % out_w != 0 ? 1 : 0);
@@ -33,6 +78,27 @@ std::uint64_t Workload::macs() const {
   std::uint64_t total = 0;
   for (const auto& l : layers) total += l.macs();
   return total;
+}
+
+std::uint64_t Workload::params() const {
+  std::uint64_t total = 0;
+  for (const auto& l : layers) total += l.params();
+  return total;
+}
+
+void validate_edges(const Workload& workload, const std::string& source) {
+  for (std::size_t i = 0; i < workload.layers.size(); ++i) {
+    const Layer& l = workload.layers[i];
+    auto fail = [&](const std::string& what) {
+      throw InputError(fmt::format("{}: layer {} (\"{}\"): {}", source, i, l.name, what));
+    };
+    for (auto p : l.inputs) {
+      if (p >= i) fail(fmt::format("input {} is not an earlier layer", p));
+    }
+    if (l.second == OperandSource::kProducer && l.second_producer >= i) {
+      fail(fmt::format("second operand {} is not an earlier layer", l.second_producer));
+    }
+  }
 }
 
 }  // namespace tessel::workloads

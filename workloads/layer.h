@@ -1,23 +1,50 @@
 #pragma once
-// Layer IR: a convolution (standard, grouped, depthwise) or a GEMM, with the
-// GEMM view the MAC array executes. Models no timing.
+// The workload IR: a list of operators in execution order, each producing
+// one tensor, with edges to the operators whose outputs it reads. GEMM-class
+// operators (convolution, fully connected, (batched) matmul) run on the MAC
+// array; the others on the vector unit or the DMA. Models no timing.
 
+#include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "arch/dtype.h"
 #include "arch/systolic.h"
+#include "arch/vector.h"
 
 namespace tessel::workloads {
 
-enum class LayerKind { kConv2d, kGemm };
+enum class LayerKind {
+  kConv2d,     // MAC array
+  kGemm,       // MAC array: fully connected, matmul, batched matmul
+  kVector,     // vector unit: activations, elementwise, norms, softmax, pooling, resize, scan
+  kDataMove,   // DMA only: transpose, concat, copy (reshape is free)
+  kEmbedding,  // DMA gather of table rows
+};
+
+// Where a GEMM's second ("weight") operand comes from.
+enum class OperandSource {
+  kParameters,  // the layer's own weights
+  kProducer,    // another layer's output (activation x activation, e.g. Q x K^T)
+  kExternal,    // activations already in DRAM, not produced here (e.g. a KV cache)
+};
+
+enum class MoveKind { kCopy, kTranspose, kConcat, kReshape };
 
 struct Layer {
   std::string name;
   LayerKind kind = LayerKind::kGemm;
+  // Producers of this layer's inputs (indices of earlier layers), in order.
+  // Empty: the workload's input, already in DRAM.
+  std::vector<std::size_t> inputs;
 
   // kGemm: out[m][n] = sum_k in[m][k] * w[k][n], `batch` independent GEMMs.
   std::uint64_t m = 0, n = 0, k = 0;
+  OperandSource second = OperandSource::kParameters;
+  std::size_t second_producer = 0;  // with kProducer
+  bool bias = false;                // counted in parameters
 
   // kConv2d (NHWC), output size resolved by the importer.
   std::uint64_t batch = 1;
@@ -29,14 +56,44 @@ struct Layer {
   std::uint64_t groups = 1;
   std::uint64_t out_h = 0, out_w = 0;
 
+  // kVector: the work, and the elements read (all inputs) and written.
+  arch::VectorWork work;
+  std::uint64_t in_elements = 0;
+  std::uint64_t out_elements = 0;
+
+  // kDataMove: `elements` read and written (reshape: none).
+  MoveKind move = MoveKind::kCopy;
+  std::uint64_t elements = 0;
+
+  // kEmbedding: `tokens` rows of `dim` gathered from a `vocab` x `dim` table.
+  std::uint64_t tokens = 0, dim = 0, vocab = 0;
+
+  // An activation or normalisation applied to a GEMM's output tiles on
+  // chip, before they are stored (fusion).
+  std::optional<arch::VectorWork> fused;
+
+  // Element types; unset means the hardware's default precision.
+  std::optional<DType> dtype;         // activations (inputs and output)
+  std::optional<DType> weight_dtype;  // the second GEMM operand
+
+  // Parameters beyond what the kind implies (e.g. a Mamba block's A and D).
+  std::uint64_t extra_params = 0;
+
   // Imported from SCALE-Sim: when a tile must split the temporal extent,
   // the fold keeps streaming (compute cycles as SCALE-Sim counts them).
   bool scalesim_semantics = false;
 
+  bool on_array() const { return kind == LayerKind::kConv2d || kind == LayerKind::kGemm; }
   // The GEMM the array runs: M = batch*out_h*out_w, K = in_c/groups*kh*kw,
   // N = out_c/groups, repeated `groups` times.
   arch::GemmShape gemm() const;
-  std::uint64_t macs() const { return gemm().macs(); }
+  std::uint64_t macs() const { return on_array() ? gemm().macs() : 0; }
+  std::uint64_t params() const;
+  std::uint64_t output_elements() const;
+  // Elements of the second GEMM operand (weights) read in full.
+  std::uint64_t weight_elements() const {
+    return on_array() ? gemm().k * gemm().n * gemm().batch : 0;
+  }
   // Distinct input elements a tile of `tm` GEMM rows and `tk` of the
   // reduction needs (convolution windows overlap, so this is below tm*tk;
   // K is ordered channel-major, kernel positions innermost). Per group.
@@ -51,6 +108,10 @@ struct Workload {
   std::string name;
   std::vector<Layer> layers;
   std::uint64_t macs() const;
+  std::uint64_t params() const;
 };
+
+// Checks edges (earlier layers only) and sizes; `fail(layer, message)`.
+void validate_edges(const Workload& workload, const std::string& source);
 
 }  // namespace tessel::workloads

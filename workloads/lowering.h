@@ -16,7 +16,20 @@
 
 namespace tessel::workloads {
 
-// How one layer was tiled; `tessel lower --plan` prints it.
+// The element types a layer runs with (its own, or the hardware default),
+// and the MAC rate of its GEMMs.
+struct LayerTypes {
+  DType activation = DType::kInt8;
+  DType weight = DType::kInt8;
+  DType mac = DType::kInt8;
+  arch::MacRate rate;
+};
+
+// Throws InputError when the layer's MAC precision is not supported.
+LayerTypes layer_types(const Layer& layer, const arch::Config& config);
+
+// How one layer was tiled; `tessel lower --plan` prints it. Layers off the
+// MAC array tile rows only: `tm` rows per tile.
 struct TilePlan {
   std::uint64_t tm = 0, tn = 0, tk = 0, tg = 0;
   // Loop order below the group loop, outermost first: a permutation of "mnk".

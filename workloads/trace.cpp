@@ -17,6 +17,8 @@ std::string to_string(Opcode op) {
       return "MOVE";
     case Opcode::kGemm:
       return "GEMM";
+    case Opcode::kVector:
+      return "VECTOR";
     case Opcode::kBarrier:
       return "BARRIER";
   }
@@ -31,6 +33,8 @@ Unit unit_of(Opcode op) {
       return Unit::kDma;
     case Opcode::kGemm:
       return Unit::kArray;
+    case Opcode::kVector:
+      return Unit::kVector;
     case Opcode::kBarrier:
       return Unit::kSequencer;
   }
@@ -43,7 +47,7 @@ nlohmann::json location_json(const Location& l) {
   return {l.buffer, l.slot};
 }
 
-const char* kOpNames[] = {"LOAD", "STORE", "MOVE", "GEMM", "BARRIER"};
+const char* kOpNames[] = {"LOAD", "STORE", "MOVE", "GEMM", "VECTOR", "BARRIER"};
 
 }  // namespace
 
@@ -77,7 +81,24 @@ nlohmann::json trace_to_json(const Trace& trace) {
         j["output"] = location_json(i.output);
         j["accumulate"] = i.accumulate;
         j["fold_overhead"] = i.fold_overhead;
+        j["input_dtype"] = to_string(i.input_dtype);
+        j["weight_dtype"] = to_string(i.weight_dtype);
+        j["output_dtype"] = to_string(i.output_dtype);
         break;
+      case Opcode::kVector: {
+        j["vector_op"] = arch::to_string(i.work.op);
+        j["rows"] = i.work.rows;
+        j["row_length"] = i.work.row_length;
+        j["window"] = i.work.window;
+        j["state"] = i.work.state;
+        nlohmann::json sources = nlohmann::json::array();
+        for (const auto& l : i.sources) sources.push_back(location_json(l));
+        j["sources"] = sources;
+        j["output"] = location_json(i.output);
+        j["in_bytes"] = i.in_bytes;
+        j["out_bytes"] = i.out_bytes;
+        break;
+      }
       case Opcode::kBarrier:
         break;
     }
@@ -108,8 +129,9 @@ Trace trace_from_json(const nlohmann::json& json, const std::string& source,
     if (i.id != next_id)
       r.fail("id", fmt::format("ids must be 0, 1, 2, ... in order; expected {}", next_id));
     ++next_id;
-    const std::string op = r.required_enum("op", {"LOAD", "STORE", "MOVE", "GEMM", "BARRIER"});
-    for (int o = 0; o < 5; ++o) {
+    const std::string op =
+        r.required_enum("op", {"LOAD", "STORE", "MOVE", "GEMM", "VECTOR", "BARRIER"});
+    for (int o = 0; o < 6; ++o) {
       if (op == kOpNames[o]) i.op = static_cast<Opcode>(o);
     }
     i.layer = static_cast<std::uint32_t>(r.required_uint("layer"));
@@ -189,6 +211,53 @@ Trace trace_from_json(const nlohmann::json& json, const std::string& source,
         i.output = location("output", false);
         i.accumulate = r.optional_bool("accumulate", false);
         i.fold_overhead = r.optional_bool("fold_overhead", true);
+        auto dtype = [&](const std::string& key) {
+          const std::string name = r.optional_string(key, to_string(config.array.precision));
+          const auto d = parse_dtype(name);
+          if (!d) r.fail(key, fmt::format("must be one of {}, got \"{}\"", dtype_names(), name));
+          return *d;
+        };
+        i.input_dtype = dtype("input_dtype");
+        i.weight_dtype = dtype("weight_dtype");
+        i.output_dtype = dtype("output_dtype");
+        if (!config.array.rate(mac_dtype(i.input_dtype, i.weight_dtype))) {
+          r.fail("input_dtype", fmt::format("the array has no {} MACs (it supports {})",
+                                            to_string(mac_dtype(i.input_dtype, i.weight_dtype)),
+                                            config.array.supported()));
+        }
+        break;
+      }
+      case Opcode::kVector: {
+        const std::string name = r.required_string("vector_op");
+        const auto vop = arch::parse_vector_op(name);
+        if (!vop) {
+          r.fail("vector_op",
+                 fmt::format("must be one of {}, got \"{}\"", arch::vector_op_names(), name));
+        }
+        i.work.op = *vop;
+        i.work.rows = r.required_uint("rows", 1);
+        i.work.row_length = r.required_uint("row_length", 1);
+        i.work.window = r.optional_uint("window", 1, 1);
+        i.work.state = r.optional_uint("state", 1, 1);
+        r.ignore("sources");
+        if (!node.contains("sources") || !node["sources"].is_array() || node["sources"].empty()) {
+          r.fail("sources", "expected a non-empty array of [buffer, slot]");
+        }
+        for (std::size_t s = 0; s < node["sources"].size(); ++s) {
+          const auto& v = node["sources"][s];
+          if (!v.is_array() || v.size() != 2 || !v[0].is_number_integer() ||
+              !v[1].is_number_integer() || v[0].get<std::int64_t>() < 0 ||
+              v[0].get<std::uint64_t>() >= config.sram.size() || v[1].get<std::int64_t>() < 0 ||
+              v[1].get<std::uint64_t>() >= config.sram[v[0].get<std::size_t>()].slots()) {
+            r.fail(fmt::format("sources[{}]", s),
+                   fmt::format("expected [buffer, slot] of the config's sram, got {}",
+                               describe_json(v)));
+          }
+          i.sources.push_back({v[0].get<int>(), v[1].get<std::uint32_t>()});
+        }
+        i.output = location("output", false);
+        i.in_bytes = r.required_uint("in_bytes");
+        i.out_bytes = r.required_uint("out_bytes");
         break;
       }
       case Opcode::kBarrier:

@@ -10,12 +10,14 @@
 #include <nlohmann/json.hpp>
 
 #include "arch/config.h"
+#include "arch/dtype.h"
 #include "arch/systolic.h"
+#include "arch/vector.h"
 
 namespace tessel::workloads {
 
-enum class Opcode { kLoad, kStore, kMove, kGemm, kBarrier };
-enum class Unit { kDma, kArray, kSequencer };
+enum class Opcode { kLoad, kStore, kMove, kGemm, kVector, kBarrier };
+enum class Unit { kDma, kArray, kVector, kSequencer };
 
 std::string to_string(Opcode op);
 Unit unit_of(Opcode op);
@@ -54,6 +56,15 @@ struct Instruction {
   Location input, weight, output;
   bool accumulate = false;
   bool fold_overhead = true;
+  // Element types of the operands; the MACs run at mac_dtype(input, weight).
+  DType input_dtype = DType::kInt8, weight_dtype = DType::kInt8, output_dtype = DType::kInt8;
+
+  // VECTOR: the work (closed form in arch/vector.h), the locations it reads
+  // (`sources`, with `in_bytes` in all) and where it writes `out_bytes`
+  // (`output`).
+  arch::VectorWork work;
+  std::vector<Location> sources;
+  std::uint64_t in_bytes = 0, out_bytes = 0;
 };
 
 struct Trace {

@@ -44,6 +44,20 @@ void expect_hazards_respected(const workloads::Trace& t) {
       reads.push_back({i.src.buffer, i.src.slot, i.operand});
       writes.push_back({i.dst.buffer, i.dst.slot, i.operand});
     }
+    if (i.op == Opcode::kVector) {
+      // Sources may be any operand region of their slot: the latest writer
+      // of any region there must be a dependency.
+      for (const auto& src : i.sources) {
+        std::optional<std::uint32_t> latest;
+        for (Operand op : arch::kAllOperands) {
+          const Key k{src.buffer, src.slot, op};
+          if (writer.contains(k) && (!latest || writer[k] > *latest)) latest = writer[k];
+        }
+        ASSERT_TRUE(latest.has_value()) << "VECTOR " << i.id << " reads a location never written";
+        EXPECT_TRUE(deps.contains(*latest)) << "RAW hazard missed at VECTOR " << i.id;
+      }
+      writes.push_back({i.output.buffer, i.output.slot, Operand::kOutput});
+    }
     if (i.op == Opcode::kGemm) {
       reads.push_back({i.input.buffer, i.input.slot, Operand::kInput});
       reads.push_back({i.weight.buffer, i.weight.slot, Operand::kWeight});
@@ -80,7 +94,6 @@ TEST(Lowering, EveryExampleTilesFitsAndRespectsHazards) {
       // The final stores (those each layer's barrier waits for) write every
       // output element once; partial sums spilled are all read back; MACs
       // are conserved.
-      const std::uint64_t elem = arch::bytes_per_element(config.array.precision);
       std::uint64_t stored = 0, final_stored = 0, partial_loaded = 0, macs = 0, outputs = 0;
       const auto& insts = lowered.trace.instructions;
       for (const auto& i : insts) {
@@ -92,15 +105,16 @@ TEST(Lowering, EveryExampleTilesFitsAndRespectsHazards) {
         if (i.op == Opcode::kGemm) macs += i.shape.macs();
       }
       for (const auto& l : workload.layers) outputs += l.gemm().m * l.gemm().n * l.gemm().batch;
-      EXPECT_EQ(final_stored, outputs * elem);
+      EXPECT_EQ(final_stored, bytes_for(outputs, config.array.precision));
       EXPECT_EQ(stored - final_stored, partial_loaded);
       EXPECT_EQ(macs, workload.macs());
       // Each tile fits every buffer's per-slot budget.
       for (std::size_t li = 0; li < lowered.plans.size(); ++li) {
         const auto& p = lowered.plans[li];
         const auto& layer = workload.layers[li];
-        const std::uint64_t in = layer.input_tile_elements(p.tm, p.tk) * p.tg * elem;
-        const std::uint64_t wt = p.tk * p.tn * p.tg * elem, out = p.tm * p.tn * p.tg * elem;
+        if (!layer.on_array()) continue;
+        const std::uint64_t in = layer.input_tile_elements(p.tm, p.tk) * p.tg;
+        const std::uint64_t wt = p.tk * p.tn * p.tg, out = p.tm * p.tn * p.tg;
         for (const auto& s : config.sram) {
           const std::uint64_t need = (s.holds_operand(Operand::kInput) ? in : 0) +
                                      (s.holds_operand(Operand::kWeight) ? wt : 0) +
