@@ -18,12 +18,12 @@ namespace {
 
 // Bounds that keep every byte and MAC count of a layer far inside 64 bits.
 constexpr std::uint64_t kMaxDim = 1u << 24;
-constexpr unsigned __int128 kMaxMacs = static_cast<unsigned __int128>(1) << 52;
+constexpr double kMaxMacs = 4503599627370496.0;  // 2^52
 
 void check_size(const Layer& l, const std::function<void(const std::string&)>& fail) {
   if (!l.on_array()) return;
   const auto g = l.gemm();
-  const unsigned __int128 macs = static_cast<unsigned __int128>(g.m) * g.n * g.k * g.batch;
+  const double macs = static_cast<double>(g.m) * g.n * g.k * g.batch;
   if (macs > kMaxMacs) fail(fmt::format("layer \"{}\" is too large: over 2^52 MACs", l.name));
 }
 

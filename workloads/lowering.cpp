@@ -111,7 +111,7 @@ struct Extents {
 
 // DRAM bytes of a loop nest, by walking it (used for chunked plans, whose
 // nests are small).
-std::uint64_t walk_traffic(const std::string& order, const Extents& count, std::uint64_t ng,
+std::uint64_t walk_traffic(std::string_view order, const Extents& count, std::uint64_t ng,
                            const TileBytes& b) {
   std::uint64_t traffic = 0;
   for (std::uint64_t g = 0; g < ng; ++g) {
@@ -260,7 +260,7 @@ TilePlan plan_layer(const Layer& layer, const arch::Config& config) {
       roles.n == Role::kTemporal ? 0 : (row_wise_epilogue ? g.n : candidates_unit(roles.n, config));
   const std::uint64_t fold_k =
       roles.k == Role::kTemporal ? 0 : candidates_unit(roles.k, config, true, rate);
-  const std::string order = tdim == 'k' ? "mnk" : tdim == 'm' ? "nkm" : "mkn";
+  const std::string_view order = tdim == 'k' ? "mnk" : tdim == 'm' ? "nkm" : "mkn";
   for (std::uint64_t d = 2; ceil_div(full_t, d / 2) > 1; d *= 2) {
     const std::uint64_t tt = ceil_div(full_t, d);
     const std::uint64_t tm = fold_m ? std::min(fold_m, g.m) : tt;

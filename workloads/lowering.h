@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "arch/config.h"
@@ -34,7 +35,7 @@ struct TilePlan {
   std::uint64_t tm = 0, tn = 0, tk = 0, tg = 0;
   // Loop order below the group loop, outermost first: a permutation of "mnk".
   // When k is not innermost, partial sums go to DRAM and come back.
-  std::string order = "nmk";
+  std::string_view order = "nmk";  // always a literal
   // How the temporal dimension is split, when the full extent does not fit:
   //   kNone: not split;
   //   kRepeatFold: chunks are separate passes, each paying fill and drain;
