@@ -68,6 +68,7 @@ void DmaEngine::run() {
 
 void DmaEngine::issue(std::uint32_t id, Channel& channel, Cycles now) {
   const auto& inst = m_sequencer.instruction(id);
+  m_sequencer.started(id);
   const std::uint64_t bytes = inst.bytes();
   const Cycles start = now + Cycles(m_config.setup_cycles);
   const Cycles streamed = start + m_channel_rate.time_for(bytes);

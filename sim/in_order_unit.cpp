@@ -31,6 +31,7 @@ void InOrderUnit::run() {
     }
     const std::uint32_t id = m_program[m_next];
     const Cycles now = now_cycles();
+    m_sequencer.started(id);
     const Cycles end = execute(m_sequencer.instruction(id), now);
     m_sequencer.count_event();
     sc_core::wait(carrier(end - now));

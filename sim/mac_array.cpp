@@ -14,7 +14,7 @@ MacArray::MacArray(sc_core::sc_module_name name, const arch::ArrayConfig& config
 
 Cycles MacArray::execute(const workloads::Instruction& inst, Cycles now) {
   if (now > busy_until()) {
-    m_segments.push_back({busy_until(), now, false, m_sequencer.ready_cause(inst.id)});
+    m_segments.push_back({busy_until(), now, ArraySegment::Kind::kIdle, inst.id});
   }
   const arch::MacRate rate =
       m_config.rate(mac_dtype(inst.input_dtype, inst.weight_dtype)).value_or(arch::MacRate{});
@@ -39,8 +39,10 @@ Cycles MacArray::execute(const workloads::Instruction& inst, Cycles now) {
   end = max(
       end, m_buffers[inst.output.buffer]->access(
                inst.output.slot, now, bytes_for(traffic.output_elements, inst.output_dtype), true));
-  m_segments.push_back({now, now + compute, true, Cause::kDependency});
-  if (end > now + compute) m_segments.push_back({now + compute, end, false, Cause::kSram});
+  m_segments.push_back({now, now + compute, ArraySegment::Kind::kCompute, inst.id});
+  if (end > now + compute) {
+    m_segments.push_back({now + compute, end, ArraySegment::Kind::kSramStretch, inst.id});
+  }
   return end;
 }
 

@@ -16,11 +16,13 @@
 
 namespace tessel::sim {
 
-// A stretch of the array's time: computing, or stalled for a cause.
+// A stretch of the array's time: computing, stretched by SRAM ports, or
+// idle until instruction `waiting_for` could start.
 struct ArraySegment {
+  enum class Kind { kCompute, kSramStretch, kIdle };
   Cycles start, end;
-  bool compute = false;
-  Cause cause = Cause::kDependency;
+  Kind kind = Kind::kCompute;
+  std::uint32_t waiting_for = 0;
 };
 
 class MacArray : public InOrderUnit {

@@ -10,7 +10,10 @@ Sequencer::Sequencer(sc_core::sc_module_name name, const workloads::Trace& trace
       m_pending(trace.instructions.size(), 0),
       m_ready_cause(trace.instructions.size(), Cause::kDependency),
       m_completed_at(trace.instructions.size()),
-      m_completed_cause(trace.instructions.size(), Cause::kDependency) {
+      m_completed_cause(trace.instructions.size(), Cause::kDependency),
+      m_ready_at(trace.instructions.size()),
+      m_started_at(trace.instructions.size()),
+      m_critical(trace.instructions.size(), kNone) {
   const std::size_t n = trace.instructions.size();
   std::vector<std::uint32_t> count(n + 1, 0);
   for (const auto& inst : trace.instructions) {
@@ -42,11 +45,14 @@ void Sequencer::dispatch(std::uint32_t id) {
   ++m_events;
   const auto& inst = m_trace.instructions[id];
   if (inst.op == workloads::Opcode::kBarrier) {
+    started(id);
     complete(id, m_ready_cause[id]);
     return;
   }
   m_units[static_cast<int>(workloads::unit_of(inst.op))]->accept(id);
 }
+
+void Sequencer::started(std::uint32_t id) { m_started_at[id] = now_cycles(); }
 
 void Sequencer::complete(std::uint32_t id, Cause cause) {
   ++m_events;
@@ -57,6 +63,8 @@ void Sequencer::complete(std::uint32_t id, Cause cause) {
     const std::uint32_t d = m_dependents[i];
     if (--m_pending[d] == 0) {
       m_ready_cause[d] = cause;
+      m_ready_at[d] = now_cycles();
+      m_critical[d] = id;
       dispatch(d);
     }
   }

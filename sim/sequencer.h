@@ -27,6 +27,8 @@ class Sequencer : public sc_core::sc_module {
   Sequencer(sc_core::sc_module_name name, const workloads::Trace& trace);
 
   void bind(workloads::Unit unit, ExecutionUnit* executor);
+  // Called by a unit at the cycle it starts `id`.
+  void started(std::uint32_t id);
   // Called by a unit at the cycle `id` finishes; `cause` is what bounded it.
   void complete(std::uint32_t id, Cause cause);
 
@@ -38,6 +40,11 @@ class Sequencer : public sc_core::sc_module {
   Cycles completed_at(std::uint32_t id) const { return m_completed_at[id]; }
   // What bounded `id` itself, as reported by its unit.
   Cause completed_cause(std::uint32_t id) const { return m_completed_cause[id]; }
+  Cycles ready_at(std::uint32_t id) const { return m_ready_at[id]; }
+  Cycles started_at(std::uint32_t id) const { return m_started_at[id]; }
+  // The dependency whose completion made `id` ready (kNone without deps).
+  static constexpr std::uint32_t kNone = UINT32_MAX;
+  std::uint32_t critical(std::uint32_t id) const { return m_critical[id]; }
   std::size_t completed() const { return m_completed; }
   std::uint64_t events() const { return m_events; }
   void count_event() { ++m_events; }
@@ -53,6 +60,8 @@ class Sequencer : public sc_core::sc_module {
   std::vector<Cause> m_ready_cause;
   std::vector<Cycles> m_completed_at;
   std::vector<Cause> m_completed_cause;
+  std::vector<Cycles> m_ready_at, m_started_at;
+  std::vector<std::uint32_t> m_critical;
   ExecutionUnit* m_units[4] = {nullptr, nullptr, nullptr, nullptr};
   std::size_t m_completed = 0;
   std::uint64_t m_events = 0;

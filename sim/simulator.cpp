@@ -63,22 +63,58 @@ void account_layers(const arch::Config& config, const workloads::Trace& trace,
   for (std::size_t i = 1; i < n_layers; ++i) layer_end[i] = max(layer_end[i], layer_end[i - 1]);
   r.cycles = n_layers ? layer_end.back() : Cycles(0);
 
-  // The array's segments, plus its idle tail until the end of the run.
-  std::vector<ArraySegment> segments = array.segments();
-  if (r.cycles > array.busy_until()) {
-    // Waiting for whatever finished last (the final stores, typically).
-    Cause tail = Cause::kDependency;
-    Cycles last;
-    for (const auto& inst : trace.instructions) {
-      if (sequencer.completed_at(inst.id) >= last) {
-        last = sequencer.completed_at(inst.id);
-        tail = sequencer.completed_cause(inst.id);
-      }
+  // The array's time in attributed pieces. Idle time is split backwards
+  // along the critical path that ended it: each piece goes to what was
+  // executing (its resource cause) or queued for its unit on that path.
+  struct Piece {
+    Cycles start, end;
+    bool compute = false;
+    Cause cause = Cause::kDependency;
+  };
+  std::vector<Piece> pieces;
+  auto queued_cause = [&](std::uint32_t x) {
+    switch (trace.instructions[x].op) {
+      case Opcode::kLoad:
+      case Opcode::kStore:
+      case Opcode::kMove: return Cause::kDma;
+      case Opcode::kVector: return Cause::kVector;
+      default: return Cause::kDependency;
     }
-    segments.push_back({array.busy_until(), r.cycles, false, tail});
+  };
+  auto blame = [&](Cycles a, Cycles t, std::uint32_t x) {
+    std::vector<Piece> back;
+    while (t > a && x != Sequencer::kNone) {
+      const Cycles started = std::min(t, max(a, sequencer.started_at(x)));
+      const Cycles ready = std::min(started, max(a, sequencer.ready_at(x)));
+      if (started < t) back.push_back({started, t, false, sequencer.completed_cause(x)});
+      if (ready < started) back.push_back({ready, started, false, queued_cause(x)});
+      t = ready;
+      x = sequencer.critical(x);
+    }
+    if (t > a) back.push_back({a, t, false, Cause::kDependency});
+    pieces.insert(pieces.end(), back.rbegin(), back.rend());
+  };
+  for (const auto& s : array.segments()) {
+    switch (s.kind) {
+      case ArraySegment::Kind::kCompute: pieces.push_back({s.start, s.end, true}); break;
+      case ArraySegment::Kind::kSramStretch:
+        pieces.push_back({s.start, s.end, false, Cause::kSram});
+        break;
+      case ArraySegment::Kind::kIdle:
+        blame(s.start, s.end, sequencer.critical(s.waiting_for));
+        break;
+    }
+  }
+  if (r.cycles > array.busy_until() && !trace.instructions.empty()) {
+    // The idle tail waits for whatever finished last.
+    std::uint32_t last = 0;
+    for (const auto& inst : trace.instructions) {
+      if (sequencer.completed_at(inst.id) >= sequencer.completed_at(last)) last = inst.id;
+    }
+    blame(array.busy_until(), r.cycles, last);
   }
   std::size_t layer = 0;
-  for (const auto& s : segments) {
+  for (const auto& s : pieces) {
     Cycles at = s.start;
     while (at < s.end) {
       while (layer + 1 < n_layers && at >= layer_end[layer]) ++layer;

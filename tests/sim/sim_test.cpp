@@ -160,6 +160,56 @@ TEST(EndToEnd, SramPortStretchIsAnSramStall) {
   EXPECT_EQ(r["totals"]["stall_by_cause"]["sram"], 6);
 }
 
+TEST(EndToEnd, VectorLayerByHandAndItsStallCause) {
+  // Default vector unit: 16 lanes in `buf`, ALU latency 2. LOAD 64 B: request
+  // 10, bus [10, 18), + 50 = 68. relu over 64: 2 + 64 / 16 = 6 -> [68, 74).
+  // STORE 64 B: request 84, bus [84, 92), + 50 = 142. The array never runs:
+  // its idle time splits along the critical path into DRAM (load, store)
+  // and vector.
+  Instruction relu;
+  relu.op = Opcode::kVector;
+  relu.work = {arch::VectorOp::kRelu, 64, 1, 1, 1};
+  relu.sources = {{0, 0}};
+  relu.output = {0, 1};
+  relu.in_bytes = relu.out_bytes = 64;
+  relu.deps = {0};
+  auto ld = transfer(Opcode::kLoad, 64, -1, 0, 0, 0);
+  auto st = transfer(Opcode::kStore, 64, 0, 1, -1, 0, {1});
+  const auto r = simulate_in_child(config_with({}), trace_of({ld, relu, st}));
+  EXPECT_EQ(cycles_of(r), 142u);
+  const auto& l = r["layers"][0];
+  EXPECT_EQ(l["vector_cycles"], 6);
+  EXPECT_EQ(l["stall_by_cause"]["vector"], 6);
+  EXPECT_EQ(l["stall_by_cause"]["dram"], 136);
+  EXPECT_EQ(r["units"]["vector"]["busy_cycles"], 6);
+}
+
+TEST(EndToEnd, CriticalPathSplitsIdleTimeAcrossCauses) {
+  // A GEMM waiting for a vector op that waits for a load: the array's idle
+  // time is the load (DRAM) then the vector op.
+  auto ld = transfer(Opcode::kLoad, 64, -1, 0, 0, 0);  // done 68
+  Instruction relu;
+  relu.op = Opcode::kVector;
+  relu.work = {arch::VectorOp::kGelu, 64, 1, 1, 1};  // ALU 2 + 12, exp 8 + 16 = 38
+  relu.sources = {{0, 0}};
+  relu.output = {0, 1};
+  relu.in_bytes = relu.out_bytes = 64;
+  relu.deps = {0};
+  Instruction gemm;
+  gemm.op = Opcode::kGemm;
+  gemm.shape = {16, 4, 4, 1};
+  gemm.input = {0, 1};
+  gemm.weight = {0, 1};
+  gemm.output = {0, 0};
+  gemm.deps = {1};
+  const auto r = simulate_in_child(config_with({}), trace_of({ld, relu, gemm}));
+  EXPECT_EQ(cycles_of(r), 68u + 38 + 26);
+  const auto& l = r["layers"][0];
+  EXPECT_EQ(l["stall_by_cause"]["dram"], 68);
+  EXPECT_EQ(l["stall_by_cause"]["vector"], 38);
+  EXPECT_EQ(l["compute_cycles"], 26);
+}
+
 struct Run {
   arch::Config config;
   nlohmann::json report;
