@@ -17,6 +17,7 @@
 #include "workloads/importers.h"
 #include "workloads/lowering.h"
 #include "workloads/trace.h"
+#include "workloads/zoo/registry.h"
 
 #ifndef TESSEL_VERSION
 #define TESSEL_VERSION "0.0.0"
@@ -37,14 +38,16 @@ usage: tessel <command> [options]
 commands:
   simulate   lower a workload (or take a trace) and simulate it; write a JSON report
   lower      lower a workload onto a hardware config; write the trace as JSON
+  workloads  list the model zoo, or show a workload's layers, MACs and parameters
   help       show this text, or `tessel help <command>` for a command's options
 
 options:
   -h, --help     show this text
   --version      print the version
 
-Hardware configs are Tessel JSON (configs/arch/*.json) or SCALE-Sim .cfg files;
-workloads are Tessel JSON layer lists or SCALE-Sim topology .csv files.
+Hardware configs are Tessel JSON (configs/arch/*.json) or SCALE-Sim .cfg files.
+A workload is a model spec (resnet50, mobilenet_v2:width_mult=0.75,resolution=192;
+see `tessel workloads list`), a Tessel JSON layer list or a SCALE-Sim topology .csv.
 )";
 
 struct UsageError : std::runtime_error {
@@ -58,7 +61,8 @@ po::options_description simulate_options() {
       "arch,a", po::value<std::string>()->value_name("FILE"),
       "hardware config: Tessel .json or SCALE-Sim .cfg (required)")(
       "workload,w", po::value<std::string>()->value_name("FILE"),
-      "workload: Tessel .json layer list or SCALE-Sim .csv topology")(
+      "workload: a model spec (resnet50, vit:depth=6), a Tessel .json layer list or a SCALE-Sim "
+      ".csv topology")(
       "trace,t", po::value<std::string>()->value_name("FILE"),
       "a lowered trace (from `tessel lower` or another compiler) instead of a workload")(
       "set,s", po::value<std::vector<std::string>>()->value_name("PATH=VALUE")->composing(),
@@ -75,7 +79,7 @@ po::options_description lower_options() {
       "arch,a", po::value<std::string>()->value_name("FILE"),
       "hardware config: Tessel .json or SCALE-Sim .cfg (required)")(
       "workload,w", po::value<std::string>()->value_name("FILE"),
-      "workload: Tessel .json layer list or SCALE-Sim .csv topology (required)")(
+      "workload: a model spec, a Tessel .json layer list or a SCALE-Sim .csv topology (required)")(
       "set,s", po::value<std::vector<std::string>>()->value_name("PATH=VALUE")->composing(),
       "override a hardware config value; repeatable")("output,o",
                                                       po::value<std::string>()->value_name("FILE"),
@@ -127,7 +131,7 @@ int run_simulate(const std::vector<std::string>& args) {
   std::string input;
   if (vm.count("workload")) {
     input = vm["workload"].as<std::string>();
-    trace = workloads::lower(workloads::load_workload(input), config).trace;
+    trace = workloads::lower(workloads::zoo::load(input), config).trace;
   } else {
     input = vm["trace"].as<std::string>();
     trace = workloads::load_trace(input, config);
@@ -153,7 +157,7 @@ int run_lower(const std::vector<std::string>& args) {
     return 0;
   }
   const arch::Config config = arch::load_config(required(vm, "arch"), overrides(vm));
-  const auto workload = workloads::load_workload(required(vm, "workload"));
+  const auto workload = workloads::zoo::load(required(vm, "workload"));
   const auto lowered = workloads::lower(workload, config);
   std::string text;
   if (vm.count("plan")) {
@@ -176,6 +180,120 @@ int run_lower(const std::vector<std::string>& args) {
     write_text(vm["output"].as<std::string>(), text);
   } else {
     std::cout << text;
+  }
+  return 0;
+}
+
+std::string human(double v) {
+  const char* units[] = {"", "K", "M", "G", "T"};
+  int u = 0;
+  while (v >= 1000 && u < 4) {
+    v /= 1000;
+    ++u;
+  }
+  return fmt::format("{:.3g}{}", v, units[u]);
+}
+
+std::string kind_name(const workloads::Layer& l) {
+  switch (l.kind) {
+    case workloads::LayerKind::kConv2d:
+      return l.groups > 1 ? "conv2d/g" : "conv2d";
+    case workloads::LayerKind::kGemm:
+      return l.second == workloads::OperandSource::kParameters ? "gemm" : "matmul";
+    case workloads::LayerKind::kVector:
+      return arch::to_string(l.work.op);
+    case workloads::LayerKind::kDataMove:
+      return l.move == workloads::MoveKind::kConcat      ? "concat"
+             : l.move == workloads::MoveKind::kTranspose ? "transpose"
+             : l.move == workloads::MoveKind::kReshape   ? "reshape"
+                                                         : "copy";
+    case workloads::LayerKind::kEmbedding:
+      return "embedding";
+  }
+  return "?";
+}
+
+int run_workloads(const std::vector<std::string>& args) {
+  po::options_description desc(
+      "tessel workloads list\ntessel workloads show SPEC [--json]\n\nSPEC is a model (optionally "
+      "with parameters, name:k=v,k=v) or a workload file");
+  desc.add_options()("help,h", "show this text")("json", "print JSON instead of a table");
+  if (args.empty() || args[0] == "--help" || args[0] == "-h") {
+    std::cout << desc << "\n";
+    return args.empty() ? 2 : 0;
+  }
+  if (args[0] == "list") {
+    for (const auto& f : workloads::zoo::families()) {
+      std::cout << fmt::format("{}\n  {}\n", f.name, f.description);
+      for (const auto& p : f.params) {
+        std::string range;
+        if (p.type == workloads::zoo::ParamSpec::Type::kChoice) {
+          range = fmt::format("{{{}}}", fmt::join(p.choices, ", "));
+        } else {
+          range = fmt::format("[{}, {}]", p.min, p.max);
+        }
+        std::cout << fmt::format("    {:<16} {:>8}  {} {}\n", p.name, p.default_value, p.help,
+                                 range);
+      }
+    }
+    std::cout << "\npresets:\n";
+    for (const auto& p : workloads::zoo::presets()) {
+      std::cout << fmt::format("  {:<16} = {}{}{}\n", p.name, p.family, p.params.empty() ? "" : ":",
+                               p.params);
+    }
+    return 0;
+  }
+  if (args[0] != "show" || args.size() < 2)
+    throw UsageError("expected `workloads list` or `workloads show SPEC`");
+  const auto vm = parse(desc, std::vector<std::string>(args.begin() + 2, args.end()));
+  const auto w = workloads::zoo::load(args[1]);
+  std::uint64_t weight_bytes[7] = {}, activation_bytes[7] = {};
+  nlohmann::json layers = nlohmann::json::array();
+  for (const auto& l : w.layers) {
+    const DType act = l.dtype.value_or(DType::kInt8);
+    const DType wt = l.weight_dtype.value_or(act);
+    const std::uint64_t wb =
+        l.second == workloads::OperandSource::kParameters ? bytes_for(l.params(), wt) : 0;
+    const std::uint64_t ab = bytes_for(l.output_elements(), act);
+    weight_bytes[static_cast<int>(wt)] += wb;
+    activation_bytes[static_cast<int>(act)] += ab;
+    layers.push_back({{"name", l.name},
+                      {"op", kind_name(l)},
+                      {"macs", l.macs()},
+                      {"params", l.params()},
+                      {"output_elements", l.output_elements()},
+                      {"dtype", to_string(act)},
+                      {"weight_dtype", to_string(wt)}});
+  }
+  nlohmann::json bytes = nlohmann::json::object();
+  for (DType d : kAllDTypes) {
+    const int i = static_cast<int>(d);
+    if (weight_bytes[i] || activation_bytes[i]) {
+      bytes[to_string(d)] = {{"weight_bytes", weight_bytes[i]},
+                             {"activation_bytes", activation_bytes[i]}};
+    }
+  }
+  if (vm.count("json")) {
+    std::cout << nlohmann::json{{"name", w.name},          {"macs", w.macs()},
+                                {"params", w.params()},    {"layers_count", w.layers.size()},
+                                {"bytes_by_dtype", bytes}, {"layers", layers}}
+                     .dump(2)
+              << "\n";
+    return 0;
+  }
+  std::cout << fmt::format("{:<40} {:<16} {:>12} {:>12}\n", "layer", "op", "MACs", "params");
+  for (const auto& l : layers) {
+    std::cout << fmt::format("{:<40} {:<16} {:>12} {:>12}\n", l["name"].get<std::string>(),
+                             l["op"].get<std::string>(), human(l["macs"].get<double>()),
+                             human(l["params"].get<double>()));
+  }
+  std::cout << fmt::format("\n{}: {} layers, {} MACs, {} parameters\n", w.name, w.layers.size(),
+                           human(static_cast<double>(w.macs())),
+                           human(static_cast<double>(w.params())));
+  for (const auto& [d, b] : bytes.items()) {
+    std::cout << fmt::format("  {}: {} B of weights, {} B of layer outputs\n", d,
+                             b["weight_bytes"].get<std::uint64_t>(),
+                             b["activation_bytes"].get<std::uint64_t>());
   }
   return 0;
 }
@@ -208,6 +326,7 @@ extern "C" int sc_main(int argc, char* argv[]) {
     args.erase(args.begin());
     if (command == "simulate") return run_simulate(args);
     if (command == "lower") return run_lower(args);
+    if (command == "workloads") return run_workloads(args);
     throw UsageError(fmt::format("unknown command \"{}\" (try tessel --help)", command));
   } catch (const UsageError& e) {
     std::cerr << "tessel: usage error: " << e.what() << "\n";

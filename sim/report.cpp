@@ -83,11 +83,14 @@ std::string summary_text(const nlohmann::json& report) {
   out += fmt::format("hardware      {}\n", report["config"].value("name", "unnamed"));
   out += fmt::format("cycles        {} ({:.3f} ms)\n", t["cycles"].get<std::uint64_t>(),
                      t["latency_ms"].get<double>());
-  out +=
-      fmt::format("compute       {} cycles, stalls {} (dram {}, sram {}, dma {}, dependency {})\n",
-                  t["compute_cycles"].get<std::uint64_t>(), t["stall_cycles"].get<std::uint64_t>(),
-                  s["dram"].get<std::uint64_t>(), s["sram"].get<std::uint64_t>(),
-                  s["dma"].get<std::uint64_t>(), s["dependency"].get<std::uint64_t>());
+  std::string causes;
+  for (const auto& [cause, cycles] : s.items()) {
+    causes +=
+        fmt::format("{}{} {}", causes.empty() ? "" : ", ", cause, cycles.get<std::uint64_t>());
+  }
+  out += fmt::format("compute       {} cycles, stalls {} ({})\n",
+                     t["compute_cycles"].get<std::uint64_t>(),
+                     t["stall_cycles"].get<std::uint64_t>(), causes);
   out += fmt::format("MACs          {} (utilization {:.1f}%)\n", t["macs"].get<std::uint64_t>(),
                      100.0 * t["utilization"].get<double>());
   out += fmt::format("DRAM          {} B read, {} B written\n",

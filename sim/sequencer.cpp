@@ -52,7 +52,9 @@ void Sequencer::dispatch(std::uint32_t id) {
   m_units[static_cast<int>(workloads::unit_of(inst.op))]->accept(id);
 }
 
-void Sequencer::started(std::uint32_t id) { m_started_at[id] = now_cycles(); }
+void Sequencer::started(std::uint32_t id) {
+  m_started_at[id] = now_cycles();
+}
 
 void Sequencer::complete(std::uint32_t id, Cause cause) {
   ++m_events;

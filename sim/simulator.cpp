@@ -76,9 +76,12 @@ void account_layers(const arch::Config& config, const workloads::Trace& trace,
     switch (trace.instructions[x].op) {
       case Opcode::kLoad:
       case Opcode::kStore:
-      case Opcode::kMove: return Cause::kDma;
-      case Opcode::kVector: return Cause::kVector;
-      default: return Cause::kDependency;
+      case Opcode::kMove:
+        return Cause::kDma;
+      case Opcode::kVector:
+        return Cause::kVector;
+      default:
+        return Cause::kDependency;
     }
   };
   auto blame = [&](Cycles a, Cycles t, std::uint32_t x) {
@@ -96,7 +99,9 @@ void account_layers(const arch::Config& config, const workloads::Trace& trace,
   };
   for (const auto& s : array.segments()) {
     switch (s.kind) {
-      case ArraySegment::Kind::kCompute: pieces.push_back({s.start, s.end, true}); break;
+      case ArraySegment::Kind::kCompute:
+        pieces.push_back({s.start, s.end, true});
+        break;
       case ArraySegment::Kind::kSramStretch:
         pieces.push_back({s.start, s.end, false, Cause::kSram});
         break;

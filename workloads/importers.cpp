@@ -87,6 +87,9 @@ void read_vector_layer(JsonReader& r, Layer& l, arch::VectorOp op, std::uint64_t
       l.work.rows = r.required_uint("rows", 1, kMaxDim * 64);
       l.work.row_length = r.required_uint("row_length", 1, kMaxDim);
       l.in_elements = l.out_elements = l.work.rows * l.work.row_length;
+      // Gain (and bias, for layer norm) per feature.
+      if (op == VectorOp::kLayerNorm) l.extra_params = 2 * l.work.row_length;
+      if (op == VectorOp::kRmsNorm) l.extra_params = l.work.row_length;
       break;
     case VectorOp::kMaxPool:
     case VectorOp::kAvgPool: {

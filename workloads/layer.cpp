@@ -32,8 +32,6 @@ std::uint64_t Layer::params() const {
       if (bias) p += gemm().n * gemm().batch;
       break;
     case LayerKind::kVector:
-      if (work.op == arch::VectorOp::kLayerNorm) p += 2 * work.row_length;
-      if (work.op == arch::VectorOp::kRmsNorm) p += work.row_length;
       break;
     case LayerKind::kEmbedding:
       p += vocab * dim;
@@ -41,8 +39,6 @@ std::uint64_t Layer::params() const {
     case LayerKind::kDataMove:
       break;
   }
-  if (fused && fused->op == arch::VectorOp::kLayerNorm) p += 2 * fused->row_length;
-  if (fused && fused->op == arch::VectorOp::kRmsNorm) p += fused->row_length;
   return p;
 }
 

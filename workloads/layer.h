@@ -76,7 +76,9 @@ struct Layer {
   std::optional<DType> dtype;         // activations (inputs and output)
   std::optional<DType> weight_dtype;  // the second GEMM operand
 
-  // Parameters beyond what the kind implies (e.g. a Mamba block's A and D).
+  // Parameters beyond the weights, bias and embedding table the kind
+  // implies: normalisation gains, a Mamba block's A and D, positional
+  // embeddings.
   std::uint64_t extra_params = 0;
 
   // Imported from SCALE-Sim: when a tile must split the temporal extent,

@@ -14,8 +14,8 @@
 namespace tessel {
 namespace {
 
-using ::testing::HasSubstr;
 using arch::VectorOp;
+using ::testing::HasSubstr;
 using workloads::Opcode;
 
 nlohmann::json arch_json() {
@@ -115,9 +115,12 @@ std::uint64_t dram_bytes(const workloads::Trace& t, arch::Operand operand) {
 
 TEST(Lowering, BytesFollowTheDtypes) {
   const auto c = arch::parse_config(arch_json(), "p.json");
-  const auto int8 = workloads::lower(parse(R"({"layers":[{"name":"fc","type":"gemm","m":64,"n":64,"k":64}]})"), c);
+  const auto int8 = workloads::lower(
+      parse(R"({"layers":[{"name":"fc","type":"gemm","m":64,"n":64,"k":64}]})"), c);
   const auto w4 = workloads::lower(
-      parse(R"({"layers":[{"name":"fc","type":"gemm","m":64,"n":64,"k":64,"weight_dtype":"int4"}]})"), c);
+      parse(
+          R"({"layers":[{"name":"fc","type":"gemm","m":64,"n":64,"k":64,"weight_dtype":"int4"}]})"),
+      c);
   const auto fp16 = workloads::lower(
       parse(R"({"layers":[{"name":"fc","type":"gemm","m":64,"n":64,"k":64,"dtype":"fp16"}]})"), c);
   EXPECT_EQ(dram_bytes(int8.trace, arch::Operand::kWeight), 64u * 64);
@@ -129,7 +132,8 @@ TEST(Lowering, BytesFollowTheDtypes) {
 TEST(Lowering, UnsupportedPrecisionIsAClearError) {
   const auto c = arch::parse_config(arch_json(), "p.json");
   try {
-    workloads::lower(parse(R"({"layers":[{"name":"fc","type":"gemm","m":8,"n":8,"k":8,"dtype":"bf16"}]})"), c);
+    workloads::lower(
+        parse(R"({"layers":[{"name":"fc","type":"gemm","m":8,"n":8,"k":8,"dtype":"bf16"}]})"), c);
     FAIL();
   } catch (const InputError& e) {
     EXPECT_STREQ(e.what(),
@@ -142,9 +146,10 @@ TEST(Lowering, FusedEpilogueSavesTheRoundTrip) {
   const auto c = arch::parse_config(arch_json(), "p.json");
   const auto fused = workloads::lower(
       parse(R"({"layers":[{"name":"fc","type":"gemm","m":256,"n":64,"k":64,"fuse":"gelu"}]})"), c);
-  const auto separate = workloads::lower(parse(R"({"layers":[{"name":"fc","type":"gemm","m":256,"n":64,"k":64},
+  const auto separate =
+      workloads::lower(parse(R"({"layers":[{"name":"fc","type":"gemm","m":256,"n":64,"k":64},
       {"name":"act","type":"gelu","elements":16384}]})"),
-                                         c);
+                       c);
   std::uint64_t fused_vector_elements = 0;
   for (const auto& i : fused.trace.instructions) {
     if (i.op == Opcode::kVector) {
@@ -180,7 +185,8 @@ TEST(Lowering, VectorLayersDependOnTheirProducers) {
   ASSERT_EQ(barriers.size(), 3u);
   // Layer b reads the workload input: it does not wait for a.
   for (const auto& i : t.instructions) {
-    if (i.layer == 1 && i.op == Opcode::kLoad) EXPECT_THAT(i.deps, ::testing::Not(::testing::Contains(barriers[0])));
+    if (i.layer == 1 && i.op == Opcode::kLoad)
+      EXPECT_THAT(i.deps, ::testing::Not(::testing::Contains(barriers[0])));
     if (i.layer == 2 && i.op == Opcode::kLoad) {
       EXPECT_THAT(i.deps, ::testing::Contains(::testing::AnyOf(barriers[0], barriers[1])));
     }

@@ -1,0 +1,162 @@
+// The model zoo: published MAC and parameter counts, the registry, spec
+// parsing and errors, and that every family lowers onto the default NPU.
+
+#include <set>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "arch/config.h"
+#include "arch/error.h"
+#include "test_paths.h"
+#include "workloads/lowering.h"
+#include "workloads/zoo/registry.h"
+
+namespace tessel {
+namespace {
+
+using ::testing::HasSubstr;
+using workloads::zoo::build;
+
+void expect_within(double value, double published, double tolerance, const char* what) {
+  EXPECT_NEAR(value, published, tolerance * published) << what;
+}
+
+TEST(Zoo, PublishedFigures) {
+  // MACs count multiply-accumulates of convolutions and matmuls.
+  // ResNet-50 v1.5 at 224: 4.1 G MACs, 25.6 M parameters (He et al. 2016;
+  // torchvision: 25,557,032 parameters).
+  auto r50 = build("resnet50");
+  expect_within(r50.macs(), 4.1e9, 0.01, "ResNet-50 MACs");
+  expect_within(r50.params(), 25.6e6, 0.01, "ResNet-50 params");
+  // ResNet-18: 1.8 G, 11.7 M (He et al. 2016, Table 1; torchvision 11,689,512).
+  auto r18 = build("resnet18");
+  expect_within(r18.macs(), 1.82e9, 0.01, "ResNet-18 MACs");
+  expect_within(r18.params(), 11.69e6, 0.01, "ResNet-18 params");
+  // MobileNetV2 1.0 at 224: 300 M MACs, 3.4-3.5 M parameters (Sandler et al.
+  // 2018, Table 4; torchvision 3,504,872).
+  auto mb2 = build("mobilenet_v2");
+  expect_within(mb2.macs(), 300e6, 0.01, "MobileNetV2 MACs");
+  expect_within(mb2.params(), 3.504e6, 0.01, "MobileNetV2 params");
+  // ViT-B/16 at 224: 17.6 G MACs (often quoted as 17.6 GFLOPs), 86 M
+  // parameters (Dosovitskiy et al. 2021, Table 1: 86 M).
+  auto vit = build("vit");
+  expect_within(vit.macs(), 17.6e9, 0.01, "ViT-B/16 MACs");
+  expect_within(vit.params(), 86e6, 0.01, "ViT-B/16 params");
+  // BERT-base: 110 M parameters (Devlin et al. 2019).
+  expect_within(build("bert").params(), 110e6, 0.01, "BERT-base params");
+  // GPT-2 small: 124 M parameters (the released checkpoint: 124,439,808).
+  expect_within(build("gpt2").params(), 124.44e6, 0.01, "GPT-2 params");
+  // EfficientNet-B0: 5.3 M parameters and 0.39 G FLOPs (multiply-adds) (Tan
+  // & Le 2019, Table 2; torchvision 5,288,548). The MAC figure is published
+  // to two digits only: within 2%.
+  auto b0 = build("efficientnet_b0");
+  expect_within(b0.params(), 5.288e6, 0.01, "EfficientNet-B0 params");
+  expect_within(b0.macs(), 0.39e9, 0.02, "EfficientNet-B0 MACs");
+}
+
+TEST(Zoo, EveryFamilyIsRegistered) {
+  std::set<std::string> names;
+  for (const auto& f : workloads::zoo::families()) names.insert(f.name);
+  for (const char* expected : {"resnet", "mobilenet_v2", "efficientnet", "vit", "bert", "gpt",
+                               "unet", "mamba", "perception"}) {
+    EXPECT_TRUE(names.contains(expected)) << expected;
+  }
+}
+
+TEST(Zoo, ParametersScaleTheNetwork) {
+  // Width and resolution: the published MobileNetV2 grid (TF-Slim checkpoint
+  // table): 0.75 at 192 is 153 M MACs, 1.4 at 224 is 582 M MACs.
+  expect_within(build("mobilenet_v2:width_mult=0.75,resolution=192").macs(), 153e6, 0.01,
+                "MobileNetV2 0.75/192 MACs");
+  expect_within(build("mobilenet_v2:width_mult=1.4,resolution=224").macs(), 582e6, 0.01,
+                "MobileNetV2 1.4/224 MACs");
+  // Batch multiplies MACs exactly.
+  EXPECT_EQ(build("resnet18:batch=4").macs(), 4 * build("resnet18").macs());
+  // EfficientNet compound scaling grows monotonically.
+  EXPECT_LT(build("efficientnet_b0").macs(), build("efficientnet_b1").macs());
+  EXPECT_LT(build("efficientnet_b2").macs(), build("efficientnet_b3").macs());
+}
+
+TEST(Zoo, GroupedQueryAttentionAndKvCache) {
+  const auto mha = build("gpt:mode=decode,kv_len=512");
+  const auto gqa = build("gpt:mode=decode,kv_len=512,kv_heads=4");
+  // K and V projections shrink from 768 to 4 x 64 outputs per layer.
+  EXPECT_EQ(mha.params() - gqa.params(), 12ull * 2 * (768 * 768 + 768 - (768 * 256 + 256)));
+  // Decode attends over the cache: scores are (heads/kv_heads) x 1 rows
+  // against 512 cached keys per KV head.
+  bool found = false;
+  for (const auto& l : gqa.layers) {
+    if (l.name == "h0.attn.scores") {
+      found = true;
+      EXPECT_EQ(l.second, workloads::OperandSource::kExternal);
+      EXPECT_EQ(l.batch, 4u);
+      EXPECT_EQ(l.m, 3u);
+      EXPECT_EQ(l.n, 512u);
+      EXPECT_EQ(l.k, 64u);
+    }
+  }
+  EXPECT_TRUE(found);
+}
+
+std::string spec_error(const std::string& spec) {
+  try {
+    build(spec);
+  } catch (const InputError& e) {
+    return e.what();
+  }
+  return "no error";
+}
+
+TEST(Zoo, SpecErrors) {
+  EXPECT_THAT(spec_error("resnet49"),
+              HasSubstr("workload spec \"resnet49\": no model \"resnet49\" (models:"));
+  EXPECT_EQ(
+      spec_error("resnet:depth=49"),
+      "workload spec \"resnet:depth=49\": depth must be one of 18, 34, 50, 101, 152, got \"49\"");
+  EXPECT_THAT(spec_error("vit:depht=6"),
+              HasSubstr("vit has no parameter \"depht\" (it has patch, dim"));
+  EXPECT_EQ(spec_error("vit:dim=x"),
+            "workload spec \"vit:dim=x\": dim must be an integer, got \"x\"");
+  EXPECT_EQ(
+      spec_error("mobilenet_v2:width_mult=0"),
+      "workload spec \"mobilenet_v2:width_mult=0\": width_mult must be in [0.1, 4], got \"0\"");
+  EXPECT_EQ(spec_error("vit:heads=7"), "workload vit: heads 7 must divide dim 768");
+  EXPECT_THAT(spec_error("resnet50:depth=18"), HasSubstr("preset resnet50 fixes depth=50"));
+  EXPECT_THAT(spec_error("bert:layers"), HasSubstr("expected key=value, got \"layers\""));
+}
+
+TEST(Zoo, PrecisionParametersReachEveryLayer) {
+  const auto w = build("resnet18:precision=int8,weight_precision=int4");
+  for (const auto& l : w.layers) {
+    EXPECT_EQ(l.dtype, DType::kInt8) << l.name;
+    if (l.on_array()) {
+      EXPECT_EQ(l.weight_dtype, DType::kInt4) << l.name;
+    }
+  }
+  const auto config = arch::load_config(testing::source_path("configs/arch/gemmini_like.json"));
+  EXPECT_THROW(workloads::lower(build("resnet18:precision=fp16"), config), InputError);
+}
+
+TEST(Zoo, EveryFamilyLowersOnTheDefaultNpu) {
+  const auto config = arch::load_config(testing::source_path("configs/arch/edge_npu.json"));
+  for (const char* spec :
+       {"resnet18", "mobilenet_v2:resolution=128", "efficientnet_b0:resolution=128", "vit:depth=2",
+        "bert:layers=2", "gpt:layers=2,sequence=64", "gpt:layers=2,mode=decode,kv_heads=4",
+        "unet:base_channels=64,resolution=16", "mamba:layers=2,sequence=64",
+        "perception:backbone_depth=18,decoder_layers=1", "resnet18:weight_precision=int4",
+        "bert:layers=1,precision=fp16"}) {
+    SCOPED_TRACE(spec);
+    const auto w = build(spec);
+    const auto lowered = workloads::lower(w, config);
+    std::uint64_t macs = 0;
+    for (const auto& i : lowered.trace.instructions) {
+      if (i.op == workloads::Opcode::kGemm) macs += i.shape.macs();
+    }
+    EXPECT_EQ(macs, w.macs());
+    EXPECT_EQ(lowered.plans.size(), w.layers.size());
+  }
+}
+
+}  // namespace
+}  // namespace tessel
