@@ -185,8 +185,9 @@ TEST(Lowering, VectorLayersDependOnTheirProducers) {
   ASSERT_EQ(barriers.size(), 3u);
   // Layer b reads the workload input: it does not wait for a.
   for (const auto& i : t.instructions) {
-    if (i.layer == 1 && i.op == Opcode::kLoad)
+    if (i.layer == 1 && i.op == Opcode::kLoad) {
       EXPECT_THAT(i.deps, ::testing::Not(::testing::Contains(barriers[0])));
+    }
     if (i.layer == 2 && i.op == Opcode::kLoad) {
       EXPECT_THAT(i.deps, ::testing::Contains(::testing::AnyOf(barriers[0], barriers[1])));
     }
