@@ -24,6 +24,12 @@ constexpr Name kNames[] = {
     {VectorOp::kUpsampleNearest, "upsample_nearest"},
     {VectorOp::kUpsampleBilinear, "upsample_bilinear"},
     {VectorOp::kSelectiveScan, "selective_scan"},
+    {VectorOp::kSub, "sub"},
+    {VectorOp::kExp, "exp"},
+    {VectorOp::kErf, "erf"},
+    {VectorOp::kDiv, "div"},
+    {VectorOp::kSqrt, "sqrt"},
+    {VectorOp::kReduceMean, "reduce_mean"},
 };
 }  // namespace
 
@@ -76,6 +82,15 @@ VectorOpCounts vector_op_counts(const VectorWork& w) {
       return {n + w.rows, 0, 0};  // rows = channels, length = H*W
     case VectorOp::kUpsampleBilinear:
       return {4 * n, 0, 0};
+    case VectorOp::kSub:
+    case VectorOp::kReduceMean:
+      return {n, 0, 0};
+    case VectorOp::kExp:
+    case VectorOp::kErf:
+      return {0, n, 0};
+    case VectorOp::kDiv:
+    case VectorOp::kSqrt:
+      return {0, 0, n};
     case VectorOp::kSelectiveScan:
       // Per (position, channel, state): exp(delta*A); h = dA*h + dB*x (3);
       // y += C*h (1). Plus the skip term D*x per (position, channel).

@@ -30,6 +30,13 @@ enum class VectorOp {
   kUpsampleNearest,
   kUpsampleBilinear,  // resize
   kSelectiveScan,     // SSM scan (Mamba)
+  // Primitives exported graphs decompose operators into (ONNX):
+  kSub,
+  kExp,
+  kErf,
+  kDiv,
+  kSqrt,
+  kReduceMean,
 };
 
 std::string to_string(VectorOp op);

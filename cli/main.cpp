@@ -62,7 +62,9 @@ po::options_description simulate_options() {
       "hardware config: Tessel .json or SCALE-Sim .cfg (required)")(
       "workload,w", po::value<std::string>()->value_name("FILE"),
       "workload: a model spec (resnet50, vit:depth=6), a Tessel .json layer list or a SCALE-Sim "
-      ".csv topology")(
+      ".csv topology")("skip-unsupported",
+                       "leave ONNX operators Tessel does not model out of the workload and list "
+                       "them in the report (default: an error naming the node)")(
       "trace,t", po::value<std::string>()->value_name("FILE"),
       "a lowered trace (from `tessel lower` or another compiler) instead of a workload")(
       "set,s", po::value<std::vector<std::string>>()->value_name("PATH=VALUE")->composing(),
@@ -129,16 +131,20 @@ int run_simulate(const std::vector<std::string>& args) {
   const arch::Config config = arch::load_config(arch_file, overrides(vm));
   workloads::Trace trace;
   std::string input;
+  std::vector<std::string> skipped;
   if (vm.count("workload")) {
     input = vm["workload"].as<std::string>();
-    trace = workloads::lower(workloads::zoo::load(input), config).trace;
+    const auto workload = workloads::zoo::load(input, vm.count("skip-unsupported") > 0);
+    skipped = workload.skipped;
+    trace = workloads::lower(workload, config).trace;
   } else {
     input = vm["trace"].as<std::string>();
     trace = workloads::load_trace(input, config);
   }
   const sim::SimResult result = sim::simulate(config, trace);
-  const auto report = sim::make_report(config, result, trace.workload,
-                                       {arch_file, input, TESSEL_VERSION, TESSEL_GIT_REVISION});
+  const auto report =
+      sim::make_report(config, result, trace.workload,
+                       {skipped, arch_file, input, TESSEL_VERSION, TESSEL_GIT_REVISION});
   if (vm.count("output")) {
     const std::string out = vm["output"].as<std::string>();
     write_text(out, report.dump(2) + "\n");

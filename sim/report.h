@@ -3,6 +3,7 @@
 // (docs/report.md documents every field) and a short text summary.
 
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -14,6 +15,8 @@ namespace tessel::sim {
 inline constexpr const char* kReportSchema = "tessel.report/1";
 
 struct Provenance {
+  // Workload operators the importer left out on request (--skip-unsupported).
+  std::vector<std::string> skipped_operators;
   std::string arch_file;
   std::string workload_file;  // or the trace file
   std::string tool_version;

@@ -11,6 +11,7 @@
 
 #include "arch/error.h"
 #include "arch/json_reader.h"
+#include "workloads/onnx_import.h"
 
 namespace tessel::workloads {
 
@@ -67,6 +68,11 @@ void read_vector_layer(JsonReader& r, Layer& l, arch::VectorOp op, std::uint64_t
   l.work.op = op;
   switch (op) {
     case VectorOp::kRelu:
+    case VectorOp::kSub:
+    case VectorOp::kExp:
+    case VectorOp::kErf:
+    case VectorOp::kDiv:
+    case VectorOp::kSqrt:
     case VectorOp::kGelu:
     case VectorOp::kSilu:
     case VectorOp::kSigmoid:
@@ -78,9 +84,18 @@ void read_vector_layer(JsonReader& r, Layer& l, arch::VectorOp op, std::uint64_t
       l.work.rows = n;
       l.work.row_length = 1;
       l.out_elements = n;
-      l.in_elements = (op == VectorOp::kAdd || op == VectorOp::kMul) ? 2 * n : n;
+      l.in_elements = (op == VectorOp::kAdd || op == VectorOp::kMul || op == VectorOp::kSub ||
+                       op == VectorOp::kDiv)
+                          ? 2 * n
+                          : n;
       break;
     }
+    case VectorOp::kReduceMean:
+      l.work.rows = r.required_uint("rows", 1, kMaxDim * 64);
+      l.work.row_length = r.required_uint("row_length", 1, kMaxDim);
+      l.in_elements = l.work.rows * l.work.row_length;
+      l.out_elements = l.work.rows;
+      break;
     case VectorOp::kSoftmax:
     case VectorOp::kLayerNorm:
     case VectorOp::kRmsNorm:
@@ -370,12 +385,13 @@ Workload parse_scalesim_csv(const std::string& file) {
   return w;
 }
 
-Workload load_workload(const std::string& file) {
+Workload load_workload(const std::string& file, bool skip_unsupported) {
   auto ends_with = [&](const char* ext) {
     const std::string e(ext);
     return file.size() >= e.size() && lower(file.substr(file.size() - e.size())) == e;
   };
   if (ends_with(".csv")) return parse_scalesim_csv(file);
+  if (ends_with(".onnx")) return load_onnx(file, skip_unsupported);
   if (ends_with(".json")) return parse_workload_json(load_json_file(file), file);
   throw InputError(
       fmt::format("{}: unknown workload format: expected a .json layer list or a "

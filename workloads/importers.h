@@ -19,7 +19,8 @@ Workload parse_workload_json(const nlohmann::json& json, const std::string& sour
 // name contains "DP" are depthwise (SCALE-Sim's convention).
 Workload parse_scalesim_csv(const std::string& file);
 
-// Dispatches on the extension: .json or .csv.
-Workload load_workload(const std::string& file);
+// Dispatches on the extension: .json, .csv or .onnx (`skip_unsupported`:
+// see load_onnx).
+Workload load_workload(const std::string& file, bool skip_unsupported = false);
 
 }  // namespace tessel::workloads

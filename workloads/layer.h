@@ -109,6 +109,8 @@ std::uint64_t conv_output_size(std::uint64_t in, std::uint64_t kernel, std::uint
 struct Workload {
   std::string name;
   std::vector<Layer> layers;
+  // Operators an importer left out on request ("node (OpType)").
+  std::vector<std::string> skipped;
   std::uint64_t macs() const;
   std::uint64_t params() const;
 };

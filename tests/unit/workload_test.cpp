@@ -129,7 +129,8 @@ TEST(Workloads, ErrorsNamePathOrLine) {
   EXPECT_EQ(error_of(R"({"layers":[{"name":"a","type":"gemm","m":1e30,"n":1,"k":1}]})", ".json"),
             ": workload.layers[0].m: expected a non-negative integer, got 1e+30");
   EXPECT_THAT(error_of("a,b\n", ".csv"), HasSubstr(":1: not a SCALE-Sim topology header"));
-  EXPECT_THAT(error_of("", ".onnx"), HasSubstr("unknown workload format"));
+  EXPECT_THAT(error_of("", ".pb"), HasSubstr("unknown workload format"));
+  EXPECT_THAT(error_of("", ".onnx"), HasSubstr("not an ONNX model, or its graph is empty"));
 }
 
 }  // namespace

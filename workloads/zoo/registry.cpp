@@ -186,12 +186,12 @@ Workload build(const std::string& spec) {
   return workload;
 }
 
-Workload load(const std::string& spec) {
+Workload load(const std::string& spec, bool skip_unsupported) {
   const auto dot = spec.find_last_of('.');
   const std::string ext = dot == std::string::npos ? "" : spec.substr(dot);
   const bool is_file = ext == ".json" || ext == ".csv" || ext == ".onnx" ||
                        spec.find('/') != std::string::npos || std::filesystem::exists(spec);
-  return is_file ? load_workload(spec) : build(spec);
+  return is_file ? load_workload(spec, skip_unsupported) : build(spec);
 }
 
 }  // namespace tessel::workloads::zoo

@@ -64,7 +64,7 @@ Workload build(const std::string& spec);
 
 // What every --workload takes: a model spec, or a file (.json, .csv) by
 // its extension or because it exists.
-Workload load(const std::string& spec);
+Workload load(const std::string& spec, bool skip_unsupported = false);
 
 }  // namespace tessel::workloads::zoo
 
