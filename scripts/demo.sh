@@ -10,9 +10,13 @@ tessel=./build/release/tessel
 mkdir -p out
 
 echo
-echo "== ResNet-50 on the default edge NPU (configs/arch/edge_npu.json)"
-$tessel simulate --arch configs/arch/edge_npu.json --workload configs/workloads/resnet50.json \
-  -o out/resnet50_edge_npu.json
+echo "== ResNet-50 (model zoo) on the default edge NPU (configs/arch/edge_npu.json)"
+$tessel simulate --arch configs/arch/edge_npu.json --workload resnet50 -o out/resnet50_edge_npu.json
+
+echo
+echo "== GPT-2 decode step, 2048-token KV cache, 4 KV heads, int4 weights"
+$tessel simulate --arch configs/arch/edge_npu.json \
+  --workload "gpt:mode=decode,kv_len=2048,kv_heads=4,weight_precision=int4" -o out/gpt2_decode.json
 
 echo
 echo "== AlexNet from SCALE-Sim inputs (configs/arch/scalesim_32x32_ws.cfg + topology CSV)"
@@ -20,17 +24,19 @@ $tessel simulate --arch configs/arch/scalesim_32x32_ws.cfg \
   --workload configs/workloads/alexnet_scalesim.csv -o out/alexnet_scalesim.json
 
 echo
-echo "== Sweep: MobileNetV2 on the edge NPU with array sizes 16..64 (--set overrides)"
-printf "%-8s %14s %10s %12s %14s\n" array cycles latency_ms utilization dram_MB
-for n in 16 32 64; do
-  $tessel simulate --arch configs/arch/edge_npu.json --workload configs/workloads/mobilenet_v2.json \
-    --set arch.array.rows=$n --set arch.array.cols=$n -o "out/mobilenet_v2_${n}x${n}.json" >/dev/null
-  python3 - "out/mobilenet_v2_${n}x${n}.json" "${n}x${n}" <<'PY'
+echo "== Joint sweep: MobileNetV2 width x array size on the edge NPU (--set and model specs)"
+printf "%-8s %-6s %12s %10s %12s %10s\n" array width cycles latency_ms utilization MMACs
+for n in 16 32; do
+  for w in 0.5 0.75 1.0; do
+    out="out/mobilenet_v2_w${w}_${n}x${n}.json"
+    $tessel simulate --arch configs/arch/edge_npu.json --workload "mobilenet_v2:width_mult=$w" \
+      --set arch.array.rows=$n --set arch.array.cols=$n -o "$out" >/dev/null
+    python3 - "$out" "${n}x${n}" "$w" <<'PY'
 import json, sys
 t = json.load(open(sys.argv[1]))["totals"]
-mb = (t["dram_read_bytes"] + t["dram_write_bytes"]) / 1e6
-print(f"{sys.argv[2]:<8} {t['cycles']:>14} {t['latency_ms']:>10.3f} {100*t['utilization']:>11.1f}% {mb:>14.2f}")
+print(f"{sys.argv[2]:<8} {sys.argv[3]:<6} {t['cycles']:>12} {t['latency_ms']:>10.3f} {100*t['utilization']:>11.1f}% {t['macs']/1e6:>10.1f}")
 PY
+  done
 done
 echo
 echo "reports in out/"

@@ -78,21 +78,25 @@ void DmaEngine::issue(std::uint32_t id, Channel& channel, Cycles now) {
   switch (inst.op) {
     case Opcode::kLoad: {
       latency = m_dram.latency();
-      dram_end = m_dram.transfer(start, bytes, false) + latency;
-      sram_end = m_buffers[inst.dst.buffer]->access(inst.dst.slot, start + latency, bytes, true);
+      dram_end = m_dram.transfer(now, start, bytes, false) + latency;
+      sram_end =
+          m_buffers[inst.dst.buffer]->access(inst.dst.slot, now, start + latency, bytes, true);
       done = max(max(streamed + latency, dram_end), sram_end);
       break;
     }
     case Opcode::kStore: {
       latency = m_dram.latency();
-      sram_end = m_buffers[inst.src.buffer]->access(inst.src.slot, start, bytes, false) + latency;
-      dram_end = m_dram.transfer(start, bytes, true) + latency;
+      sram_end =
+          m_buffers[inst.src.buffer]->access(inst.src.slot, now, start, bytes, false) + latency;
+      dram_end = m_dram.transfer(now, start, bytes, true) + latency;
       done = max(max(streamed + latency, dram_end), sram_end);
       break;
     }
     case Opcode::kMove: {
-      const Cycles read = m_buffers[inst.src.buffer]->access(inst.src.slot, start, bytes, false);
-      const Cycles write = m_buffers[inst.dst.buffer]->access(inst.dst.slot, start, bytes, true);
+      const Cycles read =
+          m_buffers[inst.src.buffer]->access(inst.src.slot, now, start, bytes, false);
+      const Cycles write =
+          m_buffers[inst.dst.buffer]->access(inst.dst.slot, now, start, bytes, true);
       sram_end = max(read, write);
       dram_end = Cycles(0);
       done = max(streamed, sram_end);

@@ -26,7 +26,7 @@ Cycles MacArray::execute(const workloads::Instruction& inst, Cycles now) {
   const std::uint64_t pack_bits = rate.pack;
   auto port = [&](const workloads::Location& at, std::uint64_t elements, DType dtype, bool write) {
     const std::uint64_t bytes = ceil_div(elements * bits(dtype) * pack_bits, 8);
-    return m_buffers[at.buffer]->access(at.slot, now, bytes, write);
+    return m_buffers[at.buffer]->access(at.slot, now, now, bytes, write);
   };
   Cycles end = now + compute;
   end = max(end, port(inst.input, traffic.input_elements, inst.input_dtype, false));
@@ -34,11 +34,11 @@ Cycles MacArray::execute(const workloads::Instruction& inst, Cycles now) {
   if (inst.accumulate) {
     const std::uint64_t partials = inst.shape.m * inst.shape.n * inst.shape.batch;
     end = max(end, m_buffers[inst.output.buffer]->access(
-                       inst.output.slot, now, bytes_for(partials, inst.output_dtype), false));
+                       inst.output.slot, now, now, bytes_for(partials, inst.output_dtype), false));
   }
-  end = max(
-      end, m_buffers[inst.output.buffer]->access(
-               inst.output.slot, now, bytes_for(traffic.output_elements, inst.output_dtype), true));
+  end = max(end, m_buffers[inst.output.buffer]->access(
+                     inst.output.slot, now, now,
+                     bytes_for(traffic.output_elements, inst.output_dtype), true));
   m_segments.push_back({now, now + compute, ArraySegment::Kind::kCompute, inst.id});
   if (end > now + compute) {
     m_segments.push_back({now + compute, end, ArraySegment::Kind::kSramStretch, inst.id});
@@ -57,9 +57,9 @@ Cycles VectorUnit::execute(const workloads::Instruction& inst, Cycles now) {
   Cycles end = now + arch::vector_cycles(m_config, inst.work);
   const std::uint64_t share = ceil_div(inst.in_bytes, inst.sources.size());
   for (const auto& s : inst.sources)
-    end = max(end, m_buffers[s.buffer]->access(s.slot, now, share, false));
-  end =
-      max(end, m_buffers[inst.output.buffer]->access(inst.output.slot, now, inst.out_bytes, true));
+    end = max(end, m_buffers[s.buffer]->access(s.slot, now, now, share, false));
+  end = max(
+      end, m_buffers[inst.output.buffer]->access(inst.output.slot, now, now, inst.out_bytes, true));
   m_busy_by_layer[inst.layer] += end - now;
   return end;
 }

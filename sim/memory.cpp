@@ -5,9 +5,9 @@ namespace tessel::sim {
 Dram::Dram(sc_core::sc_module_name name, const arch::DramConfig& config)
     : sc_core::sc_module(name), m_bus(config.rate), m_latency(config.latency_cycles) {}
 
-Cycles Dram::transfer(Cycles arrive, std::uint64_t bytes, bool write) {
+Cycles Dram::transfer(Cycles now, Cycles arrive, std::uint64_t bytes, bool write) {
   (write ? m_write_bytes : m_read_bytes) += bytes;
-  return m_bus.serve(arrive, bytes);
+  return m_bus.serve(now, arrive, bytes);
 }
 
 SramBuffer::SramBuffer(sc_core::sc_module_name name, const arch::SramConfig& config)
@@ -15,9 +15,10 @@ SramBuffer::SramBuffer(sc_core::sc_module_name name, const arch::SramConfig& con
   for (std::uint32_t s = 0; s < config.slots(); ++s) m_ports.emplace_back(config.slot_port_rate());
 }
 
-Cycles SramBuffer::access(std::uint32_t slot, Cycles arrive, std::uint64_t bytes, bool write) {
+Cycles SramBuffer::access(std::uint32_t slot, Cycles now, Cycles arrive, std::uint64_t bytes,
+                          bool write) {
   (write ? m_write_bytes : m_read_bytes) += bytes;
-  return m_ports.at(slot).serve(arrive, bytes);
+  return m_ports.at(slot).serve(now, arrive, bytes);
 }
 
 Cycles SramBuffer::busy_cycles() const {

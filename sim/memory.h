@@ -22,8 +22,8 @@ class Dram : public sc_core::sc_module {
  public:
   Dram(sc_core::sc_module_name name, const arch::DramConfig& config);
 
-  // Data through the DRAM bus (latency not included).
-  Cycles transfer(Cycles arrive, std::uint64_t bytes, bool write);
+  // Data through the DRAM bus (latency not included), requested at `now`.
+  Cycles transfer(Cycles now, Cycles arrive, std::uint64_t bytes, bool write);
   Cycles latency() const { return m_latency; }
 
   std::uint64_t read_bytes() const { return m_read_bytes; }
@@ -41,7 +41,7 @@ class SramBuffer : public sc_core::sc_module {
  public:
   SramBuffer(sc_core::sc_module_name name, const arch::SramConfig& config);
 
-  Cycles access(std::uint32_t slot, Cycles arrive, std::uint64_t bytes, bool write);
+  Cycles access(std::uint32_t slot, Cycles now, Cycles arrive, std::uint64_t bytes, bool write);
 
   const arch::SramConfig& config() const { return m_config; }
   std::uint64_t read_bytes() const { return m_read_bytes; }
