@@ -9,6 +9,7 @@
 #include "fork_sim.h"
 #include "workloads/importers.h"
 #include "workloads/lowering.h"
+#include "workloads/zoo/registry.h"
 
 namespace tessel {
 namespace {
@@ -272,6 +273,24 @@ TEST(EndToEnd, DoubleBufferingOverlapsTransfersWithCompute) {
   // with the same work.
   EXPECT_LT(cycles, single["totals"]["cycles"].get<std::uint64_t>());
   EXPECT_EQ(single["totals"]["macs"], db["totals"]["macs"]);
+}
+
+TEST(EndToEnd, EveryZooFamilySimulatesOnTheDefaultNpu) {
+  const auto config =
+      arch::load_config(std::string(TESSEL_SOURCE_DIR) + "/configs/arch/edge_npu.json");
+  for (const char* spec :
+       {"resnet18:resolution=96", "mobilenet_v2:resolution=96", "efficientnet_b0:resolution=96",
+        "vit:depth=2,dim=192,heads=3", "bert:layers=2", "gpt:layers=2,sequence=64",
+        "gpt:layers=2,mode=decode,kv_len=256,kv_heads=4,weight_precision=int4", "unet:base_channels=64",
+        "mamba:layers=2,sequence=64", "perception:backbone_depth=18,height=128,width=256,decoder_layers=1"}) {
+    SCOPED_TRACE(spec);
+    const auto w = workloads::zoo::build(spec);
+    const auto r = simulate_in_child(config, workloads::lower(w, config).trace);
+    ASSERT_FALSE(r.contains("error")) << r.dump();
+    EXPECT_EQ(r["totals"]["macs"].get<std::uint64_t>(), w.macs());
+    EXPECT_EQ(r["layers"].size(), w.layers.size());
+    EXPECT_GE(r["totals"]["cycles"].get<std::uint64_t>(), r["totals"]["compute_cycles"].get<std::uint64_t>());
+  }
 }
 
 TEST(EndToEnd, DeterministicAcrossRuns) {
