@@ -68,7 +68,9 @@ void DmaEngine::run() {
 
 void DmaEngine::issue(std::uint32_t id, Channel& channel, Cycles now) {
   const auto& inst = m_sequencer.instruction(id);
-  m_sequencer.started(id);
+  // A transfer that waited for this channel waited for what bound the
+  // transfer before it on the channel (DRAM backpressure, most often).
+  m_sequencer.started(id, channel.last_cause);
   const std::uint64_t bytes = inst.bytes();
   const Cycles start = now + Cycles(m_config.setup_cycles);
   const Cycles streamed = start + m_channel_rate.time_for(bytes);
@@ -112,6 +114,7 @@ void DmaEngine::issue(std::uint32_t id, Channel& channel, Cycles now) {
     cause = Cause::kSram;
   }
   channel.free_at = done - latency;
+  channel.last_cause = cause;
   channel.outstanding.insert(done);
   m_busy += channel.free_at - now;
   ++m_transfers;

@@ -9,6 +9,7 @@
 // Not modelled: per-row (2-D) overheads, DRAM banks.
 
 #include <cstdint>
+#include <optional>
 #include <queue>
 #include <set>
 #include <vector>
@@ -35,6 +36,7 @@ class DmaEngine : public sc_core::sc_module, public ExecutionUnit {
  private:
   struct Channel {
     Cycles free_at;
+    std::optional<Cause> last_cause;    // of the transfer that last used it
     std::multiset<Cycles> outstanding;  // completion cycles not yet reached
   };
   struct Done {

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "arch/roofline.h"
+
 namespace tessel::sim {
 
 namespace {
@@ -12,7 +14,35 @@ nlohmann::json causes_json(const std::array<Cycles, kCauseCount>& by_cause) {
   return j;
 }
 
+nlohmann::json roofline_json(const arch::Config& config, double peak, std::uint64_t macs,
+                             std::uint64_t dram_bytes, std::uint64_t sram_bytes, Cycles cycles) {
+  const auto r = arch::roofline(config, peak, macs, dram_bytes, sram_bytes);
+  return {{"operational_intensity_macs_per_dram_byte", r.dram_intensity},
+          {"operational_intensity_macs_per_sram_byte", r.sram_intensity},
+          {"attainable_macs_per_cycle", r.attainable_macs_per_cycle},
+          {"achieved_macs_per_cycle",
+           cycles.count() ? static_cast<double>(macs) / cycles.count() : 0.0}};
+}
+
 }  // namespace
+
+std::string bound(const arch::Config& config, Cycles elapsed, Cycles streaming,
+                  std::uint64_t dram_bytes, std::uint64_t array_sram_bytes, Cycles vector) {
+  const std::pair<const char*, double> demands[] = {
+      {"compute", static_cast<double>(streaming.count())},
+      {"dram", dram_bytes / arch::dram_bytes_per_cycle(config)},
+      {"sram", array_sram_bytes / arch::array_sram_bytes_per_cycle(config)},
+      {"vector", static_cast<double>(vector.count())}};
+  const char* best = "latency";
+  double most = 0;
+  for (const auto& [name, cycles] : demands) {
+    if (cycles > most) {
+      most = cycles;
+      best = name;
+    }
+  }
+  return most * 2 < static_cast<double>(elapsed.count()) ? "latency" : best;
+}
 
 nlohmann::json make_report(const arch::Config& config, const SimResult& r,
                            const std::string& workload_name, const Provenance& provenance) {
@@ -20,7 +50,14 @@ nlohmann::json make_report(const arch::Config& config, const SimResult& r,
   const double cycles = static_cast<double>(r.cycles.count());
   nlohmann::json layers = nlohmann::json::array();
   for (const auto& l : r.layers) {
+    nlohmann::json roof =
+        roofline_json(config, l.peak_macs_per_cycle, l.macs, l.dram_read_bytes + l.dram_write_bytes,
+                      l.array_sram_bytes, l.cycles);
+    roof["bound"] =
+        bound(config, l.cycles, l.streaming_cycles, l.dram_read_bytes + l.dram_write_bytes,
+              l.array_sram_bytes, l.vector_cycles);
     layers.push_back({{"name", l.name},
+                      {"roofline", roof},
                       {"cycles", l.cycles.count()},
                       {"compute_cycles", l.compute_cycles.count()},
                       {"stall_cycles", l.stall_cycles.count()},
@@ -39,41 +76,62 @@ nlohmann::json make_report(const arch::Config& config, const SimResult& r,
                     {"write_bytes", b.write_bytes},
                     {"busy_cycles", b.busy_cycles.count()}});
   }
+  double peak = 0;
+  std::uint64_t array_sram_bytes = 0;
+  Cycles streaming, vector_busy;
+  for (const auto& l : r.layers) {
+    peak = std::max(peak, l.peak_macs_per_cycle);
+    array_sram_bytes += l.array_sram_bytes;
+    streaming += l.streaming_cycles;
+    vector_busy += l.vector_cycles;
+  }
+  const nlohmann::json totals_roofline = roofline_json(
+      config, peak, r.macs, r.dram_read_bytes + r.dram_write_bytes, array_sram_bytes, r.cycles);
   const Cycles stalls = r.cycles - r.compute_cycles;
-  return {{"schema", kReportSchema},
-          {"tool",
-           {{"name", "tessel"},
-            {"version", provenance.tool_version},
-            {"git_revision", provenance.git_revision}}},
-          {"inputs", {{"arch", provenance.arch_file}, {"workload", provenance.workload_file}}},
-          {"workload", workload_name},
-          {"skipped_operators", provenance.skipped_operators},
-          {"config", config.resolved},
-          {"totals",
-           {{"cycles", r.cycles.count()},
-            {"latency_ms", cycles / (config.clock_mhz * 1e3)},
-            {"compute_cycles", r.compute_cycles.count()},
-            {"stall_cycles", stalls.count()},
-            {"stall_by_cause", causes_json(r.stall_by_cause)},
-            {"macs", r.macs},
-            {"utilization", cycles > 0 ? static_cast<double>(r.macs) / (pes * cycles) : 0.0},
-            {"dram_read_bytes", r.dram_read_bytes},
-            {"dram_write_bytes", r.dram_write_bytes}}},
-          {"units",
-           {{"dram",
-             {{"busy_cycles", r.dram_busy_cycles.count()},
-              {"bandwidth_utilization", cycles > 0 ? r.dram_busy_cycles.count() / cycles : 0.0}}},
-            {"vector",
-             {{"busy_cycles", r.vector_busy_cycles.count()},
-              {"utilization", cycles > 0 ? r.vector_busy_cycles.count() / cycles : 0.0}}},
-            {"dma",
-             {{"transfers", r.dma_transfers},
-              {"busy_cycles", r.dma_busy_cycles.count()},
-              {"channel_utilization",
-               cycles > 0 ? r.dma_busy_cycles.count() / (cycles * config.dma.channels) : 0.0}}},
-            {"sram", sram}}},
-          {"simulation", {{"wall_seconds", r.wall_seconds}, {"events", r.events}}},
-          {"layers", layers}};
+  return {
+      {"schema", kReportSchema},
+      {"tool",
+       {{"name", "tessel"},
+        {"version", provenance.tool_version},
+        {"git_revision", provenance.git_revision}}},
+      {"inputs", {{"arch", provenance.arch_file}, {"workload", provenance.workload_file}}},
+      {"workload", workload_name},
+      {"skipped_operators", provenance.skipped_operators},
+      {"config", config.resolved},
+      {"hardware",
+       {{"peak_macs_per_cycle", arch::peak_macs_per_cycle(config.array, config.array.precision)},
+        {"peak_tops", arch::peak_tops(config, config.array.precision)},
+        {"peak_tops_precision", to_string(config.array.precision)},
+        {"dram_bytes_per_cycle", arch::dram_bytes_per_cycle(config)},
+        {"array_sram_bytes_per_cycle", arch::array_sram_bytes_per_cycle(config)}}},
+      {"totals",
+       {{"cycles", r.cycles.count()},
+        {"latency_ms", cycles / (config.clock_mhz * 1e3)},
+        {"compute_cycles", r.compute_cycles.count()},
+        {"stall_cycles", stalls.count()},
+        {"stall_by_cause", causes_json(r.stall_by_cause)},
+        {"macs", r.macs},
+        {"utilization", cycles > 0 ? static_cast<double>(r.macs) / (pes * cycles) : 0.0},
+        {"dram_read_bytes", r.dram_read_bytes},
+        {"dram_write_bytes", r.dram_write_bytes},
+        {"bound", bound(config, r.cycles, streaming, r.dram_read_bytes + r.dram_write_bytes,
+                        array_sram_bytes, vector_busy)},
+        {"roofline", totals_roofline}}},
+      {"units",
+       {{"dram",
+         {{"busy_cycles", r.dram_busy_cycles.count()},
+          {"bandwidth_utilization", cycles > 0 ? r.dram_busy_cycles.count() / cycles : 0.0}}},
+        {"vector",
+         {{"busy_cycles", r.vector_busy_cycles.count()},
+          {"utilization", cycles > 0 ? r.vector_busy_cycles.count() / cycles : 0.0}}},
+        {"dma",
+         {{"transfers", r.dma_transfers},
+          {"busy_cycles", r.dma_busy_cycles.count()},
+          {"channel_utilization",
+           cycles > 0 ? r.dma_busy_cycles.count() / (cycles * config.dma.channels) : 0.0}}},
+        {"sram", sram}}},
+      {"simulation", {{"wall_seconds", r.wall_seconds}, {"events", r.events}}},
+      {"layers", layers}};
 }
 
 std::string summary_text(const nlohmann::json& report) {

@@ -13,6 +13,7 @@ Sequencer::Sequencer(sc_core::sc_module_name name, const workloads::Trace& trace
       m_completed_cause(trace.instructions.size(), Cause::kDependency),
       m_ready_at(trace.instructions.size()),
       m_started_at(trace.instructions.size()),
+      m_queued_cause(trace.instructions.size()),
       m_critical(trace.instructions.size(), kNone) {
   const std::size_t n = trace.instructions.size();
   std::vector<std::uint32_t> count(n + 1, 0);
@@ -52,8 +53,9 @@ void Sequencer::dispatch(std::uint32_t id) {
   m_units[static_cast<int>(workloads::unit_of(inst.op))]->accept(id);
 }
 
-void Sequencer::started(std::uint32_t id) {
+void Sequencer::started(std::uint32_t id, std::optional<Cause> queued_for) {
   m_started_at[id] = now_cycles();
+  m_queued_cause[id] = queued_for;
 }
 
 void Sequencer::complete(std::uint32_t id, Cause cause) {

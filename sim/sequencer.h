@@ -4,6 +4,7 @@
 // retires BARRIERs itself. Models no issue bandwidth (dispatch is free).
 
 #include <cstdint>
+#include <optional>
 #include <vector>
 
 #include <systemc>
@@ -27,8 +28,10 @@ class Sequencer : public sc_core::sc_module {
   Sequencer(sc_core::sc_module_name name, const workloads::Trace& trace);
 
   void bind(workloads::Unit unit, ExecutionUnit* executor);
-  // Called by a unit at the cycle it starts `id`.
-  void started(std::uint32_t id);
+  // Called by a unit at the cycle it starts `id`; `queued_for` is what the
+  // unit was busy with while `id` waited for it (default: the unit itself).
+  void started(std::uint32_t id, std::optional<Cause> queued_for = std::nullopt);
+  std::optional<Cause> queued_cause(std::uint32_t id) const { return m_queued_cause[id]; }
   // Called by a unit at the cycle `id` finishes; `cause` is what bounded it.
   void complete(std::uint32_t id, Cause cause);
 
@@ -61,6 +64,7 @@ class Sequencer : public sc_core::sc_module {
   std::vector<Cycles> m_completed_at;
   std::vector<Cause> m_completed_cause;
   std::vector<Cycles> m_ready_at, m_started_at;
+  std::vector<std::optional<Cause>> m_queued_cause;
   std::vector<std::uint32_t> m_critical;
   ExecutionUnit* m_units[4] = {nullptr, nullptr, nullptr, nullptr};
   std::size_t m_completed = 0;

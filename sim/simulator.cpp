@@ -8,6 +8,7 @@
 #include <systemc>
 
 #include "arch/error.h"
+#include "arch/roofline.h"
 #include "arch/systolic.h"
 #include "sim/dma_engine.h"
 #include "sim/mac_array.h"
@@ -50,6 +51,19 @@ void account_layers(const arch::Config& config, const workloads::Trace& trace,
     if (inst.op == Opcode::kStore) l.dram_write_bytes += inst.bytes();
     if (inst.op == Opcode::kGemm) {
       l.macs += inst.shape.macs();
+      const DType mac = mac_dtype(inst.input_dtype, inst.weight_dtype);
+      l.peak_macs_per_cycle =
+          std::max(l.peak_macs_per_cycle, arch::peak_macs_per_cycle(config.array, mac));
+      const auto traffic = arch::array_traffic(
+          config.array.dataflow, config.array.rows, config.array.cols,
+          arch::packed(inst.shape, config.array.rate(mac).value_or(arch::MacRate{})));
+      const std::uint64_t pack = config.array.rate(mac).value_or(arch::MacRate{}).pack;
+      l.streaming_cycles +=
+          arch::gemm_cycles(config.array.dataflow, config.array.rows, config.array.cols, inst.shape,
+                            false, config.array.rate(mac).value_or(arch::MacRate{}));
+      l.array_sram_bytes += bytes_for(traffic.input_elements * pack, inst.input_dtype) +
+                            bytes_for(traffic.weight_elements * pack, inst.weight_dtype) +
+                            bytes_for(traffic.output_elements, inst.output_dtype);
       const auto f = arch::map_gemm(
           config.array.dataflow, config.array.rows, config.array.cols,
           arch::packed(inst.shape, config.array.rate(mac_dtype(inst.input_dtype, inst.weight_dtype))
@@ -90,7 +104,10 @@ void account_layers(const arch::Config& config, const workloads::Trace& trace,
       const Cycles started = std::min(t, max(a, sequencer.started_at(x)));
       const Cycles ready = std::min(started, max(a, sequencer.ready_at(x)));
       if (started < t) back.push_back({started, t, false, sequencer.completed_cause(x)});
-      if (ready < started) back.push_back({ready, started, false, queued_cause(x)});
+      if (ready < started) {
+        back.push_back(
+            {ready, started, false, sequencer.queued_cause(x).value_or(queued_cause(x))});
+      }
       t = ready;
       x = sequencer.critical(x);
     }

@@ -27,6 +27,13 @@ struct LayerStats {
   double utilization = 0;
   std::uint64_t dram_read_bytes = 0;
   std::uint64_t dram_write_bytes = 0;
+  // Bytes the MAC array read and wrote in its buffers (closed form per GEMM).
+  std::uint64_t array_sram_bytes = 0;
+  // Peak MACs per cycle at the precision of the layer's GEMMs.
+  double peak_macs_per_cycle = 0;
+  // The part of the GEMMs' closed-form cycles spent streaming (folds x T),
+  // without pipeline fill and drain.
+  Cycles streaming_cycles;
 };
 
 struct BufferStats {

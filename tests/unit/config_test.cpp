@@ -119,7 +119,8 @@ TEST(Config, OverrideErrors) {
 
 TEST(Config, ExampleConfigsLoad) {
   for (const char* f : {"configs/arch/edge_npu.json", "configs/arch/tpu_v1_like.json",
-                        "configs/arch/gemmini_like.json", "configs/arch/scalesim_32x32_ws.cfg"}) {
+                        "configs/arch/gemmini_like.json", "configs/arch/scalesim_32x32_ws.cfg",
+                        "configs/arch/fsd_npu_like.json"}) {
     EXPECT_NO_THROW(arch::load_config(source_path(f))) << f;
   }
   const auto tpu = arch::load_config(source_path("configs/arch/tpu_v1_like.json"));
