@@ -10,6 +10,8 @@
 #include <fmt/format.h>
 #include <boost/program_options.hpp>
 
+#include "provenance.h"
+
 #include "arch/config.h"
 #include "arch/error.h"
 #include "sim/report.h"
@@ -144,7 +146,8 @@ int run_simulate(const std::vector<std::string>& args) {
   const sim::SimResult result = sim::simulate(config, trace);
   const auto report =
       sim::make_report(config, result, trace.workload,
-                       {skipped, arch_file, input, TESSEL_VERSION, TESSEL_GIT_REVISION});
+                       {skipped, arch_file, input, cli::sha256_of_file(arch_file), cli::sha256_of_file(input),
+                                        TESSEL_VERSION, TESSEL_GIT_REVISION});
   if (vm.count("output")) {
     const std::string out = vm["output"].as<std::string>();
     write_text(out, report.dump(2) + "\n");

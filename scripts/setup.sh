@@ -6,7 +6,8 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config git python3 time
   libsystemc-dev libboost-dev libboost-program-options-dev
-  nlohmann-json3-dev libfmt-dev libgtest-dev libonnx-dev libprotobuf-dev
+  nlohmann-json3-dev libfmt-dev libgtest-dev libonnx-dev libprotobuf-dev libssl-dev
+  python3-jsonschema
 )
 
 missing=()

@@ -2,6 +2,7 @@
 // Turns a simulation result into the versioned JSON report
 // (docs/report.md documents every field) and a short text summary.
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -19,7 +20,9 @@ struct Provenance {
   // Workload operators the importer left out on request (--skip-unsupported).
   std::vector<std::string> skipped_operators;
   std::string arch_file;
-  std::string workload_file;  // or the trace file
+  std::string workload_file;  // or the trace file, or a model spec
+  std::optional<std::string> arch_sha256;
+  std::optional<std::string> workload_sha256;  // nullopt for a model spec
   std::string tool_version;
   std::string git_revision;
 };

@@ -84,5 +84,12 @@ else
 fi
 expect 0 "report" -- "$tessel" simulate --arch "$arch" --workload tests/data/onnx/tiny_bert.onnx -o "$tmp/onnx.json"
 
+# Reports this script wrote go to the schema check.
+if [[ -n "${TESSEL_REPORT_DIR:-}" && -d "$TESSEL_REPORT_DIR" ]]; then
+  for f in "$tmp"/r.json "$tmp"/t.json "$tmp"/w.json "$tmp"/onnx.json; do
+    [[ -f "$f" ]] && cp "$f" "$TESSEL_REPORT_DIR/cli-$(basename "$f")"
+  done
+fi
+
 echo "cli: $passed passed, $failures failed"
 [[ $failures -eq 0 ]]
