@@ -76,8 +76,8 @@ expect 0 "resnet50: 88 layers, 4.09G MACs" -- "$tessel" workloads show resnet50
 expect 1 "workload spec \"vit:depth=x\": depth must be an integer, got \"x\"" -- "$tessel" workloads show vit:depth=x
 expect 1 "no model \"resnet49\"" -- "$tessel" simulate --arch "$arch" --workload resnet49
 expect 1 "layer \".*\": needs fp32 MACs" -- "$tessel" simulate --arch "$arch" --workload resnet18:precision=fp32
-if "$tessel" workloads show "mobilenet_v2:width_mult=0.75,resolution=192" --json >"$tmp/w.json" &&
-   python3 -c "import json; d=json.load(open('$tmp/w.json')); assert d['macs'] > 1.5e8 and d['params'] > 2.5e6, d" ; then
+if "$tessel" workloads show "mobilenet_v2:width_mult=0.75,resolution=192" --json >"$tmp/ws.json" &&
+   python3 -c "import json; d=json.load(open('$tmp/ws.json')); assert d['macs'] > 1.5e8 and d['params'] > 2.5e6, d" ; then
   passed=$((passed + 1))
 else
   echo "FAIL: workloads show --json"; failures=$((failures + 1))
