@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 #include <boost/program_options.hpp>
 
+#include "common.h"
 #include "provenance.h"
 
 #include "arch/config.h"
@@ -30,6 +31,9 @@
 
 namespace po = boost::program_options;
 using namespace tessel;
+using tessel::cli::parse;
+using tessel::cli::UsageError;
+using tessel::cli::write_text;
 
 namespace {
 
@@ -41,6 +45,8 @@ commands:
   simulate   lower a workload (or take a trace) and simulate it; write a JSON report
   lower      lower a workload onto a hardware config; write the trace as JSON
   workloads  list the model zoo, or show a workload's layers, MACs and parameters
+  diff       what changed between two reports (totals and per layer)
+  regress    compare directories of reports; exit 1 on a regression (for CI)
   help       show this text, or `tessel help <command>` for a command's options
 
 options:
@@ -52,9 +58,7 @@ A workload is a model spec (resnet50, mobilenet_v2:width_mult=0.75,resolution=19
 see `tessel workloads list`), a Tessel JSON layer list or a SCALE-Sim topology .csv.
 )";
 
-struct UsageError : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
+
 
 po::options_description simulate_options() {
   po::options_description d(
@@ -92,17 +96,6 @@ po::options_description lower_options() {
   return d;
 }
 
-po::variables_map parse(const po::options_description& desc, const std::vector<std::string>& args) {
-  po::variables_map vm;
-  try {
-    po::store(po::command_line_parser(args).options(desc).run(), vm);
-    po::notify(vm);
-  } catch (const po::error& e) {
-    throw UsageError(e.what());
-  }
-  return vm;
-}
-
 std::string required(const po::variables_map& vm, const char* name) {
   if (!vm.count(name)) throw UsageError(fmt::format("missing required option --{}", name));
   return vm[name].as<std::string>();
@@ -110,13 +103,6 @@ std::string required(const po::variables_map& vm, const char* name) {
 
 std::vector<std::string> overrides(const po::variables_map& vm) {
   return vm.count("set") ? vm["set"].as<std::vector<std::string>>() : std::vector<std::string>{};
-}
-
-void write_text(const std::string& file, const std::string& text) {
-  std::ofstream out(file);
-  if (!out) throw InputError(fmt::format("{}: cannot open for writing", file));
-  out << text;
-  if (!out) throw InputError(fmt::format("{}: write failed", file));
 }
 
 int run_simulate(const std::vector<std::string>& args) {
@@ -336,6 +322,8 @@ extern "C" int sc_main(int argc, char* argv[]) {
     if (command == "simulate") return run_simulate(args);
     if (command == "lower") return run_lower(args);
     if (command == "workloads") return run_workloads(args);
+    if (command == "diff") return cli::run_diff(args);
+    if (command == "regress") return cli::run_regress(args);
     throw UsageError(fmt::format("unknown command \"{}\" (try tessel --help)", command));
   } catch (const UsageError& e) {
     std::cerr << "tessel: usage error: " << e.what() << "\n";

@@ -84,9 +84,24 @@ else
 fi
 expect 0 "report" -- "$tessel" simulate --arch "$arch" --workload tests/data/onnx/tiny_bert.onnx -o "$tmp/onnx.json"
 
+# diff and regress.
+expect 0 "no differences" -- "$tessel" diff "$tmp/t.json" "$tmp/w.json"
+"$tessel" simulate --arch "$arch" --workload "$wl" --set arch.dram.channels=1 -o "$tmp/slow.json" >/dev/null
+expect 0 "totals.cycles" -- "$tessel" diff "$tmp/w.json" "$tmp/slow.json"
+mkdir -p "$tmp/base" "$tmp/cur" "$tmp/same"
+cp "$tmp/w.json" "$tmp/base/bert.json"; cp "$tmp/w.json" "$tmp/same/bert.json"; cp "$tmp/slow.json" "$tmp/cur/bert.json"
+expect 0 "regress: 1 passed, 0 failed" -- "$tessel" regress --baseline "$tmp/base" --current "$tmp/same"
+expect 1 "REGRESSED bert.json" -- "$tessel" regress --baseline "$tmp/base" --current "$tmp/cur" --markdown "$tmp/pr.md"
+if grep -q "| bert.json | REGRESSED |" "$tmp/pr.md"; then passed=$((passed + 1)); else echo "FAIL: markdown summary"; failures=$((failures + 1)); fi
+expect 1 "REGRESSED" -- "$tessel" regress --baseline "$tmp/cur" --current "$tmp/base"
+expect 2 "expected METRIC=PERCENT" -- "$tessel" regress --baseline "$tmp/base" --current "$tmp/cur" --tolerance cycles
+expect 1 "not a tessel report" -- "$tessel" diff "$tmp/ws.json" "$tmp/w.json"
+rm -f "$tmp/same/bert.json"
+expect 1 "MISSING  bert.json" -- "$tessel" regress --baseline "$tmp/base" --current "$tmp/same"
+
 # Reports this script wrote go to the schema check.
 if [[ -n "${TESSEL_REPORT_DIR:-}" && -d "$TESSEL_REPORT_DIR" ]]; then
-  for f in "$tmp"/r.json "$tmp"/t.json "$tmp"/w.json "$tmp"/onnx.json; do
+  for f in "$tmp"/r.json "$tmp"/t.json "$tmp"/w.json "$tmp"/onnx.json "$tmp"/slow.json; do
     [[ -f "$f" ]] && cp "$f" "$TESSEL_REPORT_DIR/cli-$(basename "$f")"
   done
 fi
