@@ -14,13 +14,14 @@ struct UsageError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-boost::program_options::variables_map parse(const boost::program_options::options_description& desc,
-                                            const std::vector<std::string>& args,
-                                            const boost::program_options::positional_options_description* positional = nullptr);
+boost::program_options::variables_map parse(
+    const boost::program_options::options_description& desc, const std::vector<std::string>& args,
+    const boost::program_options::positional_options_description* positional = nullptr);
 void write_text(const std::string& file, const std::string& text);
 
 // Subcommands that work on reports (report_commands.cpp).
 int run_diff(const std::vector<std::string>& args);
 int run_regress(const std::vector<std::string>& args);
+int run_report(const std::vector<std::string>& args);
 
 }  // namespace tessel::cli

@@ -17,6 +17,7 @@
 #include "arch/error.h"
 #include "sim/report.h"
 #include "sim/simulator.h"
+#include "sim/timeline_json.h"
 #include "workloads/importers.h"
 #include "workloads/lowering.h"
 #include "workloads/trace.h"
@@ -47,6 +48,7 @@ commands:
   workloads  list the model zoo, or show a workload's layers, MACs and parameters
   diff       what changed between two reports (totals and per layer)
   regress    compare directories of reports; exit 1 on a regression (for CI)
+  report     render a report as a self-contained HTML page or a per-layer CSV
   help       show this text, or `tessel help <command>` for a command's options
 
 options:
@@ -57,8 +59,6 @@ Hardware configs are Tessel JSON (configs/arch/*.json) or SCALE-Sim .cfg files.
 A workload is a model spec (resnet50, mobilenet_v2:width_mult=0.75,resolution=192;
 see `tessel workloads list`), a Tessel JSON layer list or a SCALE-Sim topology .csv.
 )";
-
-
 
 po::options_description simulate_options() {
   po::options_description d(
@@ -77,7 +77,11 @@ po::options_description simulate_options() {
       "override a hardware config value, e.g. --set arch.array.rows=64 or --set "
       "sram[0].banks=8; repeatable; the value is JSON or a bare string")(
       "output,o", po::value<std::string>()->value_name("FILE"),
-      "write the JSON report to FILE and print a summary; without it the report goes to stdout");
+      "write the JSON report to FILE and print a summary; without it the report goes to stdout")(
+      "timeline", po::value<std::string>()->value_name("FILE"),
+      "write a Chrome/Perfetto trace (JSON) of every unit's activity to FILE")(
+      "timeline-max-events", po::value<std::size_t>()->default_value(200000)->value_name("N"),
+      "bound the timeline's size: merge spans per track beyond about N events");
   return d;
 }
 
@@ -129,11 +133,19 @@ int run_simulate(const std::vector<std::string>& args) {
     input = vm["trace"].as<std::string>();
     trace = workloads::load_trace(input, config);
   }
-  const sim::SimResult result = sim::simulate(config, trace);
+  const bool timeline = vm.count("timeline") > 0;
+  const sim::SimResult result = sim::simulate(config, trace, timeline);
+  if (timeline) {
+    write_text(
+        vm["timeline"].as<std::string>(),
+        sim::timeline_json(result, config.clock_mhz, vm["timeline-max-events"].as<std::size_t>())
+                .dump() +
+            "\n");
+  }
   const auto report =
       sim::make_report(config, result, trace.workload,
-                       {skipped, arch_file, input, cli::sha256_of_file(arch_file), cli::sha256_of_file(input),
-                                        TESSEL_VERSION, TESSEL_GIT_REVISION});
+                       {skipped, arch_file, input, cli::sha256_of_file(arch_file),
+                        cli::sha256_of_file(input), TESSEL_VERSION, TESSEL_GIT_REVISION});
   if (vm.count("output")) {
     const std::string out = vm["output"].as<std::string>();
     write_text(out, report.dump(2) + "\n");
@@ -324,6 +336,7 @@ extern "C" int sc_main(int argc, char* argv[]) {
     if (command == "workloads") return run_workloads(args);
     if (command == "diff") return cli::run_diff(args);
     if (command == "regress") return cli::run_regress(args);
+    if (command == "report") return cli::run_report(args);
     throw UsageError(fmt::format("unknown command \"{}\" (try tessel --help)", command));
   } catch (const UsageError& e) {
     std::cerr << "tessel: usage error: " << e.what() << "\n";

@@ -26,7 +26,8 @@ void walk(const nlohmann::json& node, const std::string& path, std::map<std::str
 }
 
 bool ends_with(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+  return s.size() >= suffix.size() &&
+         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
 }  // namespace
@@ -67,10 +68,12 @@ Comparison compare(const nlohmann::json& base, const nlohmann::json& current,
   Comparison c;
   const auto a = flatten(base), b = flatten(current);
   auto tolerance = [&](const std::string& path) {
-    if (const auto it = tolerance_percent.find(path); it != tolerance_percent.end()) return it->second;
+    if (const auto it = tolerance_percent.find(path); it != tolerance_percent.end())
+      return it->second;
     const auto dot = path.find_last_of('.');
     const std::string leaf = dot == std::string::npos ? path : path.substr(dot + 1);
-    if (const auto it = tolerance_percent.find(leaf); it != tolerance_percent.end()) return it->second;
+    if (const auto it = tolerance_percent.find(leaf); it != tolerance_percent.end())
+      return it->second;
     return 0.0;
   };
   for (const auto& [path, value] : a) {
@@ -97,15 +100,16 @@ Comparison compare(const nlohmann::json& base, const nlohmann::json& current,
   for (const auto& [path, value] : b) {
     if (!a.contains(path)) c.notes.push_back(fmt::format("{}: only in the current report", path));
   }
-  if (base.contains("config") && current.contains("config") && base["config"] != current["config"]) {
+  if (base.contains("config") && current.contains("config") &&
+      base["config"] != current["config"]) {
     c.notes.push_back("the hardware config differs");
   }
   return c;
 }
 
 std::string changes_table(const std::vector<Change>& changes) {
-  std::string out = fmt::format("  {:<58} {:>16} {:>16} {:>14} {:>9}\n", "metric", "base", "current",
-                                "delta", "%");
+  std::string out = fmt::format("  {:<58} {:>16} {:>16} {:>14} {:>9}\n", "metric", "base",
+                                "current", "delta", "%");
   for (const auto& ch : changes) {
     out += fmt::format("  {:<58} {:>16.6g} {:>16.6g} {:>+14.6g} {:>+8.2f}%\n", ch.metric, ch.base,
                        ch.current, ch.delta(), ch.percent());

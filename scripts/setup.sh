@@ -1,14 +1,18 @@
 #!/usr/bin/env bash
-# Installs the Debian packages Tessel needs to build and test, only those missing.
-# Idempotent: a second run installs nothing.
+# Installs the Debian packages Tessel needs, only those missing. Idempotent:
+# a second run installs nothing. Usage: setup.sh [--test]
+#   (default)  what building and running Tessel needs
+#   --test     also what the tests need (headless Chromium, Python checks)
 set -euo pipefail
 
 packages=(
   build-essential cmake ninja-build pkg-config git python3 time
   libsystemc-dev libboost-dev libboost-program-options-dev
   nlohmann-json3-dev libfmt-dev libgtest-dev libonnx-dev libprotobuf-dev libssl-dev
-  python3-jsonschema
 )
+if [[ "${1:-}" == "--test" ]]; then
+  packages+=(python3-jsonschema python3-pil chromium)
+fi
 
 missing=()
 for p in "${packages[@]}"; do

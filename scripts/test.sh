@@ -3,6 +3,7 @@
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 preset="${1:-release}"
+"$root/scripts/setup.sh" --test
 "$root/scripts/build.sh" "$preset"
 cd "$root"
 ctest --preset "$preset" -j "$(nproc)"

@@ -115,6 +115,7 @@ void DmaEngine::issue(std::uint32_t id, Channel& channel, Cycles now) {
   }
   channel.free_at = done - latency;
   channel.last_cause = cause;
+  m_channel_of[id] = static_cast<std::uint32_t>(&channel - m_channels.data());
   channel.outstanding.insert(done);
   m_busy += channel.free_at - now;
   ++m_transfers;

@@ -9,6 +9,7 @@
 // Not modelled: per-row (2-D) overheads, DRAM banks.
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <queue>
 #include <set>
@@ -31,6 +32,8 @@ class DmaEngine : public sc_core::sc_module, public ExecutionUnit {
   void accept(std::uint32_t id) override;
 
   std::uint64_t transfers() const { return m_transfers; }
+  // The channel each transfer ran on (by instruction id; absent: not a transfer).
+  const std::map<std::uint32_t, std::uint32_t>& channel_of() const { return m_channel_of; }
   Cycles busy_cycles() const { return m_busy; }  // summed over channels
 
  private:
@@ -63,6 +66,7 @@ class DmaEngine : public sc_core::sc_module, public ExecutionUnit {
   sc_core::sc_event m_wake;
   sc_core::sc_event_queue m_done_event;
   std::uint64_t m_transfers = 0;
+  std::map<std::uint32_t, std::uint32_t> m_channel_of;
   Cycles m_busy;
 };
 

@@ -87,8 +87,9 @@ nlohmann::json make_report(const arch::Config& config, const SimResult& r,
   }
   nlohmann::json totals_roofline = roofline_json(
       config, peak, r.macs, r.dram_read_bytes + r.dram_write_bytes, array_sram_bytes, r.cycles);
-  totals_roofline["bound"] = bound(config, r.cycles, streaming, r.dram_read_bytes + r.dram_write_bytes,
-                                   array_sram_bytes, vector_busy);
+  totals_roofline["bound"] =
+      bound(config, r.cycles, streaming, r.dram_read_bytes + r.dram_write_bytes, array_sram_bytes,
+            vector_busy);
   const Cycles stalls = r.cycles - r.compute_cycles;
   return {
       {"schema", kReportSchema},
@@ -98,10 +99,11 @@ nlohmann::json make_report(const arch::Config& config, const SimResult& r,
         {"git_revision", provenance.git_revision}}},
       {"inputs",
        {{"arch", provenance.arch_file},
-        {"arch_sha256", provenance.arch_sha256 ? nlohmann::json(*provenance.arch_sha256) : nlohmann::json()},
+        {"arch_sha256",
+         provenance.arch_sha256 ? nlohmann::json(*provenance.arch_sha256) : nlohmann::json()},
         {"workload", provenance.workload_file},
-        {"workload_sha256",
-         provenance.workload_sha256 ? nlohmann::json(*provenance.workload_sha256) : nlohmann::json()}}},
+        {"workload_sha256", provenance.workload_sha256 ? nlohmann::json(*provenance.workload_sha256)
+                                                       : nlohmann::json()}}},
       {"workload", workload_name},
       {"skipped_operators", provenance.skipped_operators},
       {"config", config.resolved},
@@ -121,7 +123,7 @@ nlohmann::json make_report(const arch::Config& config, const SimResult& r,
         {"utilization", cycles > 0 ? static_cast<double>(r.macs) / (pes * cycles) : 0.0},
         {"dram_read_bytes", r.dram_read_bytes},
         {"dram_write_bytes", r.dram_write_bytes},
-                {"roofline", totals_roofline}}},
+        {"roofline", totals_roofline}}},
       {"units",
        {{"dram",
          {{"busy_cycles", r.dram_busy_cycles.count()},

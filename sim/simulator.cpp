@@ -173,7 +173,8 @@ bool g_simulated = false;
 
 }  // namespace
 
-SimResult simulate(const arch::Config& config, const workloads::Trace& trace) {
+SimResult simulate(const arch::Config& config, const workloads::Trace& trace,
+                   bool record_timeline) {
   if (g_simulated) {
     throw std::logic_error("sim::simulate() runs once per process (SystemC cannot be reset)");
   }
@@ -221,6 +222,36 @@ SimResult simulate(const arch::Config& config, const workloads::Trace& trace) {
     r.buffers.push_back({b->config().name, b->read_bytes(), b->write_bytes(), b->busy_cycles()});
   }
   r.events = sequencer.events();
+  if (record_timeline) {
+    for (const auto& inst : trace.instructions) {
+      const Cycles start = sequencer.started_at(inst.id), end = sequencer.completed_at(inst.id);
+      switch (inst.op) {
+        case Opcode::kGemm:
+          r.timeline.push_back({"array", "GEMM", start, end, inst.layer});
+          break;
+        case Opcode::kVector:
+          r.timeline.push_back({"vector", arch::to_string(inst.work.op), start, end, inst.layer});
+          break;
+        case Opcode::kLoad:
+        case Opcode::kStore:
+        case Opcode::kMove:
+          r.timeline.push_back(
+              {fmt::format("dma ch{}", dma.channel_of().at(inst.id)),
+               fmt::format("{} {}", workloads::to_string(inst.op), arch::to_string(inst.operand)),
+               start, end, inst.layer});
+          break;
+        case Opcode::kBarrier:
+          break;
+      }
+    }
+    Cycles previous;
+    for (std::size_t i = 0; i < r.layers.size(); ++i) {
+      const Cycles end = previous + r.layers[i].cycles;
+      r.timeline.push_back(
+          {"layers", r.layers[i].name, previous, end, static_cast<std::uint32_t>(i)});
+      previous = end;
+    }
+  }
   r.wall_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
   return r;

@@ -43,6 +43,14 @@ struct BufferStats {
   Cycles busy_cycles;  // summed over slot ports
 };
 
+// One span of a unit's activity, for the timeline.
+struct TimelineSpan {
+  std::string track;  // "array", "vector", "dma ch0", "layers"
+  std::string name;   // "GEMM", "relu", "LOAD input", a layer name
+  Cycles start, end;
+  std::uint32_t layer = 0;
+};
+
 struct SimResult {
   Cycles cycles;
   Cycles compute_cycles;
@@ -58,8 +66,12 @@ struct SimResult {
   std::vector<LayerStats> layers;
   std::uint64_t events = 0;
   double wall_seconds = 0;
+  std::vector<TimelineSpan> timeline;  // filled when asked for
 };
 
-SimResult simulate(const arch::Config& config, const workloads::Trace& trace);
+// With `record_timeline`, SimResult::timeline gets every instruction's span
+// on its unit and every layer's window.
+SimResult simulate(const arch::Config& config, const workloads::Trace& trace,
+                   bool record_timeline = false);
 
 }  // namespace tessel::sim

@@ -99,9 +99,43 @@ expect 1 "not a tessel report" -- "$tessel" diff "$tmp/ws.json" "$tmp/w.json"
 rm -f "$tmp/same/bert.json"
 expect 1 "MISSING  bert.json" -- "$tessel" regress --baseline "$tmp/base" --current "$tmp/same"
 
+# Timeline (Chrome/Perfetto trace events) and its size bound.
+expect 0 "report" -- "$tessel" simulate --arch "$arch" --workload resnet50 -o "$tmp/tl_report.json" --timeline "$tmp/tl.json"
+expect 0 "report" -- "$tessel" simulate --arch "$arch" --workload resnet50 -o "$tmp/tl_report2.json" --timeline "$tmp/tl_small.json" --timeline-max-events 600
+if python3 - "$tmp/tl.json" "$tmp/tl_small.json" "$tmp/tl_report.json" <<'PY'
+import json, sys
+full, small, report = (json.load(open(f)) for f in sys.argv[1:4])
+for t in (full, small):
+    spans = [e for e in t["traceEvents"] if e["ph"] == "X"]
+    assert spans and all(e["dur"] >= 0 and e["ts"] >= 0 for e in spans)
+    names = {e["args"]["name"] for e in t["traceEvents"] if e["ph"] == "M" and e["name"] == "thread_name"}
+    assert {"array", "vector", "layers", "dma ch0"} <= names, names
+    # The layers track ends where the run ends (1 cycle = 1/clock us).
+    layers = [e for e in spans if e["tid"] == next(x["tid"] for x in t["traceEvents"] if x.get("args", {}).get("name") == "layers")]
+    end_us = max(e["ts"] + e["dur"] for e in layers)
+    assert abs(end_us - report["totals"]["cycles"] / report["config"]["clock_mhz"]) < 1e-6 * end_us
+small_spans = [e for e in small["traceEvents"] if e["ph"] == "X"]
+full_spans = [e for e in full["traceEvents"] if e["ph"] == "X"]
+assert len(small_spans) <= 600, len(small_spans)
+assert len(full_spans) > 10 * len(small_spans)
+PY
+then passed=$((passed + 1)); else echo "FAIL: timeline"; failures=$((failures + 1)); fi
+
+# CSV of the per-layer table.
+if "$tessel" report "$tmp/tl_report.json" --csv - >"$tmp/layers.csv" && python3 - "$tmp/layers.csv" "$tmp/tl_report.json" <<'PY'
+import csv, json, sys
+rows = list(csv.DictReader(open(sys.argv[1])))
+report = json.load(open(sys.argv[2]))
+assert len(rows) == len(report["layers"])
+assert sum(int(r["cycles"]) for r in rows) == report["totals"]["cycles"]
+assert rows[0]["name"] == report["layers"][0]["name"]
+PY
+then passed=$((passed + 1)); else echo "FAIL: csv"; failures=$((failures + 1)); fi
+expect 2 "give --html FILE and/or --csv FILE" -- "$tessel" report "$tmp/tl_report.json"
+
 # Reports this script wrote go to the schema check.
 if [[ -n "${TESSEL_REPORT_DIR:-}" && -d "$TESSEL_REPORT_DIR" ]]; then
-  for f in "$tmp"/r.json "$tmp"/t.json "$tmp"/w.json "$tmp"/onnx.json "$tmp"/slow.json; do
+  for f in "$tmp"/r.json "$tmp"/t.json "$tmp"/w.json "$tmp"/onnx.json "$tmp"/slow.json "$tmp"/tl_report.json; do
     [[ -f "$f" ]] && cp "$f" "$TESSEL_REPORT_DIR/cli-$(basename "$f")"
   done
 fi
