@@ -111,7 +111,8 @@ for t in (full, small):
     names = {e["args"]["name"] for e in t["traceEvents"] if e["ph"] == "M" and e["name"] == "thread_name"}
     assert {"array", "vector", "layers", "dma ch0"} <= names, names
     # The layers track ends where the run ends (1 cycle = 1/clock us).
-    layers = [e for e in spans if e["tid"] == next(x["tid"] for x in t["traceEvents"] if x.get("args", {}).get("name") == "layers")]
+    layers_tid = next(x["tid"] for x in t["traceEvents"] if x["ph"] == "M" and x.get("args", {}).get("name") == "layers")
+    layers = [e for e in spans if e["tid"] == layers_tid]
     end_us = max(e["ts"] + e["dur"] for e in layers)
     assert abs(end_us - report["totals"]["cycles"] / report["config"]["clock_mhz"]) < 1e-6 * end_us
 small_spans = [e for e in small["traceEvents"] if e["ph"] == "X"]
