@@ -2,6 +2,8 @@
 // flow per subcommand and turns InputError into a one-line message.
 
 #include <cstdlib>
+#include <filesystem>
+#include <thread>
 #include <fstream>
 #include <iostream>
 #include <string>
@@ -15,6 +17,8 @@
 
 #include "arch/config.h"
 #include "arch/error.h"
+#include "explorer/spec.h"
+#include "explorer/sweep.h"
 #include "sim/report.h"
 #include "sim/simulator.h"
 #include "sim/timeline_json.h"
@@ -46,6 +50,7 @@ commands:
   simulate   lower a workload (or take a trace) and simulate it; write a JSON report
   lower      lower a workload onto a hardware config; write the trace as JSON
   workloads  list the model zoo, or show a workload's layers, MACs and parameters
+  sweep      explore hardware x model parameters jointly; Pareto front of the objectives
   diff       what changed between two reports (totals and per layer)
   regress    compare directories of reports; exit 1 on a regression (for CI)
   report     render a report as a self-contained HTML page or a per-layer CSV
@@ -220,6 +225,41 @@ std::string kind_name(const workloads::Layer& l) {
   return "?";
 }
 
+int run_sweep(const std::vector<std::string>& args) {
+  po::options_description desc(
+      "tessel sweep SPEC.json -o DIR [options]\n\nRuns a design-space sweep (docs/sweep-format.md): every "
+      "point in a worker process, results\nin DIR/results.sqlite as they finish, then DIR/points.csv and "
+      "DIR/pareto.json");
+  desc.add_options()("help,h", "show this text")("spec", po::value<std::string>()->value_name("FILE"), "the sweep spec")(
+      "output,o", po::value<std::string>()->value_name("DIR"), "output directory (required)")(
+      "jobs,j", po::value<std::size_t>()->value_name("N"), "worker processes at once (default: the cores)")(
+      "timeout", po::value<double>()->default_value(600)->value_name("SECONDS"),
+      "per-point limit; a point over it is killed and recorded as failed")(
+      "resume", "continue a killed sweep in DIR: finished points are not run again");
+  po::positional_options_description pos;
+  pos.add("spec", 1);
+  const auto vm = parse(desc, args, &pos);
+  if (vm.count("help")) {
+    std::cout << desc << "\n";
+    return 0;
+  }
+  if (!vm.count("spec")) throw UsageError("give the sweep spec file");
+  explorer::SweepOptions options;
+  options.out_dir = required(vm, "output");
+  options.jobs = vm.count("jobs") ? vm["jobs"].as<std::size_t>() : std::max(1u, std::thread::hardware_concurrency());
+  if (options.jobs == 0) throw UsageError("--jobs must be at least 1");
+  options.timeout_seconds = vm["timeout"].as<double>();
+  options.resume = vm.count("resume") > 0;
+  options.tessel_binary = std::filesystem::read_symlink("/proc/self/exe").string();
+  const auto spec = explorer::load_sweep(vm["spec"].as<std::string>());
+  const auto s = explorer::run_sweep(spec, options);
+  std::cout << fmt::format("sweep {}: {} evaluated, {} reused; {} ok, {} infeasible, {} failed; {} on the Pareto front\n"
+                           "outputs: {}/points.csv, {}/pareto.json, {}/results.sqlite\n",
+                           spec.name, s.evaluated, s.reused, s.ok, s.infeasible, s.failed, s.pareto,
+                           options.out_dir, options.out_dir, options.out_dir);
+  return 0;
+}
+
 int run_workloads(const std::vector<std::string>& args) {
   po::options_description desc(
       "tessel workloads list\ntessel workloads show SPEC [--json]\n\nSPEC is a model (optionally "
@@ -335,6 +375,7 @@ extern "C" int sc_main(int argc, char* argv[]) {
     if (command == "lower") return run_lower(args);
     if (command == "workloads") return run_workloads(args);
     if (command == "diff") return cli::run_diff(args);
+    if (command == "sweep") return run_sweep(args);
     if (command == "regress") return cli::run_regress(args);
     if (command == "report") return cli::run_report(args);
     throw UsageError(fmt::format("unknown command \"{}\" (try tessel --help)", command));

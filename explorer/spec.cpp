@@ -1,0 +1,210 @@
+#include "explorer/spec.h"
+
+#include <cmath>
+#include <filesystem>
+#include <set>
+
+#include <fmt/format.h>
+
+#include "arch/config.h"
+#include "arch/error.h"
+#include "arch/json_reader.h"
+#include "workloads/zoo/registry.h"
+
+namespace tessel::explorer {
+
+namespace {
+
+// Report metrics an objective or constraint may name.
+const std::set<std::string> kMetrics = {
+    "totals.cycles", "totals.latency_ms", "totals.compute_cycles", "totals.stall_cycles",
+    "totals.macs", "totals.utilization", "totals.dram_read_bytes", "totals.dram_write_bytes",
+    "totals.roofline.achieved_macs_per_cycle", "totals.stall_by_cause.dram",
+    "totals.stall_by_cause.sram", "totals.stall_by_cause.dma", "totals.stall_by_cause.vector",
+    "hardware.peak_tops", "hardware.peak_macs_per_cycle", "units.dram.bandwidth_utilization",
+    "units.vector.utilization"};
+
+std::vector<nlohmann::json> expand_range(JsonReader& r) {
+  const auto& node = r;  // for messages
+  (void)node;
+  const double min = r.required_number("min", -1e300), max = r.required_number("max", -1e300);
+  const std::string scale = r.optional_enum("scale", "linear", {"linear", "log2"});
+  std::vector<nlohmann::json> values;
+  if (max < min) r.fail("max", fmt::format("must be at least min ({}), got {}", min, max));
+  const bool integral = std::floor(min) == min && std::floor(max) == max;
+  if (scale == "log2") {
+    r.ignore("step");
+    if (min <= 0) r.fail("min", "a log2 range needs min > 0");
+    for (double v = min; v <= max * (1 + 1e-12); v *= 2) {
+      values.push_back(integral ? nlohmann::json(static_cast<std::int64_t>(v)) : nlohmann::json(v));
+    }
+  } else {
+    const double step = r.required_number("step", 0.0);
+    for (double v = min; v <= max + step * 1e-9; v += step) {
+      const bool whole = integral && std::floor(step) == step;
+      values.push_back(whole ? nlohmann::json(static_cast<std::int64_t>(std::llround(v))) : nlohmann::json(v));
+      if (values.size() > 100000) r.fail("step", "the range has more than 100000 values");
+    }
+  }
+  if (values.empty()) r.fail("min", "the range is empty");
+  return values;
+}
+
+std::string append_model_params(const std::string& workload,
+                                const std::vector<std::pair<std::string, std::string>>& params) {
+  std::string out = workload;
+  bool first = workload.find(':') == std::string::npos;
+  for (const auto& [k, v] : params) {
+    out += (first ? ":" : ",") + k + "=" + v;
+    first = false;
+  }
+  return out;
+}
+
+std::string text_of(const nlohmann::json& v) { return v.is_string() ? v.get<std::string>() : v.dump(); }
+
+std::uint64_t fnv1a(const std::string& s) {
+  std::uint64_t h = 1469598103934665603ull;
+  for (unsigned char c : s) {
+    h ^= c;
+    h *= 1099511628211ull;
+  }
+  return h;
+}
+
+}  // namespace
+
+SweepSpec load_sweep(const std::string& file) {
+  const nlohmann::json json = load_json_file(file);
+  JsonReader top(json, file, "sweep");
+  SweepSpec spec;
+  spec.name = top.optional_string("name", std::filesystem::path(file).stem().string());
+  top.ignore("comment");
+  spec.arch = top.required_string("arch");
+  spec.workload = top.required_string("workload");
+  // Files are relative to the working directory, as on the command line.
+  const auto base_config = arch::load_config(spec.arch);  // validates the base
+  const bool zoo_workload = spec.workload.find('/') == std::string::npos &&
+                            spec.workload.find(".json") == std::string::npos &&
+                            spec.workload.find(".csv") == std::string::npos &&
+                            spec.workload.find(".onnx") == std::string::npos;
+  std::set<std::string> seen;
+  top.array("parameters", true, [&](JsonReader& r) {
+    Parameter p;
+    p.path = r.required_string("path");
+    if (p.path.rfind("arch.", 0) != 0 && p.path.rfind("model.", 0) != 0) {
+      r.fail("path", fmt::format("must start with arch. or model., got \"{}\"", p.path));
+    }
+    if (!seen.insert(p.path).second) r.fail("path", fmt::format("\"{}\" is swept twice", p.path));
+    const int given = r.has("values") + r.has("range") + r.has("tie");
+    if (given != 1) r.fail("path", "give exactly one of values, range or tie");
+    if (r.has("tie")) {
+      p.tie = r.required_string("tie");
+      if (!seen.contains(*p.tie) || *p.tie == p.path) {
+        r.fail("tie", fmt::format("\"{}\" is not an earlier parameter", *p.tie));
+      }
+    } else if (r.has("values")) {
+      r.ignore("values");
+      const auto& v = json["parameters"][spec.parameters.size()]["values"];
+      if (!v.is_array() || v.empty()) r.fail("values", "expected a non-empty array");
+      p.values.assign(v.begin(), v.end());
+    } else {
+      JsonReader range = r.object("range");
+      p.values = expand_range(range);
+      range.finish();
+    }
+    r.ignore("values");
+    r.ignore("range");
+    r.ignore("tie");
+    // Every value must be valid where it goes.
+    for (const auto& v : p.values) {
+      try {
+        if (p.is_model()) {
+          if (!zoo_workload) r.fail("path", "model.* parameters need a model-zoo workload spec");
+          workloads::zoo::build(append_model_params(spec.workload, {{p.path.substr(6), text_of(v)}}));
+        } else {
+          arch::load_config(spec.arch, {p.path + "=" + v.dump()});
+        }
+      } catch (const InputError& e) {
+        r.fail(p.is_model() ? "path" : "values", fmt::format("value {} is invalid: {}", v.dump(), e.what()));
+      }
+    }
+    spec.parameters.push_back(std::move(p));
+  });
+  (void)base_config;
+  top.array("objectives", true, [&](JsonReader& r) {
+    Objective o;
+    o.metric = r.required_string("metric");
+    if (!kMetrics.contains(o.metric)) {
+      r.fail("metric", fmt::format("not a report metric; one of: {}", fmt::join(kMetrics, ", ")));
+    }
+    o.minimise = r.required_enum("goal", {"min", "max"}) == "min";
+    spec.objectives.push_back(o);
+  });
+  if (spec.objectives.empty()) top.fail("objectives", "give at least one objective");
+  top.array("constraints", false, [&](JsonReader& r) {
+    Constraint c;
+    c.metric = r.required_string("metric");
+    if (!kMetrics.contains(c.metric)) r.fail("metric", "not a report metric");
+    if (r.has("min")) c.min = r.required_number("min", -1e300);
+    if (r.has("max")) c.max = r.required_number("max", -1e300);
+    r.ignore("min");
+    r.ignore("max");
+    if (!c.min && !c.max) r.fail("metric", "a constraint needs min or max");
+    spec.constraints.push_back(c);
+  });
+  if (top.has("strategy")) {
+    JsonReader s = top.object("strategy");
+    spec.strategy.name = s.required_enum("name", {"grid", "random", "lhs"});
+    spec.strategy.samples = s.optional_uint("samples", 16, 1, 1000000);
+    spec.strategy.seed = s.optional_uint("seed", 1);
+    s.finish();
+  } else {
+    top.ignore("strategy");
+  }
+  top.finish();
+  return spec;
+}
+
+Resolved resolve(const SweepSpec& spec, const Point& point) {
+  Resolved r;
+  r.params = nlohmann::json::object();
+  std::vector<std::pair<std::string, std::string>> model;
+  for (std::size_t i = 0; i < spec.parameters.size(); ++i) {
+    const auto& p = spec.parameters[i];
+    nlohmann::json value = point[i];
+    if (p.tie) {
+      for (std::size_t j = 0; j < i; ++j) {
+        if (spec.parameters[j].path == *p.tie) value = point[j];
+      }
+    }
+    r.params[p.path] = value;
+    if (p.is_model()) {
+      model.push_back({p.path.substr(6), text_of(value)});
+    } else {
+      r.overrides.push_back(p.path + "=" + value.dump());
+    }
+  }
+  r.workload = append_model_params(spec.workload, model);
+  r.key = fmt::format("{:016x}", fnv1a(nlohmann::json{{"arch", spec.arch}, {"set", r.overrides},
+                                                       {"workload", r.workload}}
+                                           .dump()));
+  return r;
+}
+
+std::optional<double> metric(const nlohmann::json& report, const std::string& path) {
+  const nlohmann::json* node = &report;
+  std::size_t start = 0;
+  while (start <= path.size()) {
+    const auto dot = path.find('.', start);
+    const std::string key = path.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
+    if (!node->is_object() || !node->contains(key)) return std::nullopt;
+    node = &(*node)[key];
+    if (dot == std::string::npos) break;
+    start = dot + 1;
+  }
+  if (!node->is_number()) return std::nullopt;
+  return node->get<double>();
+}
+
+}  // namespace tessel::explorer

@@ -1,0 +1,33 @@
+#pragma once
+// Search strategies behind an ask/tell interface: a strategy proposes
+// points and is told their objective values; it never knows how a point
+// is evaluated. Each strategy registers itself by name.
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "explorer/spec.h"
+
+namespace tessel::explorer {
+
+class SearchStrategy {
+ public:
+  virtual ~SearchStrategy() = default;
+  // Up to `n` points not proposed before; empty once the search is over.
+  virtual std::vector<Point> ask(std::size_t n) = 0;
+  // The objective values of a proposed point (nullopt: failed or infeasible).
+  virtual void tell(const Point& point, const std::optional<std::vector<double>>& objectives) = 0;
+  // Points the strategy will propose in all, when known (for progress).
+  virtual std::optional<std::size_t> total() const = 0;
+};
+
+using StrategyFactory = std::function<std::unique_ptr<SearchStrategy>(const SweepSpec&)>;
+bool register_strategy(const std::string& name, StrategyFactory factory);
+std::vector<std::string> strategy_names();
+// Throws InputError for an unknown name.
+std::unique_ptr<SearchStrategy> make_strategy(const SweepSpec& spec);
+
+}  // namespace tessel::explorer

@@ -1,0 +1,280 @@
+#include "explorer/sweep.h"
+
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <thread>
+
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+#include "arch/error.h"
+#include "explorer/pareto.h"
+#include "explorer/store.h"
+#include "explorer/strategy.h"
+
+extern char** environ;
+
+namespace tessel::explorer {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct Job {
+  Point point;
+  Resolved resolved;
+  Clock::time_point started;
+  std::string report, log;
+};
+
+pid_t spawn_worker(const SweepOptions& o, const SweepSpec& spec, const Job& job) {
+  std::vector<std::string> args = {o.tessel_binary, "simulate", "--arch", spec.arch, "--workload",
+                                   job.resolved.workload, "-o", job.report};
+  for (const auto& s : job.resolved.overrides) {
+    args.push_back("--set");
+    args.push_back(s);
+  }
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, job.log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  pid_t pid = -1;
+  const int rc = posix_spawn(&pid, o.tessel_binary.c_str(), &actions, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  if (rc != 0) throw InputError(fmt::format("cannot start the worker {}: {}", o.tessel_binary, std::strerror(rc)));
+  return pid;
+}
+
+std::string last_line(const std::string& file) {
+  std::ifstream in(file);
+  std::string line, last;
+  while (std::getline(in, line)) {
+    if (!line.empty()) last = line;
+  }
+  return last;
+}
+
+std::vector<std::string> metric_names(const SweepSpec& spec) {
+  std::vector<std::string> out;
+  for (const auto& o : spec.objectives) out.push_back(o.metric);
+  for (const auto& c : spec.constraints) {
+    if (std::find(out.begin(), out.end(), c.metric) == out.end()) out.push_back(c.metric);
+  }
+  return out;
+}
+
+std::optional<std::vector<double>> objectives_of(const SweepSpec& spec, const Result& r) {
+  if (r.status != "ok") return std::nullopt;
+  std::vector<double> v;
+  for (const auto& o : spec.objectives) v.push_back(r.metrics.at(o.metric).get<double>());
+  return v;
+}
+
+// Classifies a finished worker.
+Result finish(const SweepSpec& spec, const Job& job, int status, bool timed_out) {
+  Result r;
+  r.key = job.resolved.key;
+  r.params = job.resolved.params;
+  r.metrics = nlohmann::json::object();
+  r.seconds = std::chrono::duration<double>(Clock::now() - job.started).count();
+  if (timed_out) {
+    r.status = "failed";
+    r.reason = fmt::format("timed out after {:.0f} s", r.seconds);
+  } else if (WIFSIGNALED(status)) {
+    r.status = "failed";
+    r.reason = fmt::format("worker killed by signal {}: {}", WTERMSIG(status), last_line(job.log));
+  } else if (WEXITSTATUS(status) == 1) {
+    r.status = "infeasible";  // bad input for this point, e.g. no tile fits the buffers
+    r.reason = last_line(job.log);
+  } else if (WEXITSTATUS(status) != 0) {
+    r.status = "failed";
+    r.reason = fmt::format("worker exit {}: {}", WEXITSTATUS(status), last_line(job.log));
+  } else {
+    std::ifstream in(job.report);
+    const auto report = nlohmann::json::parse(in, nullptr, false);
+    if (report.is_discarded()) {
+      r.status = "failed";
+      r.reason = "unreadable report";
+      return r;
+    }
+    r.report = job.report;
+    r.status = "ok";
+    for (const auto& m : metric_names(spec)) {
+      const auto v = metric(report, m);
+      if (!v) {
+        r.status = "failed";
+        r.reason = fmt::format("report has no metric {}", m);
+        return r;
+      }
+      r.metrics[m] = *v;
+    }
+    for (const auto& c : spec.constraints) {
+      const double v = r.metrics[c.metric].get<double>();
+      if ((c.max && v > *c.max) || (c.min && v < *c.min)) {
+        r.status = "infeasible";
+        r.reason = c.max && v > *c.max ? fmt::format("{} = {:.6g} > {:.6g}", c.metric, v, *c.max)
+                                       : fmt::format("{} = {:.6g} < {:.6g}", c.metric, v, *c.min);
+        break;
+      }
+    }
+  }
+  return r;
+}
+
+std::string csv_field(const std::string& s) {
+  if (s.find_first_of(",\"\n") == std::string::npos) return s;
+  std::string out = "\"";
+  for (char c : s) out += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return out + "\"";
+}
+
+void write_outputs(const SweepSpec& spec, const std::filesystem::path& dir, std::vector<Result> results,
+                   SweepSummary& summary) {
+  std::sort(results.begin(), results.end(), [](const Result& a, const Result& b) { return a.key < b.key; });
+  const auto metrics = metric_names(spec);
+  std::ofstream csv(dir / "points.csv");
+  csv << "key,status";
+  for (const auto& p : spec.parameters) csv << "," << p.path;
+  for (const auto& m : metrics) csv << "," << m;
+  csv << ",reason\n";
+  std::vector<std::vector<double>> values;
+  std::vector<std::size_t> ok;
+  for (std::size_t i = 0; i < results.size(); ++i) {
+    const auto& r = results[i];
+    csv << r.key << "," << r.status;
+    for (const auto& p : spec.parameters) {
+      const auto& v = r.params[p.path];
+      csv << "," << csv_field(v.is_string() ? v.get<std::string>() : v.dump());
+    }
+    for (const auto& m : metrics) csv << "," << (r.metrics.contains(m) ? fmt::format("{:.10g}", r.metrics[m].get<double>()) : "");
+    csv << "," << csv_field(r.reason) << "\n";
+    if (const auto o = objectives_of(spec, r)) {
+      values.push_back(*o);
+      ok.push_back(i);
+    }
+  }
+  std::vector<bool> minimise;
+  nlohmann::json objectives = nlohmann::json::array();
+  for (const auto& o : spec.objectives) {
+    minimise.push_back(o.minimise);
+    objectives.push_back({{"metric", o.metric}, {"goal", o.minimise ? "min" : "max"}});
+  }
+  nlohmann::json points = nlohmann::json::array();
+  for (auto f : pareto_front(values, minimise)) {
+    const auto& r = results[ok[f]];
+    points.push_back({{"key", r.key}, {"params", r.params}, {"metrics", r.metrics}, {"report", r.report}});
+  }
+  summary.pareto = points.size();
+  std::ofstream(dir / "pareto.json") << nlohmann::json{{"objectives", objectives}, {"points", points}}.dump(2) << "\n";
+}
+
+}  // namespace
+
+SweepSummary run_sweep(const SweepSpec& spec, const SweepOptions& o) {
+  const std::filesystem::path dir = o.out_dir;
+  std::filesystem::create_directories(dir / "reports");
+  const auto store_file = dir / "results.sqlite";
+  const bool existed = std::filesystem::exists(store_file);
+  Store store(store_file.string());
+  if (existed && store.size() > 0 && !o.resume) {
+    throw InputError(fmt::format("{}: a sweep's results are already there; add --resume to continue it, or "
+                                 "choose another output directory",
+                                 store_file.string()));
+  }
+  auto strategy = make_strategy(spec);
+  SweepSummary summary;
+  std::map<pid_t, Job> running;
+  std::vector<Point> pending;
+  bool exhausted = false;
+  const auto start = Clock::now();
+  auto last_progress = start;
+  const bool tty = isatty(STDOUT_FILENO);
+  auto progress = [&](bool force) {
+    const auto now = Clock::now();
+    if (!force && now - last_progress < std::chrono::seconds(tty ? 0 : 5)) return;
+    last_progress = now;
+    const std::size_t done = summary.ok + summary.infeasible + summary.failed;
+    const double secs = std::chrono::duration<double>(now - start).count();
+    const double rate = summary.evaluated / std::max(secs, 1e-3);
+    std::string eta = "?";
+    if (const auto total = strategy->total(); total && rate > 0) {
+      eta = fmt::format("{:.0f} s", static_cast<double>(*total - std::min(*total, done)) / rate);
+    }
+    const std::string line = fmt::format("sweep {}: {}/{} done ({} reused), {} failed, {} infeasible, {:.2f} points/s, ETA {}",
+                                         spec.name, done, strategy->total() ? std::to_string(*strategy->total()) : "?",
+                                         summary.reused, summary.failed, summary.infeasible, rate, eta);
+    std::cout << (tty ? "\r" + line : line + "\n") << std::flush;
+  };
+  auto record = [&](const Result& r, const Point& p) {
+    (r.status == "ok" ? summary.ok : r.status == "infeasible" ? summary.infeasible : summary.failed)++;
+    strategy->tell(p, objectives_of(spec, r));
+  };
+  while (true) {
+    while (running.size() < o.jobs) {
+      if (pending.empty() && !exhausted) {
+        pending = strategy->ask(o.jobs);
+        std::reverse(pending.begin(), pending.end());
+        exhausted = pending.empty();
+      }
+      if (pending.empty()) break;
+      Job job{pending.back(), resolve(spec, pending.back()), Clock::now(), "", ""};
+      pending.pop_back();
+      if (const auto stored = store.get(job.resolved.key)) {
+        ++summary.reused;
+        record(*stored, job.point);
+        continue;
+      }
+      job.report = (dir / "reports" / (job.resolved.key + ".json")).string();
+      job.log = (dir / "reports" / (job.resolved.key + ".log")).string();
+      const pid_t pid = spawn_worker(o, spec, job);
+      running.emplace(pid, std::move(job));
+    }
+    if (running.empty()) break;
+    int status = 0;
+    const pid_t pid = waitpid(-1, &status, WNOHANG);
+    if (pid > 0 && running.contains(pid)) {
+      Job job = std::move(running.at(pid));
+      running.erase(pid);
+      const Result r = finish(spec, job, status, false);
+      store.put(r);
+      ++summary.evaluated;
+      record(r, job.point);
+      progress(false);
+      continue;
+    }
+    for (auto it = running.begin(); it != running.end();) {
+      const double secs = std::chrono::duration<double>(Clock::now() - it->second.started).count();
+      if (secs > o.timeout_seconds) {
+        kill(it->first, SIGKILL);
+        waitpid(it->first, &status, 0);
+        const Result r = finish(spec, it->second, status, true);
+        store.put(r);
+        ++summary.evaluated;
+        record(r, it->second.point);
+        it = running.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  progress(true);
+  if (tty) std::cout << "\n";
+  write_outputs(spec, dir, store.all(), summary);
+  return summary;
+}
+
+}  // namespace tessel::explorer

@@ -1,0 +1,31 @@
+#pragma once
+// Running a sweep: the strategy proposes points, each is simulated by a
+// `tessel simulate` worker process (the SystemC kernel is one per process;
+// a crash or hang stays in its process), results go to the store as they
+// finish, and the outputs are written at the end.
+
+#include <cstddef>
+#include <string>
+
+#include "explorer/spec.h"
+
+namespace tessel::explorer {
+
+struct SweepOptions {
+  std::string out_dir;
+  std::string tessel_binary;  // the worker command
+  std::size_t jobs = 1;
+  double timeout_seconds = 600;
+  bool resume = false;
+};
+
+struct SweepSummary {
+  std::size_t evaluated = 0, reused = 0, ok = 0, infeasible = 0, failed = 0, pareto = 0;
+};
+
+// Outputs in `out_dir`: results.sqlite, reports/, points.csv (sorted by
+// point key), pareto.json. Throws InputError when the store exists and
+// `resume` is false.
+SweepSummary run_sweep(const SweepSpec& spec, const SweepOptions& options);
+
+}  // namespace tessel::explorer
