@@ -3,10 +3,10 @@
 
 #include <cstdlib>
 #include <filesystem>
-#include <thread>
 #include <fstream>
 #include <iostream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <fmt/format.h>
@@ -227,12 +227,16 @@ std::string kind_name(const workloads::Layer& l) {
 
 int run_sweep(const std::vector<std::string>& args) {
   po::options_description desc(
-      "tessel sweep SPEC.json -o DIR [options]\n\nRuns a design-space sweep (docs/sweep-format.md): every "
-      "point in a worker process, results\nin DIR/results.sqlite as they finish, then DIR/points.csv and "
+      "tessel sweep SPEC.json -o DIR [options]\n\nRuns a design-space sweep "
+      "(docs/sweep-format.md): every "
+      "point in a worker process, results\nin DIR/results.sqlite as they finish, then "
+      "DIR/points.csv and "
       "DIR/pareto.json");
-  desc.add_options()("help,h", "show this text")("spec", po::value<std::string>()->value_name("FILE"), "the sweep spec")(
+  desc.add_options()("help,h", "show this text")(
+      "spec", po::value<std::string>()->value_name("FILE"), "the sweep spec")(
       "output,o", po::value<std::string>()->value_name("DIR"), "output directory (required)")(
-      "jobs,j", po::value<std::size_t>()->value_name("N"), "worker processes at once (default: the cores)")(
+      "jobs,j", po::value<std::size_t>()->value_name("N"),
+      "worker processes at once (default: the cores)")(
       "timeout", po::value<double>()->default_value(600)->value_name("SECONDS"),
       "per-point limit; a point over it is killed and recorded as failed")(
       "resume", "continue a killed sweep in DIR: finished points are not run again");
@@ -246,17 +250,19 @@ int run_sweep(const std::vector<std::string>& args) {
   if (!vm.count("spec")) throw UsageError("give the sweep spec file");
   explorer::SweepOptions options;
   options.out_dir = required(vm, "output");
-  options.jobs = vm.count("jobs") ? vm["jobs"].as<std::size_t>() : std::max(1u, std::thread::hardware_concurrency());
+  options.jobs = vm.count("jobs") ? vm["jobs"].as<std::size_t>()
+                                  : std::max(1u, std::thread::hardware_concurrency());
   if (options.jobs == 0) throw UsageError("--jobs must be at least 1");
   options.timeout_seconds = vm["timeout"].as<double>();
   options.resume = vm.count("resume") > 0;
   options.tessel_binary = std::filesystem::read_symlink("/proc/self/exe").string();
   const auto spec = explorer::load_sweep(vm["spec"].as<std::string>());
   const auto s = explorer::run_sweep(spec, options);
-  std::cout << fmt::format("sweep {}: {} evaluated, {} reused; {} ok, {} infeasible, {} failed; {} on the Pareto front\n"
-                           "outputs: {}/points.csv, {}/pareto.json, {}/results.sqlite\n",
-                           spec.name, s.evaluated, s.reused, s.ok, s.infeasible, s.failed, s.pareto,
-                           options.out_dir, options.out_dir, options.out_dir);
+  std::cout << fmt::format(
+      "sweep {}: {} evaluated, {} reused; {} ok, {} infeasible, {} failed; {} on the Pareto front\n"
+      "outputs: {}/points.csv, {}/pareto.json, {}/results.sqlite\n",
+      spec.name, s.evaluated, s.reused, s.ok, s.infeasible, s.failed, s.pareto, options.out_dir,
+      options.out_dir, options.out_dir);
   return 0;
 }
 

@@ -4,8 +4,12 @@ namespace tessel::explorer {
 
 std::vector<std::size_t> pareto_front(const std::vector<std::vector<double>>& values,
                                       const std::vector<bool>& minimise) {
-  auto better_or_equal = [&](double a, double b, std::size_t j) { return minimise[j] ? a <= b : a >= b; };
-  auto strictly_better = [&](double a, double b, std::size_t j) { return minimise[j] ? a < b : a > b; };
+  auto better_or_equal = [&](double a, double b, std::size_t j) {
+    return minimise[j] ? a <= b : a >= b;
+  };
+  auto strictly_better = [&](double a, double b, std::size_t j) {
+    return minimise[j] ? a < b : a > b;
+  };
   std::vector<std::size_t> front;
   for (std::size_t i = 0; i < values.size(); ++i) {
     bool dominated = false;

@@ -16,13 +16,23 @@ namespace tessel::explorer {
 namespace {
 
 // Report metrics an objective or constraint may name.
-const std::set<std::string> kMetrics = {
-    "totals.cycles", "totals.latency_ms", "totals.compute_cycles", "totals.stall_cycles",
-    "totals.macs", "totals.utilization", "totals.dram_read_bytes", "totals.dram_write_bytes",
-    "totals.roofline.achieved_macs_per_cycle", "totals.stall_by_cause.dram",
-    "totals.stall_by_cause.sram", "totals.stall_by_cause.dma", "totals.stall_by_cause.vector",
-    "hardware.peak_tops", "hardware.peak_macs_per_cycle", "units.dram.bandwidth_utilization",
-    "units.vector.utilization"};
+const std::set<std::string> kMetrics = {"totals.cycles",
+                                        "totals.latency_ms",
+                                        "totals.compute_cycles",
+                                        "totals.stall_cycles",
+                                        "totals.macs",
+                                        "totals.utilization",
+                                        "totals.dram_read_bytes",
+                                        "totals.dram_write_bytes",
+                                        "totals.roofline.achieved_macs_per_cycle",
+                                        "totals.stall_by_cause.dram",
+                                        "totals.stall_by_cause.sram",
+                                        "totals.stall_by_cause.dma",
+                                        "totals.stall_by_cause.vector",
+                                        "hardware.peak_tops",
+                                        "hardware.peak_macs_per_cycle",
+                                        "units.dram.bandwidth_utilization",
+                                        "units.vector.utilization"};
 
 std::vector<nlohmann::json> expand_range(JsonReader& r) {
   const auto& node = r;  // for messages
@@ -42,7 +52,8 @@ std::vector<nlohmann::json> expand_range(JsonReader& r) {
     const double step = r.required_number("step", 0.0);
     for (double v = min; v <= max + step * 1e-9; v += step) {
       const bool whole = integral && std::floor(step) == step;
-      values.push_back(whole ? nlohmann::json(static_cast<std::int64_t>(std::llround(v))) : nlohmann::json(v));
+      values.push_back(whole ? nlohmann::json(static_cast<std::int64_t>(std::llround(v)))
+                             : nlohmann::json(v));
       if (values.size() > 100000) r.fail("step", "the range has more than 100000 values");
     }
   }
@@ -61,7 +72,9 @@ std::string append_model_params(const std::string& workload,
   return out;
 }
 
-std::string text_of(const nlohmann::json& v) { return v.is_string() ? v.get<std::string>() : v.dump(); }
+std::string text_of(const nlohmann::json& v) {
+  return v.is_string() ? v.get<std::string>() : v.dump();
+}
 
 std::uint64_t fnv1a(const std::string& s) {
   std::uint64_t h = 1469598103934665603ull;
@@ -121,12 +134,14 @@ SweepSpec load_sweep(const std::string& file) {
       try {
         if (p.is_model()) {
           if (!zoo_workload) r.fail("path", "model.* parameters need a model-zoo workload spec");
-          workloads::zoo::build(append_model_params(spec.workload, {{p.path.substr(6), text_of(v)}}));
+          workloads::zoo::build(
+              append_model_params(spec.workload, {{p.path.substr(6), text_of(v)}}));
         } else {
           arch::load_config(spec.arch, {p.path + "=" + v.dump()});
         }
       } catch (const InputError& e) {
-        r.fail(p.is_model() ? "path" : "values", fmt::format("value {} is invalid: {}", v.dump(), e.what()));
+        r.fail(p.is_model() ? "path" : "values",
+               fmt::format("value {} is invalid: {}", v.dump(), e.what()));
       }
     }
     spec.parameters.push_back(std::move(p));
@@ -186,9 +201,10 @@ Resolved resolve(const SweepSpec& spec, const Point& point) {
     }
   }
   r.workload = append_model_params(spec.workload, model);
-  r.key = fmt::format("{:016x}", fnv1a(nlohmann::json{{"arch", spec.arch}, {"set", r.overrides},
-                                                       {"workload", r.workload}}
-                                           .dump()));
+  r.key = fmt::format(
+      "{:016x}",
+      fnv1a(nlohmann::json{{"arch", spec.arch}, {"set", r.overrides}, {"workload", r.workload}}
+                .dump()));
   return r;
 }
 
@@ -197,7 +213,8 @@ std::optional<double> metric(const nlohmann::json& report, const std::string& pa
   std::size_t start = 0;
   while (start <= path.size()) {
     const auto dot = path.find('.', start);
-    const std::string key = path.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
+    const std::string key =
+        path.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
     if (!node->is_object() || !node->contains(key)) return std::nullopt;
     node = &(*node)[key];
     if (dot == std::string::npos) break;

@@ -14,9 +14,9 @@
 namespace tessel::explorer {
 
 struct Parameter {
-  std::string path;                  // "arch.array.rows" or "model.width_mult"
+  std::string path;                    // "arch.array.rows" or "model.width_mult"
   std::vector<nlohmann::json> values;  // candidate values (ranges expanded)
-  std::optional<std::string> tie;    // takes the value of another parameter
+  std::optional<std::string> tie;      // takes the value of another parameter
   bool is_model() const { return path.rfind("model.", 0) == 0; }
 };
 

@@ -34,17 +34,22 @@ Result row(sqlite3_stmt* s) {
 
 Store::Store(const std::string& file) : m_file(file) {
   if (sqlite3_open(file.c_str(), &m_db) != SQLITE_OK) {
-    throw InputError(fmt::format("{}: cannot open the result store: {}", file, sqlite3_errmsg(m_db)));
+    throw InputError(
+        fmt::format("{}: cannot open the result store: {}", file, sqlite3_errmsg(m_db)));
   }
   sqlite3_busy_timeout(m_db, 10000);
   exec("PRAGMA journal_mode=WAL");
   exec("PRAGMA synchronous=NORMAL");
-  exec("CREATE TABLE IF NOT EXISTS points (seq INTEGER PRIMARY KEY AUTOINCREMENT, key TEXT UNIQUE NOT NULL, "
-       "params TEXT NOT NULL, status TEXT NOT NULL, reason TEXT NOT NULL, metrics TEXT NOT NULL, "
-       "report TEXT NOT NULL, seconds REAL NOT NULL)");
+  exec(
+      "CREATE TABLE IF NOT EXISTS points (seq INTEGER PRIMARY KEY AUTOINCREMENT, key TEXT UNIQUE "
+      "NOT NULL, "
+      "params TEXT NOT NULL, status TEXT NOT NULL, reason TEXT NOT NULL, metrics TEXT NOT NULL, "
+      "report TEXT NOT NULL, seconds REAL NOT NULL)");
 }
 
-Store::~Store() { sqlite3_close(m_db); }
+Store::~Store() {
+  sqlite3_close(m_db);
+}
 
 void Store::exec(const std::string& sql) const {
   char* error = nullptr;
@@ -57,10 +62,11 @@ void Store::exec(const std::string& sql) const {
 
 void Store::put(const Result& r) {
   Statement st;
-  sqlite3_prepare_v2(m_db,
-                     "INSERT OR REPLACE INTO points (key, params, status, reason, metrics, report, seconds) "
-                     "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                     -1, &st.s, nullptr);
+  sqlite3_prepare_v2(
+      m_db,
+      "INSERT OR REPLACE INTO points (key, params, status, reason, metrics, report, seconds) "
+      "VALUES (?, ?, ?, ?, ?, ?, ?)",
+      -1, &st.s, nullptr);
   const std::string params = r.params.dump(), metrics = r.metrics.dump();
   sqlite3_bind_text(st.s, 1, r.key.c_str(), -1, SQLITE_TRANSIENT);
   sqlite3_bind_text(st.s, 2, params.c_str(), -1, SQLITE_TRANSIENT);
@@ -76,8 +82,10 @@ void Store::put(const Result& r) {
 
 std::optional<Result> Store::get(const std::string& key) const {
   Statement st;
-  sqlite3_prepare_v2(m_db, "SELECT key, params, status, reason, metrics, report, seconds FROM points WHERE key = ?",
-                     -1, &st.s, nullptr);
+  sqlite3_prepare_v2(
+      m_db,
+      "SELECT key, params, status, reason, metrics, report, seconds FROM points WHERE key = ?", -1,
+      &st.s, nullptr);
   sqlite3_bind_text(st.s, 1, key.c_str(), -1, SQLITE_TRANSIENT);
   if (sqlite3_step(st.s) == SQLITE_ROW) return row(st.s);
   return std::nullopt;
@@ -85,13 +93,16 @@ std::optional<Result> Store::get(const std::string& key) const {
 
 std::vector<Result> Store::all() const {
   Statement st;
-  sqlite3_prepare_v2(m_db, "SELECT key, params, status, reason, metrics, report, seconds FROM points ORDER BY seq",
-                     -1, &st.s, nullptr);
+  sqlite3_prepare_v2(
+      m_db, "SELECT key, params, status, reason, metrics, report, seconds FROM points ORDER BY seq",
+      -1, &st.s, nullptr);
   std::vector<Result> out;
   while (sqlite3_step(st.s) == SQLITE_ROW) out.push_back(row(st.s));
   return out;
 }
 
-std::size_t Store::size() const { return all().size(); }
+std::size_t Store::size() const {
+  return all().size();
+}
 
 }  // namespace tessel::explorer

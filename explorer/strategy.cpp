@@ -31,14 +31,16 @@ std::vector<std::size_t> free_parameters(const SweepSpec& spec) {
 Point make_point(const SweepSpec& spec, const std::vector<std::size_t>& free,
                  const std::vector<std::size_t>& choice) {
   Point p(spec.parameters.size(), nullptr);
-  for (std::size_t f = 0; f < free.size(); ++f) p[free[f]] = spec.parameters[free[f]].values[choice[f]];
+  for (std::size_t f = 0; f < free.size(); ++f)
+    p[free[f]] = spec.parameters[free[f]].values[choice[f]];
   return p;
 }
 
 // Every combination, in mixed-radix order (last parameter fastest).
 class Grid : public SearchStrategy {
  public:
-  explicit Grid(const SweepSpec& spec) : m_spec(spec), m_free(free_parameters(spec)), m_choice(m_free.size(), 0) {
+  explicit Grid(const SweepSpec& spec)
+      : m_spec(spec), m_free(free_parameters(spec)), m_choice(m_free.size(), 0) {
     m_total = 1;
     for (auto f : m_free) m_total *= spec.parameters[f].values.size();
   }
@@ -66,9 +68,11 @@ class Grid : public SearchStrategy {
 // `samples` distinct points drawn uniformly (seeded); fewer if the space is smaller.
 class RandomSearch : public SearchStrategy {
  public:
-  explicit RandomSearch(const SweepSpec& spec) : m_spec(spec), m_free(free_parameters(spec)), m_rng(spec.strategy.seed) {
+  explicit RandomSearch(const SweepSpec& spec)
+      : m_spec(spec), m_free(free_parameters(spec)), m_rng(spec.strategy.seed) {
     std::size_t space = 1;
-    for (auto f : m_free) space = std::min<std::size_t>(space * spec.parameters[f].values.size(), 1u << 30);
+    for (auto f : m_free)
+      space = std::min<std::size_t>(space * spec.parameters[f].values.size(), 1u << 30);
     m_total = std::min<std::size_t>(spec.strategy.samples, space);
   }
   std::vector<Point> ask(std::size_t n) override {
@@ -76,7 +80,8 @@ class RandomSearch : public SearchStrategy {
     while (out.size() < n && m_emitted < m_total) {
       std::vector<std::size_t> choice;
       for (auto f : m_free) {
-        choice.push_back(std::uniform_int_distribution<std::size_t>(0, m_spec.parameters[f].values.size() - 1)(m_rng));
+        choice.push_back(std::uniform_int_distribution<std::size_t>(
+            0, m_spec.parameters[f].values.size() - 1)(m_rng));
       }
       if (!m_seen.insert(choice).second) continue;
       out.push_back(make_point(m_spec, m_free, choice));
@@ -114,7 +119,8 @@ class LatinHypercube : public SearchStrategy {
       for (std::size_t f = 0; f < m_free.size(); ++f) {
         const double u = std::uniform_real_distribution<double>(0, 1)(rng);
         const std::size_t values = spec.parameters[m_free[f]].values.size();
-        choice.push_back(std::min(values - 1, static_cast<std::size_t>((strata[f][i] + u) / n * values)));
+        choice.push_back(
+            std::min(values - 1, static_cast<std::size_t>((strata[f][i] + u) / n * values)));
       }
       if (seen.insert(choice).second) m_points.push_back(make_point(spec, m_free, choice));
     }
@@ -134,9 +140,12 @@ class LatinHypercube : public SearchStrategy {
   std::size_t m_next = 0;
 };
 
-const bool kGrid = register_strategy("grid", [](const SweepSpec& s) { return std::make_unique<Grid>(s); });
-const bool kRandom = register_strategy("random", [](const SweepSpec& s) { return std::make_unique<RandomSearch>(s); });
-const bool kLhs = register_strategy("lhs", [](const SweepSpec& s) { return std::make_unique<LatinHypercube>(s); });
+const bool kGrid =
+    register_strategy("grid", [](const SweepSpec& s) { return std::make_unique<Grid>(s); });
+const bool kRandom = register_strategy(
+    "random", [](const SweepSpec& s) { return std::make_unique<RandomSearch>(s); });
+const bool kLhs = register_strategy(
+    "lhs", [](const SweepSpec& s) { return std::make_unique<LatinHypercube>(s); });
 
 }  // namespace
 
@@ -154,8 +163,8 @@ std::vector<std::string> strategy_names() {
 std::unique_ptr<SearchStrategy> make_strategy(const SweepSpec& spec) {
   const auto it = registry().find(spec.strategy.name);
   if (it == registry().end()) {
-    throw InputError(fmt::format("sweep strategy \"{}\" does not exist (known: {})", spec.strategy.name,
-                                 fmt::join(strategy_names(), ", ")));
+    throw InputError(fmt::format("sweep strategy \"{}\" does not exist (known: {})",
+                                 spec.strategy.name, fmt::join(strategy_names(), ", ")));
   }
   return it->second(spec);
 }

@@ -37,8 +37,9 @@ struct Job {
 };
 
 pid_t spawn_worker(const SweepOptions& o, const SweepSpec& spec, const Job& job) {
-  std::vector<std::string> args = {o.tessel_binary, "simulate", "--arch", spec.arch, "--workload",
-                                   job.resolved.workload, "-o", job.report};
+  std::vector<std::string> args = {
+      o.tessel_binary,       "simulate", "--arch",  spec.arch, "--workload",
+      job.resolved.workload, "-o",       job.report};
   for (const auto& s : job.resolved.overrides) {
     args.push_back("--set");
     args.push_back(s);
@@ -50,11 +51,15 @@ pid_t spawn_worker(const SweepOptions& o, const SweepSpec& spec, const Job& job)
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
   posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, job.log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, job.log.c_str(),
+                                   O_WRONLY | O_CREAT | O_TRUNC, 0644);
   pid_t pid = -1;
-  const int rc = posix_spawn(&pid, o.tessel_binary.c_str(), &actions, nullptr, argv.data(), environ);
+  const int rc =
+      posix_spawn(&pid, o.tessel_binary.c_str(), &actions, nullptr, argv.data(), environ);
   posix_spawn_file_actions_destroy(&actions);
-  if (rc != 0) throw InputError(fmt::format("cannot start the worker {}: {}", o.tessel_binary, std::strerror(rc)));
+  if (rc != 0)
+    throw InputError(
+        fmt::format("cannot start the worker {}: {}", o.tessel_binary, std::strerror(rc)));
   return pid;
 }
 
@@ -141,9 +146,10 @@ std::string csv_field(const std::string& s) {
   return out + "\"";
 }
 
-void write_outputs(const SweepSpec& spec, const std::filesystem::path& dir, std::vector<Result> results,
-                   SweepSummary& summary) {
-  std::sort(results.begin(), results.end(), [](const Result& a, const Result& b) { return a.key < b.key; });
+void write_outputs(const SweepSpec& spec, const std::filesystem::path& dir,
+                   std::vector<Result> results, SweepSummary& summary) {
+  std::sort(results.begin(), results.end(),
+            [](const Result& a, const Result& b) { return a.key < b.key; });
   const auto metrics = metric_names(spec);
   std::ofstream csv(dir / "points.csv");
   csv << "key,status";
@@ -159,7 +165,9 @@ void write_outputs(const SweepSpec& spec, const std::filesystem::path& dir, std:
       const auto& v = r.params[p.path];
       csv << "," << csv_field(v.is_string() ? v.get<std::string>() : v.dump());
     }
-    for (const auto& m : metrics) csv << "," << (r.metrics.contains(m) ? fmt::format("{:.10g}", r.metrics[m].get<double>()) : "");
+    for (const auto& m : metrics)
+      csv << ","
+          << (r.metrics.contains(m) ? fmt::format("{:.10g}", r.metrics[m].get<double>()) : "");
     csv << "," << csv_field(r.reason) << "\n";
     if (const auto o = objectives_of(spec, r)) {
       values.push_back(*o);
@@ -175,10 +183,12 @@ void write_outputs(const SweepSpec& spec, const std::filesystem::path& dir, std:
   nlohmann::json points = nlohmann::json::array();
   for (auto f : pareto_front(values, minimise)) {
     const auto& r = results[ok[f]];
-    points.push_back({{"key", r.key}, {"params", r.params}, {"metrics", r.metrics}, {"report", r.report}});
+    points.push_back(
+        {{"key", r.key}, {"params", r.params}, {"metrics", r.metrics}, {"report", r.report}});
   }
   summary.pareto = points.size();
-  std::ofstream(dir / "pareto.json") << nlohmann::json{{"objectives", objectives}, {"points", points}}.dump(2) << "\n";
+  std::ofstream(dir / "pareto.json")
+      << nlohmann::json{{"objectives", objectives}, {"points", points}}.dump(2) << "\n";
 }
 
 }  // namespace
@@ -190,9 +200,10 @@ SweepSummary run_sweep(const SweepSpec& spec, const SweepOptions& o) {
   const bool existed = std::filesystem::exists(store_file);
   Store store(store_file.string());
   if (existed && store.size() > 0 && !o.resume) {
-    throw InputError(fmt::format("{}: a sweep's results are already there; add --resume to continue it, or "
-                                 "choose another output directory",
-                                 store_file.string()));
+    throw InputError(
+        fmt::format("{}: a sweep's results are already there; add --resume to continue it, or "
+                    "choose another output directory",
+                    store_file.string()));
   }
   auto strategy = make_strategy(spec);
   SweepSummary summary;
@@ -213,13 +224,16 @@ SweepSummary run_sweep(const SweepSpec& spec, const SweepOptions& o) {
     if (const auto total = strategy->total(); total && rate > 0) {
       eta = fmt::format("{:.0f} s", static_cast<double>(*total - std::min(*total, done)) / rate);
     }
-    const std::string line = fmt::format("sweep {}: {}/{} done ({} reused), {} failed, {} infeasible, {:.2f} points/s, ETA {}",
-                                         spec.name, done, strategy->total() ? std::to_string(*strategy->total()) : "?",
-                                         summary.reused, summary.failed, summary.infeasible, rate, eta);
+    const std::string line = fmt::format(
+        "sweep {}: {}/{} done ({} reused), {} failed, {} infeasible, {:.2f} points/s, ETA {}",
+        spec.name, done, strategy->total() ? std::to_string(*strategy->total()) : "?",
+        summary.reused, summary.failed, summary.infeasible, rate, eta);
     std::cout << (tty ? "\r" + line : line + "\n") << std::flush;
   };
   auto record = [&](const Result& r, const Point& p) {
-    (r.status == "ok" ? summary.ok : r.status == "infeasible" ? summary.infeasible : summary.failed)++;
+    (r.status == "ok"           ? summary.ok
+     : r.status == "infeasible" ? summary.infeasible
+                                : summary.failed)++;
     strategy->tell(p, objectives_of(spec, r));
   };
   while (true) {
