@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Set-up if needed, build, simulate ResNet-50 on the default edge NPU (summary
-# on the terminal, JSON report in out/), run the same network from SCALE-Sim
-# inputs, and a small array-size sweep with --set.
+# on the terminal, JSON and HTML reports in out/), a GPT-2 decode step, a
+# SCALE-Sim input, and a small joint hardware x model sweep.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 "$root/scripts/build.sh" release
@@ -11,7 +11,10 @@ mkdir -p out
 
 echo
 echo "== ResNet-50 (model zoo) on the default edge NPU (configs/arch/edge_npu.json)"
-$tessel simulate --arch configs/arch/edge_npu.json --workload resnet50 -o out/resnet50_edge_npu.json
+$tessel simulate --arch configs/arch/edge_npu.json --workload resnet50 -o out/resnet50_edge_npu.json \
+  --timeline out/resnet50_edge_npu.trace.json
+$tessel report out/resnet50_edge_npu.json --html out/resnet50_edge_npu.html --csv out/resnet50_edge_npu.csv
+echo "html report   out/resnet50_edge_npu.html (timeline: out/resnet50_edge_npu.trace.json, opens in ui.perfetto.dev)"
 
 echo
 echo "== GPT-2 decode step, 2048-token KV cache, 4 KV heads, int4 weights"
@@ -24,19 +27,18 @@ $tessel simulate --arch configs/arch/scalesim_32x32_ws.cfg \
   --workload configs/workloads/alexnet_scalesim.csv -o out/alexnet_scalesim.json
 
 echo
-echo "== Joint sweep: MobileNetV2 width x array size on the edge NPU (--set and model specs)"
-printf "%-8s %-6s %12s %10s %12s %10s\n" array width cycles latency_ms utilization MMACs
-for n in 16 32; do
-  for w in 0.5 0.75 1.0; do
-    out="out/mobilenet_v2_w${w}_${n}x${n}.json"
-    $tessel simulate --arch configs/arch/edge_npu.json --workload "mobilenet_v2:width_mult=$w" \
-      --set arch.array.rows=$n --set arch.array.cols=$n -o "$out" >/dev/null
-    python3 - "$out" "${n}x${n}" "$w" <<'PY'
+echo "== Joint sweep: MobileNetV2 width/resolution x edge-NPU array, buffer and DRAM (configs/sweeps/mobilenet_edge.json)"
+rm -rf out/sweep_mobilenet_edge
+$tessel sweep configs/sweeps/mobilenet_edge.json -o out/sweep_mobilenet_edge
+python3 - out/sweep_mobilenet_edge/pareto.json <<'PY'
 import json, sys
-t = json.load(open(sys.argv[1]))["totals"]
-print(f"{sys.argv[2]:<8} {sys.argv[3]:<6} {t['cycles']:>12} {t['latency_ms']:>10.3f} {100*t['utilization']:>11.1f}% {t['macs']/1e6:>10.1f}")
+front = json.load(open(sys.argv[1]))
+print("Pareto front (latency, peak TOPS, DRAM reads):")
+for p in sorted(front["points"], key=lambda p: p["metrics"]["totals.latency_ms"]):
+    m, q = p["metrics"], p["params"]
+    print(f"  {m['totals.latency_ms']:7.3f} ms  {m['hardware.peak_tops']:6.3f} TOPS  {m['totals.dram_read_bytes']/1e6:7.2f} MB"
+          f"   width {q['model.width_mult']}, res {q['model.resolution']}, {q['arch.array.rows']}x{q['arch.array.cols']},"
+          f" gbuf {q['arch.sram[0].capacity_bytes']//1024} KiB, DRAM {q['arch.dram.channel_bandwidth_gb_per_s']} GB/s/ch")
 PY
-  done
-done
 echo
 echo "reports in out/"
