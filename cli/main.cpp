@@ -22,6 +22,7 @@
 #include "sim/report.h"
 #include "sim/simulator.h"
 #include "sim/timeline_json.h"
+#include "workloads/estimate.h"
 #include "workloads/importers.h"
 #include "workloads/lowering.h"
 #include "workloads/trace.h"
@@ -50,6 +51,7 @@ commands:
   simulate   lower a workload (or take a trace) and simulate it; write a JSON report
   lower      lower a workload onto a hardware config; write the trace as JSON
   workloads  list the model zoo, or show a workload's layers, MACs and parameters
+  estimate   the analytical latency estimate (no SystemC; thousands of points a second)
   sweep      explore hardware x model parameters jointly; Pareto front of the objectives
   diff       what changed between two reports (totals and per layer)
   regress    compare directories of reports; exit 1 on a regression (for CI)
@@ -225,6 +227,36 @@ std::string kind_name(const workloads::Layer& l) {
   return "?";
 }
 
+int run_estimate(const std::vector<std::string>& args) {
+  po::options_description desc(
+      "tessel estimate --arch FILE --workload SPEC [--set PATH=VALUE]...\n\nThe analytical "
+      "estimate: per "
+      "layer, max(closed-form compute, DRAM time of its tensors) + DRAM latency; no SystemC, no "
+      "tiling");
+  desc.add_options()("help,h", "show this text")(
+      "arch,a", po::value<std::string>()->value_name("FILE"), "hardware config")(
+      "workload,w", po::value<std::string>()->value_name("SPEC"), "workload")(
+      "set,s", po::value<std::vector<std::string>>()->value_name("PATH=VALUE")->composing(),
+      "override a config value");
+  const auto vm = parse(desc, args);
+  if (vm.count("help")) {
+    std::cout << desc << "\n";
+    return 0;
+  }
+  const auto config = arch::load_config(required(vm, "arch"), overrides(vm));
+  const auto w = workloads::zoo::load(required(vm, "workload"));
+  const auto e = workloads::estimate(w, config);
+  std::cout << nlohmann::json{{"workload", w.name},
+                              {"cycles", e.cycles.count()},
+                              {"latency_ms", e.latency_ms},
+                              {"compute_cycles", e.compute_cycles.count()},
+                              {"dram_bytes", e.dram_bytes},
+                              {"macs", e.macs}}
+                   .dump(2)
+            << "\n";
+  return 0;
+}
+
 int run_sweep(const std::vector<std::string>& args) {
   po::options_description desc(
       "tessel sweep SPEC.json -o DIR [options]\n\nRuns a design-space sweep "
@@ -239,7 +271,9 @@ int run_sweep(const std::vector<std::string>& args) {
       "worker processes at once (default: the cores)")(
       "timeout", po::value<double>()->default_value(600)->value_name("SECONDS"),
       "per-point limit; a point over it is killed and recorded as failed")(
-      "resume", "continue a killed sweep in DIR: finished points are not run again");
+      "resume", "continue a killed sweep in DIR: finished points are not run again")(
+      "analytical",
+      "evaluate every point with the analytical estimate (no simulation) for screening");
   po::positional_options_description pos;
   pos.add("spec", 1);
   const auto vm = parse(desc, args, &pos);
@@ -255,6 +289,7 @@ int run_sweep(const std::vector<std::string>& args) {
   if (options.jobs == 0) throw UsageError("--jobs must be at least 1");
   options.timeout_seconds = vm["timeout"].as<double>();
   options.resume = vm.count("resume") > 0;
+  options.analytical = vm.count("analytical") > 0;
   options.tessel_binary = std::filesystem::read_symlink("/proc/self/exe").string();
   const auto spec = explorer::load_sweep(vm["spec"].as<std::string>());
   const auto s = explorer::run_sweep(spec, options);
@@ -382,6 +417,7 @@ extern "C" int sc_main(int argc, char* argv[]) {
     if (command == "workloads") return run_workloads(args);
     if (command == "diff") return cli::run_diff(args);
     if (command == "sweep") return run_sweep(args);
+    if (command == "estimate") return run_estimate(args);
     if (command == "regress") return cli::run_regress(args);
     if (command == "report") return cli::run_report(args);
     throw UsageError(fmt::format("unknown command \"{}\" (try tessel --help)", command));

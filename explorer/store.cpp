@@ -80,6 +80,13 @@ void Store::put(const Result& r) {
   }
 }
 
+void Store::begin() {
+  exec("BEGIN");
+}
+void Store::commit() {
+  exec("COMMIT");
+}
+
 std::optional<Result> Store::get(const std::string& key) const {
   Statement st;
   sqlite3_prepare_v2(

@@ -33,6 +33,9 @@ class Store {
   Store& operator=(const Store&) = delete;
 
   void put(const Result& r);
+  // Batches puts into one transaction (fast bulk writes); commit() ends it.
+  void begin();
+  void commit();
   std::optional<Result> get(const std::string& key) const;
   std::vector<Result> all() const;  // in insertion order
   std::size_t size() const;

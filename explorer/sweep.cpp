@@ -7,6 +7,7 @@
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <set>
 #include <thread>
 
 #include <fcntl.h>
@@ -16,10 +17,14 @@
 
 #include <fmt/format.h>
 
+#include "arch/config.h"
 #include "arch/error.h"
+#include "arch/roofline.h"
 #include "explorer/pareto.h"
 #include "explorer/store.h"
 #include "explorer/strategy.h"
+#include "workloads/estimate.h"
+#include "workloads/zoo/registry.h"
 
 extern char** environ;
 
@@ -139,6 +144,54 @@ Result finish(const SweepSpec& spec, const Job& job, int status, bool timed_out)
   return r;
 }
 
+// The analytical fidelity: metrics from workloads::estimate.
+Result estimate_point(const SweepSpec& spec, const Resolved& resolved) {
+  Result r;
+  r.key = resolved.key;
+  r.params = resolved.params;
+  r.metrics = nlohmann::json::object();
+  const auto started = Clock::now();
+  try {
+    const auto config = arch::load_config(spec.arch, resolved.overrides);
+    const auto w = workloads::zoo::load(resolved.workload);
+    const auto e = workloads::estimate(w, config);
+    const nlohmann::json report = {
+        {"totals",
+         {{"cycles", e.cycles.count()},
+          {"latency_ms", e.latency_ms},
+          {"compute_cycles", e.compute_cycles.count()},
+          {"macs", e.macs},
+          {"dram_read_bytes", e.dram_read_bytes},
+          {"dram_write_bytes", e.dram_write_bytes},
+          {"utilization", e.cycles.count() ? static_cast<double>(e.macs) /
+                                                 (static_cast<double>(config.array.rows) *
+                                                  config.array.cols * e.cycles.count())
+                                           : 0.0}}},
+        {"hardware",
+         {{"peak_tops", arch::peak_tops(config, config.array.precision)},
+          {"peak_macs_per_cycle",
+           arch::peak_macs_per_cycle(config.array, config.array.precision)}}}};
+    r.status = "ok";
+    for (const auto& m : metric_names(spec)) {
+      const auto v = metric(report, m);
+      if (!v) throw InputError(fmt::format("the analytical estimate has no metric {}", m));
+      r.metrics[m] = *v;
+    }
+    for (const auto& c : spec.constraints) {
+      const double v = r.metrics[c.metric].get<double>();
+      if ((c.max && v > *c.max) || (c.min && v < *c.min)) {
+        r.status = "infeasible";
+        r.reason = fmt::format("{} = {:.6g} outside the constraint", c.metric, v);
+      }
+    }
+  } catch (const InputError& e) {
+    r.status = "infeasible";
+    r.reason = e.what();
+  }
+  r.seconds = std::chrono::duration<double>(Clock::now() - started).count();
+  return r;
+}
+
 std::string csv_field(const std::string& s) {
   if (s.find_first_of(",\"\n") == std::string::npos) return s;
   std::string out = "\"";
@@ -236,7 +289,44 @@ SweepSummary run_sweep(const SweepSpec& spec, const SweepOptions& o) {
                                 : summary.failed)++;
     strategy->tell(p, objectives_of(spec, r));
   };
-  while (true) {
+  if (o.analytical) {
+    // Validate the metrics once: the estimate has a subset of the report's.
+    for (const auto& m : metric_names(spec)) {
+      static const std::set<std::string> kEstimated = {"totals.cycles",
+                                                       "totals.latency_ms",
+                                                       "totals.compute_cycles",
+                                                       "totals.macs",
+                                                       "totals.utilization",
+                                                       "totals.dram_read_bytes",
+                                                       "totals.dram_write_bytes",
+                                                       "hardware.peak_tops",
+                                                       "hardware.peak_macs_per_cycle"};
+      if (!kEstimated.contains(m)) {
+        throw InputError(fmt::format("--analytical: the estimate has no {} (it has {})", m,
+                                     fmt::join(kEstimated, ", ")));
+      }
+    }
+    store.begin();
+    for (auto batch = strategy->ask(256); !batch.empty(); batch = strategy->ask(256)) {
+      for (const auto& p : batch) {
+        const Resolved resolved = resolve(spec, p);
+        if (const auto stored = store.get(resolved.key)) {
+          ++summary.reused;
+          record(*stored, p);
+          continue;
+        }
+        const Result r = estimate_point(spec, resolved);
+        store.put(r);
+        ++summary.evaluated;
+        record(r, p);
+      }
+      store.commit();  // each batch is durable before the next starts
+      progress(false);
+      store.begin();
+    }
+    store.commit();
+  }
+  while (!o.analytical) {
     while (running.size() < o.jobs) {
       if (pending.empty() && !exhausted) {
         pending = strategy->ask(o.jobs);

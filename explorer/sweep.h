@@ -17,6 +17,9 @@ struct SweepOptions {
   std::size_t jobs = 1;
   double timeout_seconds = 600;
   bool resume = false;
+  // Evaluate every point with the analytical estimator, in this process
+  // (no workers, no SystemC), for screening.
+  bool analytical = false;
 };
 
 struct SweepSummary {

@@ -40,6 +40,14 @@ stored=$(python3 -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).exec
 grep -q "$((total - stored)) evaluated, $stored reused" "$tmp/resume.log"; check "resume re-runs no finished point" $?
 cmp -s "$tmp/killed/points.csv" "$tmp/one/points.csv"; check "resumed results equal a clean run's" $?
 
+# The analytical fidelity: every point, in process, no workers.
+"$tessel" sweep "$spec" -o "$tmp/analytical" --analytical >"$tmp/analytical.log"; check "analytical sweep" $?
+grep -q "$total evaluated, 0 reused; $total ok" "$tmp/analytical.log"; check "analytical sweep evaluates every point" $?
+[[ ! -d "$tmp/analytical/reports" || -z "$(ls "$tmp/analytical/reports")" ]]; check "analytical sweep starts no worker" $?
+printf '{"arch": "configs/arch/edge_npu.json", "workload": "mobilenet_v2", "parameters": [], "objectives": [{"metric": "units.dram.bandwidth_utilization", "goal": "max"}]}' >"$tmp/dram.json"
+"$tessel" sweep "$tmp/dram.json" -o "$tmp/dram" --analytical >"$tmp/dram.log" 2>&1
+[[ $? -eq 1 ]] && grep -q "the estimate has no units.dram.bandwidth_utilization" "$tmp/dram.log"; check "analytical metrics are checked" $?
+
 # Bad specs are clear errors.
 printf '{"arch": "configs/arch/edge_npu.json", "workload": "mobilenet_v2", "parameters": [{"path": "arch.array.rowz", "values": [8]}], "objectives": [{"metric": "totals.latency_ms", "goal": "min"}]}' >"$tmp/bad.json"
 "$tessel" sweep "$tmp/bad.json" -o "$tmp/bad" >"$tmp/bad.log" 2>&1
