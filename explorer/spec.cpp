@@ -1,5 +1,6 @@
 #include "explorer/spec.h"
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <set>
@@ -147,11 +148,13 @@ SweepSpec load_sweep(const std::string& file) {
     spec.parameters.push_back(std::move(p));
   });
   (void)base_config;
+  auto known = [](const std::string& m) { return kMetrics.contains(m) || m == "accuracy"; };
   top.array("objectives", true, [&](JsonReader& r) {
     Objective o;
     o.metric = r.required_string("metric");
-    if (!kMetrics.contains(o.metric)) {
-      r.fail("metric", fmt::format("not a report metric; one of: {}", fmt::join(kMetrics, ", ")));
+    if (!known(o.metric)) {
+      r.fail("metric",
+             fmt::format("not a metric; one of: accuracy, {}", fmt::join(kMetrics, ", ")));
     }
     o.minimise = r.required_enum("goal", {"min", "max"}) == "min";
     spec.objectives.push_back(o);
@@ -160,7 +163,7 @@ SweepSpec load_sweep(const std::string& file) {
   top.array("constraints", false, [&](JsonReader& r) {
     Constraint c;
     c.metric = r.required_string("metric");
-    if (!kMetrics.contains(c.metric)) r.fail("metric", "not a report metric");
+    if (!known(c.metric)) r.fail("metric", "not a metric (accuracy or a report metric)");
     if (r.has("min")) c.min = r.required_number("min", -1e300);
     if (r.has("max")) c.max = r.required_number("max", -1e300);
     r.ignore("min");
@@ -176,6 +179,36 @@ SweepSpec load_sweep(const std::string& file) {
     s.finish();
   } else {
     top.ignore("strategy");
+  }
+  const auto names_accuracy = [](const auto& list) {
+    return std::any_of(list.begin(), list.end(),
+                       [](const auto& x) { return x.metric == "accuracy"; });
+  };
+  std::string table = "builtin";
+  if (top.has("accuracy")) {
+    JsonReader a = top.object("accuracy");
+    table = a.required_string("table");
+    a.finish();
+  } else {
+    top.ignore("accuracy");
+  }
+  if (top.has("accuracy") || names_accuracy(spec.objectives) || names_accuracy(spec.constraints)) {
+    if (!zoo_workload) {
+      top.fail("workload",
+               "the metric accuracy needs a model-zoo workload, whose parameters "
+               "select the accuracy table's row");
+    }
+    try {
+      spec.accuracy = load_accuracy_table(table);
+    } catch (const InputError& e) {
+      top.fail("accuracy", e.what());
+    }
+    const auto family = workloads::zoo::resolve_spec(spec.workload).first;
+    if (std::none_of(spec.accuracy->rows.begin(), spec.accuracy->rows.end(),
+                     [&](const AccuracyRow& row) { return row.family == family; })) {
+      top.fail("accuracy", fmt::format("the table {} has no rows for the family {}",
+                                       spec.accuracy->file, family));
+    }
   }
   top.finish();
   return spec;

@@ -11,6 +11,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "explorer/accuracy.h"
+
 namespace tessel::explorer {
 
 struct Parameter {
@@ -44,6 +46,9 @@ struct SweepSpec {
   std::vector<Objective> objectives;
   std::vector<Constraint> constraints;
   Strategy strategy;
+  // Set when the spec has an "accuracy" block or names the metric
+  // "accuracy"; then every point records it.
+  std::optional<AccuracyTable> accuracy;
 };
 
 // Parses and validates a spec: every `arch.*` path exists in the base config

@@ -83,7 +83,57 @@ std::vector<std::string> metric_names(const SweepSpec& spec) {
   for (const auto& c : spec.constraints) {
     if (std::find(out.begin(), out.end(), c.metric) == out.end()) out.push_back(c.metric);
   }
+  if (spec.accuracy && std::find(out.begin(), out.end(), "accuracy") == out.end()) {
+    out.push_back("accuracy");
+  }
   return out;
+}
+
+// Whether a stored result has every metric the spec asks for (a resumed
+// sweep may name more metrics than the run that stored it).
+bool covers(const SweepSpec& spec, const Result& r) {
+  if (r.status != "ok") return true;
+  const auto names = metric_names(spec);
+  return std::all_of(names.begin(), names.end(),
+                     [&](const std::string& m) { return r.metrics.contains(m); });
+}
+
+// Fills r.metrics from a report (and the accuracy table), then applies the
+// constraints. A point the accuracy table does not cover is infeasible: it
+// cannot be ranked against the others.
+void judge(const SweepSpec& spec, const Resolved& resolved, const nlohmann::json& report,
+           Result& r) {
+  r.status = "ok";
+  for (const auto& m : metric_names(spec)) {
+    if (m == "accuracy") continue;
+    const auto v = metric(report, m);
+    if (!v) {
+      r.status = "failed";
+      r.reason = fmt::format("the report has no metric {}", m);
+      return;
+    }
+    r.metrics[m] = *v;
+  }
+  if (spec.accuracy) {
+    const auto [family, params] = workloads::zoo::resolve_spec(resolved.workload);
+    const auto accuracy = lookup(*spec.accuracy, family, params);
+    if (!accuracy) {
+      r.metrics["accuracy"] = nullptr;
+      r.status = "infeasible";
+      r.reason = fmt::format("no accuracy for {} in {}", resolved.workload, spec.accuracy->file);
+      return;
+    }
+    r.metrics["accuracy"] = *accuracy;
+  }
+  for (const auto& c : spec.constraints) {
+    const double v = r.metrics[c.metric].get<double>();
+    if ((c.max && v > *c.max) || (c.min && v < *c.min)) {
+      r.status = "infeasible";
+      r.reason = c.max && v > *c.max ? fmt::format("{} = {:.6g} > {:.6g}", c.metric, v, *c.max)
+                                     : fmt::format("{} = {:.6g} < {:.6g}", c.metric, v, *c.min);
+      return;
+    }
+  }
 }
 
 std::optional<std::vector<double>> objectives_of(const SweepSpec& spec, const Result& r) {
@@ -121,25 +171,7 @@ Result finish(const SweepSpec& spec, const Job& job, int status, bool timed_out)
       return r;
     }
     r.report = job.report;
-    r.status = "ok";
-    for (const auto& m : metric_names(spec)) {
-      const auto v = metric(report, m);
-      if (!v) {
-        r.status = "failed";
-        r.reason = fmt::format("report has no metric {}", m);
-        return r;
-      }
-      r.metrics[m] = *v;
-    }
-    for (const auto& c : spec.constraints) {
-      const double v = r.metrics[c.metric].get<double>();
-      if ((c.max && v > *c.max) || (c.min && v < *c.min)) {
-        r.status = "infeasible";
-        r.reason = c.max && v > *c.max ? fmt::format("{} = {:.6g} > {:.6g}", c.metric, v, *c.max)
-                                       : fmt::format("{} = {:.6g} < {:.6g}", c.metric, v, *c.min);
-        break;
-      }
-    }
+    judge(spec, job.resolved, report, r);
   }
   return r;
 }
@@ -171,19 +203,7 @@ Result estimate_point(const SweepSpec& spec, const Resolved& resolved) {
          {{"peak_tops", arch::peak_tops(config, config.array.precision)},
           {"peak_macs_per_cycle",
            arch::peak_macs_per_cycle(config.array, config.array.precision)}}}};
-    r.status = "ok";
-    for (const auto& m : metric_names(spec)) {
-      const auto v = metric(report, m);
-      if (!v) throw InputError(fmt::format("the analytical estimate has no metric {}", m));
-      r.metrics[m] = *v;
-    }
-    for (const auto& c : spec.constraints) {
-      const double v = r.metrics[c.metric].get<double>();
-      if ((c.max && v > *c.max) || (c.min && v < *c.min)) {
-        r.status = "infeasible";
-        r.reason = fmt::format("{} = {:.6g} outside the constraint", c.metric, v);
-      }
-    }
+    judge(spec, resolved, report, r);
   } catch (const InputError& e) {
     r.status = "infeasible";
     r.reason = e.what();
@@ -220,7 +240,9 @@ void write_outputs(const SweepSpec& spec, const std::filesystem::path& dir,
     }
     for (const auto& m : metrics)
       csv << ","
-          << (r.metrics.contains(m) ? fmt::format("{:.10g}", r.metrics[m].get<double>()) : "");
+          << (r.metrics.contains(m) && r.metrics[m].is_number()
+                  ? fmt::format("{:.10g}", r.metrics[m].get<double>())
+                  : "");
     csv << "," << csv_field(r.reason) << "\n";
     if (const auto o = objectives_of(spec, r)) {
       values.push_back(*o);
@@ -300,7 +322,8 @@ SweepSummary run_sweep(const SweepSpec& spec, const SweepOptions& o) {
                                                        "totals.dram_read_bytes",
                                                        "totals.dram_write_bytes",
                                                        "hardware.peak_tops",
-                                                       "hardware.peak_macs_per_cycle"};
+                                                       "hardware.peak_macs_per_cycle",
+                                                       "accuracy"};
       if (!kEstimated.contains(m)) {
         throw InputError(fmt::format("--analytical: the estimate has no {} (it has {})", m,
                                      fmt::join(kEstimated, ", ")));
@@ -310,7 +333,7 @@ SweepSummary run_sweep(const SweepSpec& spec, const SweepOptions& o) {
     for (auto batch = strategy->ask(256); !batch.empty(); batch = strategy->ask(256)) {
       for (const auto& p : batch) {
         const Resolved resolved = resolve(spec, p);
-        if (const auto stored = store.get(resolved.key)) {
+        if (const auto stored = store.get(resolved.key); stored && covers(spec, *stored)) {
           ++summary.reused;
           record(*stored, p);
           continue;
@@ -336,7 +359,7 @@ SweepSummary run_sweep(const SweepSpec& spec, const SweepOptions& o) {
       if (pending.empty()) break;
       Job job{pending.back(), resolve(spec, pending.back()), Clock::now(), "", ""};
       pending.pop_back();
-      if (const auto stored = store.get(job.resolved.key)) {
+      if (const auto stored = store.get(job.resolved.key); stored && covers(spec, *stored)) {
         ++summary.reused;
         record(*stored, job.point);
         continue;

@@ -33,10 +33,10 @@ $tessel sweep configs/sweeps/mobilenet_edge.json -o out/sweep_mobilenet_edge
 python3 - out/sweep_mobilenet_edge/pareto.json <<'PY'
 import json, sys
 front = json.load(open(sys.argv[1]))
-print("Pareto front (latency, peak TOPS, DRAM reads):")
+print("Pareto front (latency, ImageNet top-1, peak TOPS, DRAM reads):")
 for p in sorted(front["points"], key=lambda p: p["metrics"]["totals.latency_ms"]):
     m, q = p["metrics"], p["params"]
-    print(f"  {m['totals.latency_ms']:7.3f} ms  {m['hardware.peak_tops']:6.3f} TOPS  {m['totals.dram_read_bytes']/1e6:7.2f} MB"
+    print(f"  {m['totals.latency_ms']:7.3f} ms  {m['accuracy']:4.1f}%  {m['hardware.peak_tops']:6.3f} TOPS  {m['totals.dram_read_bytes']/1e6:7.2f} MB"
           f"   width {q['model.width_mult']}, res {q['model.resolution']}, {q['arch.array.rows']}x{q['arch.array.cols']},"
           f" gbuf {q['arch.sram[0].capacity_bytes']//1024} KiB, DRAM {q['arch.dram.channel_bandwidth_gb_per_s']} GB/s/ch")
 PY

@@ -48,6 +48,22 @@ printf '{"arch": "configs/arch/edge_npu.json", "workload": "mobilenet_v2", "para
 "$tessel" sweep "$tmp/dram.json" -o "$tmp/dram" --analytical >"$tmp/dram.log" 2>&1
 [[ $? -eq 1 ]] && grep -q "the estimate has no units.dram.bandwidth_utilization" "$tmp/dram.log"; check "analytical metrics are checked" $?
 
+# Accuracy from the built-in table: published points get their top-1, a
+# width between the published checkpoints is infeasible with a reason, and a
+# resumed sweep that adds the metric re-evaluates the stored points.
+printf '{"arch": "configs/arch/edge_npu.json", "workload": "mobilenet_v2", "parameters": [{"path": "model.width_mult", "values": [0.35, 0.6, 1.4]}], "objectives": [{"metric": "totals.latency_ms", "goal": "min"}]}' >"$tmp/acc.json"
+"$tessel" sweep "$tmp/acc.json" -o "$tmp/acc" --analytical >/dev/null; check "sweep before accuracy" $?
+printf '{"arch": "configs/arch/edge_npu.json", "workload": "mobilenet_v2", "parameters": [{"path": "model.width_mult", "values": [0.35, 0.6, 1.4]}], "objectives": [{"metric": "totals.latency_ms", "goal": "min"}, {"metric": "accuracy", "goal": "max"}]}' >"$tmp/acc.json"
+"$tessel" sweep "$tmp/acc.json" -o "$tmp/acc" --analytical --resume >"$tmp/acc.log"; check "accuracy sweep" $?
+grep -q "3 evaluated, 0 reused; 2 ok, 1 infeasible" "$tmp/acc.log"; check "stored points without accuracy are re-evaluated" $?
+python3 - "$tmp/acc/points.csv" <<'PY'; check "accuracy per point (TF-Slim table: 0.35/224 60.3, 1.4/224 75.0)" $?
+import csv, sys
+rows = {r["model.width_mult"]: r for r in csv.DictReader(open(sys.argv[1]))}
+assert rows["0.35"]["accuracy"] == "60.3" and rows["1.4"]["accuracy"] == "75", rows
+assert rows["0.6"]["status"] == "infeasible" and rows["0.6"]["accuracy"] == "", rows["0.6"]
+assert "no accuracy for mobilenet_v2:width_mult=0.6 in builtin:imagenet_top1" in rows["0.6"]["reason"], rows["0.6"]
+PY
+
 # Bad specs are clear errors.
 printf '{"arch": "configs/arch/edge_npu.json", "workload": "mobilenet_v2", "parameters": [{"path": "arch.array.rowz", "values": [8]}], "objectives": [{"metric": "totals.latency_ms", "goal": "min"}]}' >"$tmp/bad.json"
 "$tessel" sweep "$tmp/bad.json" -o "$tmp/bad" >"$tmp/bad.log" 2>&1

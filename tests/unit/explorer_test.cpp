@@ -8,10 +8,12 @@
 #include <gtest/gtest.h>
 
 #include "arch/error.h"
+#include "explorer/accuracy.h"
 #include "explorer/pareto.h"
 #include "explorer/spec.h"
 #include "explorer/strategy.h"
 #include "test_paths.h"
+#include "workloads/zoo/registry.h"
 
 namespace tessel {
 namespace {
@@ -76,7 +78,7 @@ TEST(Sweep, SpecErrorsNameThePath) {
       spec_error(
           head +
           R"("parameters": [{"path": "arch.array.rows", "values": [16]}], "objectives": [{"metric": "totals.speed", "goal": "max"}]})"),
-      HasSubstr("sweep.objectives[0].metric: not a report metric"));
+      HasSubstr("sweep.objectives[0].metric: not a metric; one of: accuracy, "));
   EXPECT_THAT(
       spec_error(head +
                  R"("parameters": [{"path": "arch.array.cols", "tie": "arch.array.rows"}], )" +
@@ -84,6 +86,99 @@ TEST(Sweep, SpecErrorsNameThePath) {
       HasSubstr("\"arch.array.rows\" is not an earlier parameter"));
   EXPECT_THAT(spec_error(head + R"("parameters": [], "strategy": {"name": "annealing"}, )" + obj),
               HasSubstr("sweep.strategy.name: must be one of grid, random, lhs"));
+}
+
+std::string write_table(const std::string& body) {
+  const std::string path = ::testing::TempDir() + "/accuracy.csv";
+  std::ofstream(path) << body;
+  return path;
+}
+
+std::string table_error(const std::string& body) {
+  try {
+    explorer::load_accuracy_table(write_table(body));
+  } catch (const InputError& e) {
+    return e.what();
+  }
+  return "no error";
+}
+
+TEST(Accuracy, LookupMatchesTheMostSpecificRow) {
+  const auto table =
+      explorer::load_accuracy_table(write_table("# comment\n"
+                                                "family,width_mult,resolution,top1,source\n"
+                                                "m,,,50,\"paper, table 1\"\n"
+                                                "m,1.0,,60,a\n"
+                                                "m,1.0,224,70,b\n"
+                                                "n,1,224,80,c\n"));
+  using P = std::map<std::string, std::string>;
+  EXPECT_EQ(explorer::lookup(table, "m", P{{"width_mult", "1"}, {"resolution", "224"}}), 70);
+  EXPECT_EQ(explorer::lookup(table, "m", P{{"width_mult", "1.00"}, {"resolution", "192"}}), 60);
+  EXPECT_EQ(explorer::lookup(table, "m", P{{"width_mult", "0.5"}, {"resolution", "224"}}), 50);
+  EXPECT_EQ(explorer::lookup(table, "n", P{{"width_mult", "1.0"}, {"resolution", "224"}}), 80);
+  EXPECT_EQ(explorer::lookup(table, "n", P{{"width_mult", "0.5"}, {"resolution", "224"}}),
+            std::nullopt);
+  EXPECT_EQ(explorer::lookup(table, "resnet", P{}), std::nullopt);
+  EXPECT_EQ(table.rows[0].source, "paper, table 1");
+}
+
+TEST(Accuracy, TableErrorsNameFileAndLine) {
+  EXPECT_THAT(table_error("family,top1,source\nm,101,x\n"),
+              HasSubstr("accuracy.csv:2: top1 must be a percentage in [0, 100], got \"101\""));
+  EXPECT_THAT(table_error("family,top1,source\nm,70\n"),
+              HasSubstr("accuracy.csv:2: expected 3 fields as in the header, got 2"));
+  EXPECT_THAT(table_error("family,top1\nm,70\n"), HasSubstr("accuracy.csv:2: every accuracy "
+                                                            "needs its source"));
+  EXPECT_THAT(table_error("family,width,source\n"),
+              HasSubstr("accuracy.csv:1: the header needs columns family and top1"));
+  EXPECT_THAT(table_error("family,top1,source\nm,\"70,x\n"),
+              HasSubstr("accuracy.csv:2: unterminated quoted field"));
+  EXPECT_THAT(table_error(""), HasSubstr("the table is empty"));
+  const auto ambiguous = explorer::load_accuracy_table(
+      write_table("family,width_mult,resolution,top1,source\nm,1.0,,60,a\nm,,224,61,b\n"));
+  try {
+    explorer::lookup(ambiguous, "m", {{"width_mult", "1.0"}, {"resolution", "224"}});
+    ADD_FAILURE() << "ambiguous rows accepted";
+  } catch (const InputError& e) {
+    EXPECT_THAT(e.what(), HasSubstr("lines 2 and 3 both match m with different accuracy"));
+  }
+}
+
+TEST(Accuracy, BuiltinTableHasPublishedFigures) {
+  // Independent figures: torchvision's ResNet50_Weights.IMAGENET1K_V1
+  // documents acc@1 76.130; the TF-Slim MobileNetV2 table lists 1.0/224 at
+  // 71.8 and 0.35/96 at 45.5.
+  const auto table = explorer::load_accuracy_table("builtin");
+  const auto resnet50 = workloads::zoo::resolve_spec("resnet");
+  EXPECT_EQ(resnet50.first, "resnet");
+  EXPECT_EQ(explorer::lookup(table, resnet50.first, resnet50.second), 76.130);
+  const auto mb = workloads::zoo::resolve_spec("mobilenet_v2");
+  EXPECT_EQ(explorer::lookup(table, mb.first, mb.second), 71.8);
+  const auto small = workloads::zoo::resolve_spec("mobilenet_v2:width_mult=0.35,resolution=96");
+  EXPECT_EQ(explorer::lookup(table, small.first, small.second), 45.5);
+  // Not published: a width between the checkpoints, another class count.
+  const auto odd = workloads::zoo::resolve_spec("mobilenet_v2:width_mult=0.6");
+  EXPECT_EQ(explorer::lookup(table, odd.first, odd.second), std::nullopt);
+  const auto classes = workloads::zoo::resolve_spec("resnet:classes=10");
+  EXPECT_EQ(explorer::lookup(table, classes.first, classes.second), std::nullopt);
+}
+
+TEST(Sweep, AccuracyNeedsAZooWorkloadTheTableCovers) {
+  const std::string obj =
+      R"("parameters": [], "objectives": [{"metric": "accuracy", "goal": "max"}]})";
+  EXPECT_THAT(spec_error(R"({"arch": ")" + arch() + R"(", "workload": "gpt", )" + obj),
+              HasSubstr("sweep.accuracy: the table builtin:imagenet_top1 has no rows for the "
+                        "family gpt"));
+  EXPECT_THAT(spec_error(R"({"arch": ")" + arch() + R"(", "workload": ")" +
+                         testing::source_path("configs/workloads/resnet50.json") + R"(", )" + obj),
+              HasSubstr("sweep.workload: the metric accuracy needs a model-zoo workload"));
+  EXPECT_THAT(
+      spec_error(R"({"arch": ")" + arch() +
+                 R"(", "workload": "resnet", "accuracy": {"table": "nonexistent.csv"}, )" + obj),
+      HasSubstr("sweep.accuracy: nonexistent.csv: cannot open the accuracy table"));
+  const auto spec = explorer::load_sweep(
+      write_spec(R"({"arch": ")" + arch() + R"(", "workload": "resnet", )" + obj));
+  ASSERT_TRUE(spec.accuracy.has_value());
 }
 
 explorer::SweepSpec small_spec(const std::string& strategy) {

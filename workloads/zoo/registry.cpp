@@ -128,7 +128,40 @@ std::vector<ParamSpec> common_params() {
   };
 }
 
+namespace {
+struct ResolvedSpec {
+  const ModelFamily* family;
+  std::map<std::string, std::string> values, given;
+};
+ResolvedSpec resolve(const std::string& spec);
+}  // namespace
+
+std::pair<std::string, std::map<std::string, std::string>> resolve_spec(const std::string& spec) {
+  const auto r = resolve(spec);
+  return {r.family->name, r.values};
+}
+
 Workload build(const std::string& spec) {
+  const auto resolved = resolve(spec);
+  const ModelFamily* family = resolved.family;
+  const auto& values = resolved.values;
+  const auto& given = resolved.given;
+  const ModelParams params(values);
+  std::string label = family->name;
+  for (const auto& [k, v] : given) label += (label == family->name ? ":" : ",") + k + "=" + v;
+  const DType activation = *parse_dtype(params.text("precision"));
+  const std::string& w = params.text("weight_precision");
+  Builder builder(label, static_cast<std::uint64_t>(params.integer("batch")), activation,
+                  w == "same" ? std::nullopt : parse_dtype(w));
+  Workload workload = family->build(params, builder);
+  workload.name = spec;
+  validate_edges(workload, spec);
+  return workload;
+}
+
+namespace {
+
+ResolvedSpec resolve(const std::string& spec) {
   const auto colon = spec.find(':');
   std::string name = spec.substr(0, colon);
   auto given = parse_assignments(colon == std::string::npos ? "" : spec.substr(colon + 1), spec);
@@ -173,18 +206,10 @@ Workload build(const std::string& spec) {
     check_value(*it, v, spec);
     values[k] = v;
   }
-  const ModelParams params(values);
-  std::string label = family->name;
-  for (const auto& [k, v] : given) label += (label == family->name ? ":" : ",") + k + "=" + v;
-  const DType activation = *parse_dtype(params.text("precision"));
-  const std::string& w = params.text("weight_precision");
-  Builder builder(label, static_cast<std::uint64_t>(params.integer("batch")), activation,
-                  w == "same" ? std::nullopt : parse_dtype(w));
-  Workload workload = family->build(params, builder);
-  workload.name = spec;
-  validate_edges(workload, spec);
-  return workload;
+  return {family, values, given};
 }
+
+}  // namespace
 
 Workload load(const std::string& spec, bool skip_unsupported) {
   const auto dot = spec.find_last_of('.');

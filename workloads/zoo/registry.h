@@ -62,6 +62,9 @@ std::vector<ParamSpec> common_params();
 // naming the spec and what was expected.
 Workload build(const std::string& spec);
 
+// The family and every parameter value (defaults filled in) of a spec.
+std::pair<std::string, std::map<std::string, std::string>> resolve_spec(const std::string& spec);
+
 // What every --workload takes: a model spec, or a file (.json, .csv) by
 // its extension or because it exists.
 Workload load(const std::string& spec, bool skip_unsupported = false);
