@@ -262,8 +262,8 @@ int run_sweep(const std::vector<std::string>& args) {
       "tessel sweep SPEC.json -o DIR [options]\n\nRuns a design-space sweep "
       "(docs/sweep-format.md): every "
       "point in a worker process, results\nin DIR/results.sqlite as they finish, then "
-      "DIR/points.csv and "
-      "DIR/pareto.json");
+      "DIR/points.csv, "
+      "DIR/pareto.json and DIR/pareto.html");
   desc.add_options()("help,h", "show this text")(
       "spec", po::value<std::string>()->value_name("FILE"), "the sweep spec")(
       "output,o", po::value<std::string>()->value_name("DIR"), "output directory (required)")(
@@ -295,9 +295,9 @@ int run_sweep(const std::vector<std::string>& args) {
   const auto s = explorer::run_sweep(spec, options);
   std::cout << fmt::format(
       "sweep {}: {} evaluated, {} reused; {} ok, {} infeasible, {} failed; {} on the Pareto front\n"
-      "outputs: {}/points.csv, {}/pareto.json, {}/results.sqlite\n",
+      "outputs: {}/points.csv, {}/pareto.json, {}/pareto.html, {}/results.sqlite\n",
       spec.name, s.evaluated, s.reused, s.ok, s.infeasible, s.failed, s.pareto, options.out_dir,
-      options.out_dir, options.out_dir);
+      options.out_dir, options.out_dir, options.out_dir);
   return 0;
 }
 

@@ -23,6 +23,7 @@
 #include "explorer/pareto.h"
 #include "explorer/store.h"
 #include "explorer/strategy.h"
+#include "reports/sweep_page.h"
 #include "workloads/estimate.h"
 #include "workloads/zoo/registry.h"
 
@@ -256,14 +257,31 @@ void write_outputs(const SweepSpec& spec, const std::filesystem::path& dir,
     objectives.push_back({{"metric", o.metric}, {"goal", o.minimise ? "min" : "max"}});
   }
   nlohmann::json points = nlohmann::json::array();
+  std::vector<bool> on_front(results.size(), false);
   for (auto f : pareto_front(values, minimise)) {
     const auto& r = results[ok[f]];
+    on_front[ok[f]] = true;
     points.push_back(
         {{"key", r.key}, {"params", r.params}, {"metrics", r.metrics}, {"report", r.report}});
   }
   summary.pareto = points.size();
   std::ofstream(dir / "pareto.json")
       << nlohmann::json{{"objectives", objectives}, {"points", points}}.dump(2) << "\n";
+  nlohmann::json page = {{"name", spec.name},
+                         {"objectives", objectives},
+                         {"parameters", nlohmann::json::array()},
+                         {"points", nlohmann::json::array()}};
+  for (const auto& p : spec.parameters) page["parameters"].push_back(p.path);
+  for (std::size_t i = 0; i < results.size(); ++i) {
+    const auto& r = results[i];
+    page["points"].push_back({{"key", r.key},
+                              {"status", r.status},
+                              {"reason", r.reason},
+                              {"params", r.params},
+                              {"metrics", r.metrics},
+                              {"front", static_cast<bool>(on_front[i])}});
+  }
+  std::ofstream(dir / "pareto.html") << reports::sweep_html(page);
 }
 
 }  // namespace

@@ -1,5 +1,7 @@
 #include "reports/render.h"
 
+#include "reports/html.h"
+
 #include <algorithm>
 #include <cmath>
 
@@ -20,41 +22,8 @@ std::string csv_field(const std::string& s) {
   return out + "\"";
 }
 
-std::string escape(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
-}
-
 double num(const nlohmann::json& j, const char* key) {
   return j.contains(key) ? j[key].get<double>() : 0.0;
-}
-
-std::string human(double v) {
-  const char* units[] = {"", "K", "M", "G", "T", "P"};
-  int u = 0;
-  while (std::abs(v) >= 1000 && u < 5) {
-    v /= 1000;
-    ++u;
-  }
-  return fmt::format("{:.3g}{}", v, units[u]);
 }
 
 // Per-layer cycles as stacked vertical bars: compute, then each stall cause.

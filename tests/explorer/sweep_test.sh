@@ -20,6 +20,16 @@ cmp -s "$tmp/one/points.csv" "$tmp/two/points.csv"; check "points.csv independen
 strip() { python3 -c "import json,sys; d=json.load(open(sys.argv[1])); [p.pop('report') for p in d['points']]; print(json.dumps(d, sort_keys=True))" "$1"; }
 [[ "$(strip "$tmp/one/pareto.json")" == "$(strip "$tmp/two/pareto.json")" ]]; check "pareto.json independent of --jobs" $?
 [[ $(($(wc -l <"$tmp/one/points.csv") - 1)) -eq $total ]]; check "every point recorded" $?
+python3 - "$tmp/one" <<'PY'; check "pareto.html: one scatter per objective pair, the front highlighted" $?
+import json, sys
+d = sys.argv[1]
+front = len(json.load(open(d + "/pareto.json"))["points"])
+html = open(d + "/pareto.html").read()
+pairs = 4 * 3 // 2  # latency, accuracy, peak TOPS, DRAM reads
+assert html.count("<svg") == pairs, html.count("<svg")
+assert html.count('class="front"') == front * pairs, (html.count('class="front"'), front)
+assert "Sensitivity per parameter" in html and "model.width_mult" in html
+PY
 
 # Kill a sweep with SIGKILL once some points are stored, then resume.
 "$tessel" sweep "$spec" -o "$tmp/killed" --jobs 1 >"$tmp/killed.log" 2>&1 &

@@ -12,6 +12,7 @@
 #include "explorer/pareto.h"
 #include "explorer/spec.h"
 #include "explorer/strategy.h"
+#include "reports/sweep_page.h"
 #include "test_paths.h"
 #include "workloads/zoo/registry.h"
 
@@ -234,6 +235,55 @@ TEST(Sweep, RandomAndLatinHypercubeAreSeededAndDistinct) {
   std::set<std::int64_t> rows;
   for (const auto& p : lhs) rows.insert(p[1].get<std::int64_t>());
   EXPECT_EQ(rows.size(), lhs.size());
+}
+
+}  // namespace
+}  // namespace tessel
+
+namespace tessel {
+namespace {
+
+std::size_t count(const std::string& s, const std::string& what) {
+  std::size_t n = 0;
+  for (auto at = s.find(what); at != std::string::npos; at = s.find(what, at + 1)) ++n;
+  return n;
+}
+
+TEST(SweepPage, ScattersFrontAndSensitivity) {
+  // Four feasible points and one infeasible; a (1 or 2) moves latency from
+  // medians 2 to 6 (overall median 4: effect 100%), b barely (4 and 4.5...).
+  auto point = [](const std::string& key, const std::string& status, int a, int b, double lat,
+                  double acc, bool front) {
+    return nlohmann::json{{"key", key},
+                          {"status", status},
+                          {"reason", status == "ok" ? "" : "latency_ms = 9 > 8"},
+                          {"params", {{"a", a}, {"b", b}}},
+                          {"metrics", {{"lat", lat}, {"acc", acc}, {"tops", 1.0}}},
+                          {"front", front}};
+  };
+  const nlohmann::json sweep = {
+      {"name", "hand"},
+      {"objectives",
+       {{{"metric", "lat"}, {"goal", "min"}},
+        {{"metric", "acc"}, {"goal", "max"}},
+        {{"metric", "tops"}, {"goal", "min"}}}},
+      {"parameters", {"a", "b"}},
+      {"points",
+       {point("k1", "ok", 1, 1, 1, 60, true), point("k2", "ok", 1, 2, 3, 70, true),
+        point("k3", "ok", 2, 1, 5, 65, false), point("k4", "ok", 2, 2, 7, 75, true),
+        point("k5", "infeasible", 2, 2, 9, 80, false)}}};
+  const std::string html = reports::sweep_html(sweep);
+  EXPECT_EQ(count(html, "<svg"), 3u);  // lat-acc, lat-tops, acc-tops
+  EXPECT_EQ(count(html, "class=\"front\""), 3u * 3);
+  EXPECT_EQ(count(html, "class=\"infeasible\""), 3u);
+  EXPECT_THAT(html, HasSubstr("<title>ok\na = 2\nb = 2\nacc = 75\nlat = 7\ntops = 1</title>"));
+  EXPECT_THAT(html, HasSubstr("infeasible: latency_ms = 9 &gt; 8"));
+  EXPECT_THAT(html, HasSubstr("5 points: 4 feasible, 1 infeasible, 0 failed; 3 on the Pareto"));
+  // a: medians 2 (1, 3) and 6 (5, 7), overall 4: 100%. b: 3 (1, 5) and 5
+  // (3, 7): 50%. a ranks first.
+  EXPECT_THAT(html, HasSubstr("<li>a: 100.0%</li><li>b: 50.0%</li>"));
+  EXPECT_THAT(html, HasSubstr("<tr><td>a</td><td>2</td><td>3</td><td>2</td><td>1</td><td>6</td>"
+                              "<td>70</td><td>1</td></tr>"));
 }
 
 }  // namespace
