@@ -171,11 +171,24 @@ SweepSpec load_sweep(const std::string& file) {
     if (!c.min && !c.max) r.fail("metric", "a constraint needs min or max");
     spec.constraints.push_back(c);
   });
+  const auto free_count = std::count_if(spec.parameters.begin(), spec.parameters.end(),
+                                        [](const Parameter& p) { return !p.tie; });
   if (top.has("strategy")) {
     JsonReader s = top.object("strategy");
-    spec.strategy.name = s.required_enum("name", {"grid", "random", "lhs"});
-    spec.strategy.samples = s.optional_uint("samples", 16, 1, 1000000);
-    spec.strategy.seed = s.optional_uint("seed", 1);
+    spec.strategy.name = s.required_enum("name", {"grid", "random", "lhs", "nsga2"});
+    if (spec.strategy.name == "nsga2") {
+      spec.strategy.population = s.optional_uint("population", 16, 8, 100000);
+      if (spec.strategy.population % 4 != 0) {
+        s.fail("population",
+               fmt::format("NSGA-II needs a multiple of 4, got {}", spec.strategy.population));
+      }
+      spec.strategy.generations = s.optional_uint("generations", 10, 1, 100000);
+      if (spec.objectives.size() < 2) s.fail("name", "NSGA-II needs at least two objectives");
+      if (free_count == 0) s.fail("name", "NSGA-II needs at least one swept parameter");
+    } else if (spec.strategy.name != "grid") {
+      spec.strategy.samples = s.optional_uint("samples", 16, 1, 1000000);
+    }
+    spec.strategy.seed = s.optional_uint("seed", 1, 0, 0xffffffffu);
     s.finish();
   } else {
     top.ignore("strategy");

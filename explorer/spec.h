@@ -33,8 +33,10 @@ struct Constraint {
 };
 
 struct Strategy {
-  std::string name = "grid";  // grid, random, lhs
-  std::uint64_t samples = 0;  // random, lhs
+  std::string name = "grid";      // grid, random, lhs, nsga2
+  std::uint64_t samples = 0;      // random, lhs
+  std::uint64_t population = 0;   // nsga2: a multiple of 4, at least 8
+  std::uint64_t generations = 0;  // nsga2
   std::uint64_t seed = 1;
 };
 

@@ -19,23 +19,6 @@ std::map<std::string, StrategyFactory>& registry() {
   return r;
 }
 
-// Indices of the parameters that are swept (not tied).
-std::vector<std::size_t> free_parameters(const SweepSpec& spec) {
-  std::vector<std::size_t> out;
-  for (std::size_t i = 0; i < spec.parameters.size(); ++i) {
-    if (!spec.parameters[i].tie) out.push_back(i);
-  }
-  return out;
-}
-
-Point make_point(const SweepSpec& spec, const std::vector<std::size_t>& free,
-                 const std::vector<std::size_t>& choice) {
-  Point p(spec.parameters.size(), nullptr);
-  for (std::size_t f = 0; f < free.size(); ++f)
-    p[free[f]] = spec.parameters[free[f]].values[choice[f]];
-  return p;
-}
-
 // Every combination, in mixed-radix order (last parameter fastest).
 class Grid : public SearchStrategy {
  public:
@@ -148,6 +131,23 @@ const bool kLhs = register_strategy(
     "lhs", [](const SweepSpec& s) { return std::make_unique<LatinHypercube>(s); });
 
 }  // namespace
+
+// Indices of the parameters that are swept (not tied).
+std::vector<std::size_t> free_parameters(const SweepSpec& spec) {
+  std::vector<std::size_t> out;
+  for (std::size_t i = 0; i < spec.parameters.size(); ++i) {
+    if (!spec.parameters[i].tie) out.push_back(i);
+  }
+  return out;
+}
+
+Point make_point(const SweepSpec& spec, const std::vector<std::size_t>& free,
+                 const std::vector<std::size_t>& choice) {
+  Point p(spec.parameters.size(), nullptr);
+  for (std::size_t f = 0; f < free.size(); ++f)
+    p[free[f]] = spec.parameters[free[f]].values[choice[f]];
+  return p;
+}
 
 bool register_strategy(const std::string& name, StrategyFactory factory) {
   registry()[name] = std::move(factory);

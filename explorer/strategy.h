@@ -16,13 +16,22 @@ namespace tessel::explorer {
 class SearchStrategy {
  public:
   virtual ~SearchStrategy() = default;
-  // Up to `n` points not proposed before; empty once the search is over.
+  // Up to `n` points not proposed before. Empty when the search is over, or
+  // when no point can come until the outstanding ones are told (an
+  // evolutionary search between generations); with nothing outstanding,
+  // empty means over.
   virtual std::vector<Point> ask(std::size_t n) = 0;
   // The objective values of a proposed point (nullopt: failed or infeasible).
   virtual void tell(const Point& point, const std::optional<std::vector<double>>& objectives) = 0;
   // Points the strategy will propose in all, when known (for progress).
   virtual std::optional<std::size_t> total() const = 0;
 };
+
+// For strategies: the indices of the swept (not tied) parameters, and the
+// point choosing value choice[f] of each free parameter f.
+std::vector<std::size_t> free_parameters(const SweepSpec& spec);
+Point make_point(const SweepSpec& spec, const std::vector<std::size_t>& free,
+                 const std::vector<std::size_t>& choice);
 
 using StrategyFactory = std::function<std::unique_ptr<SearchStrategy>(const SweepSpec&)>;
 bool register_strategy(const std::string& name, StrategyFactory factory);

@@ -372,7 +372,8 @@ SweepSummary run_sweep(const SweepSpec& spec, const SweepOptions& o) {
       if (pending.empty() && !exhausted) {
         pending = strategy->ask(o.jobs);
         std::reverse(pending.begin(), pending.end());
-        exhausted = pending.empty();
+        // Empty with points running: the strategy waits for their results.
+        exhausted = pending.empty() && running.empty();
       }
       if (pending.empty()) break;
       Job job{pending.back(), resolve(spec, pending.back()), Clock::now(), "", ""};

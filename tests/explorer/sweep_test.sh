@@ -74,6 +74,14 @@ assert rows["0.6"]["status"] == "infeasible" and rows["0.6"]["accuracy"] == "", 
 assert "no accuracy for mobilenet_v2:width_mult=0.6 in builtin:imagenet_top1" in rows["0.6"]["reason"], rows["0.6"]
 PY
 
+# NSGA-II: the same points and results whatever the job count.
+printf '{"arch": "configs/arch/edge_npu.json", "workload": "mobilenet_v2", "parameters": [{"path": "model.width_mult", "values": [0.35, 0.5, 0.75, 1.0]}, {"path": "model.resolution", "values": [96, 160, 224]}, {"path": "arch.array.rows", "values": [8, 16, 32, 64]}], "objectives": [{"metric": "totals.latency_ms", "goal": "min"}, {"metric": "accuracy", "goal": "max"}], "strategy": {"name": "nsga2", "population": 8, "generations": 3, "seed": 5}}' >"$tmp/nsga2.json"
+"$tessel" sweep "$tmp/nsga2.json" -o "$tmp/nsga2_1" --jobs 1 >/dev/null; check "nsga2 sweep, 1 job" $?
+"$tessel" sweep "$tmp/nsga2.json" -o "$tmp/nsga2_2" --jobs 2 >/dev/null; check "nsga2 sweep, 2 jobs" $?
+cmp -s "$tmp/nsga2_1/points.csv" "$tmp/nsga2_2/points.csv"; check "nsga2 results independent of --jobs" $?
+"$tessel" sweep "$tmp/nsga2.json" -o "$tmp/nsga2_2" --jobs 2 --resume >"$tmp/nsga2_resume.log"; check "nsga2 resume" $?
+grep -q " 0 evaluated, " "$tmp/nsga2_resume.log"; check "nsga2 resume re-runs nothing" $?
+
 # Bad specs are clear errors.
 printf '{"arch": "configs/arch/edge_npu.json", "workload": "mobilenet_v2", "parameters": [{"path": "arch.array.rowz", "values": [8]}], "objectives": [{"metric": "totals.latency_ms", "goal": "min"}]}' >"$tmp/bad.json"
 "$tessel" sweep "$tmp/bad.json" -o "$tmp/bad" >"$tmp/bad.log" 2>&1
