@@ -273,7 +273,10 @@ int run_sweep(const std::vector<std::string>& args) {
       "per-point limit; a point over it is killed and recorded as failed")(
       "resume", "continue a killed sweep in DIR: finished points are not run again")(
       "analytical",
-      "evaluate every point with the analytical estimate (no simulation) for screening");
+      "evaluate every point with the analytical estimate (no simulation) for screening")(
+      "screen", po::value<std::size_t>()->value_name("N"),
+      "multi-fidelity: estimate every point analytically, then simulate the N most promising "
+      "(analytical Pareto layers first); DIR/screening.json says how far the two disagree");
   po::positional_options_description pos;
   pos.add("spec", 1);
   const auto vm = parse(desc, args, &pos);
@@ -290,6 +293,11 @@ int run_sweep(const std::vector<std::string>& args) {
   options.timeout_seconds = vm["timeout"].as<double>();
   options.resume = vm.count("resume") > 0;
   options.analytical = vm.count("analytical") > 0;
+  if (vm.count("screen")) {
+    options.screen = vm["screen"].as<std::size_t>();
+    if (options.screen == 0) throw UsageError("--screen must be at least 1");
+    if (options.analytical) throw UsageError("give --analytical or --screen, not both");
+  }
   options.tessel_binary = std::filesystem::read_symlink("/proc/self/exe").string();
   const auto spec = explorer::load_sweep(vm["spec"].as<std::string>());
   const auto s = explorer::run_sweep(spec, options);
@@ -298,6 +306,11 @@ int run_sweep(const std::vector<std::string>& args) {
       "outputs: {}/points.csv, {}/pareto.json, {}/pareto.html, {}/results.sqlite\n",
       spec.name, s.evaluated, s.reused, s.ok, s.infeasible, s.failed, s.pareto, options.out_dir,
       options.out_dir, options.out_dir, options.out_dir);
+  if (options.screen) {
+    std::cout << fmt::format("screened {} points analytically; {}/screening.json:\n{}\n",
+                             s.screened, options.out_dir,
+                             s.screening["ratio_analytical_over_simulated"].dump(2));
+  }
   return 0;
 }
 

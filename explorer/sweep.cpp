@@ -284,21 +284,11 @@ void write_outputs(const SweepSpec& spec, const std::filesystem::path& dir,
   std::ofstream(dir / "pareto.html") << reports::sweep_html(page);
 }
 
-}  // namespace
-
-SweepSummary run_sweep(const SweepSpec& spec, const SweepOptions& o) {
+// Evaluates what `strategy` proposes, storing each result as it comes.
+// `phase` names the progress lines.
+SweepSummary evaluate(const SweepSpec& spec, SearchStrategy& strategy, Store& store,
+                      const SweepOptions& o, bool analytical, const std::string& phase) {
   const std::filesystem::path dir = o.out_dir;
-  std::filesystem::create_directories(dir / "reports");
-  const auto store_file = dir / "results.sqlite";
-  const bool existed = std::filesystem::exists(store_file);
-  Store store(store_file.string());
-  if (existed && store.size() > 0 && !o.resume) {
-    throw InputError(
-        fmt::format("{}: a sweep's results are already there; add --resume to continue it, or "
-                    "choose another output directory",
-                    store_file.string()));
-  }
-  auto strategy = make_strategy(spec);
   SweepSummary summary;
   std::map<pid_t, Job> running;
   std::vector<Point> pending;
@@ -314,22 +304,22 @@ SweepSummary run_sweep(const SweepSpec& spec, const SweepOptions& o) {
     const double secs = std::chrono::duration<double>(now - start).count();
     const double rate = summary.evaluated / std::max(secs, 1e-3);
     std::string eta = "?";
-    if (const auto total = strategy->total(); total && rate > 0) {
+    if (const auto total = strategy.total(); total && rate > 0) {
       eta = fmt::format("{:.0f} s", static_cast<double>(*total - std::min(*total, done)) / rate);
     }
     const std::string line = fmt::format(
-        "sweep {}: {}/{} done ({} reused), {} failed, {} infeasible, {:.2f} points/s, ETA {}",
-        spec.name, done, strategy->total() ? std::to_string(*strategy->total()) : "?",
-        summary.reused, summary.failed, summary.infeasible, rate, eta);
+        "{} {}: {}/{} done ({} reused), {} failed, {} infeasible, {:.2f} points/s, ETA {}", phase,
+        spec.name, done, strategy.total() ? std::to_string(*strategy.total()) : "?", summary.reused,
+        summary.failed, summary.infeasible, rate, eta);
     std::cout << (tty ? "\r" + line : line + "\n") << std::flush;
   };
   auto record = [&](const Result& r, const Point& p) {
     (r.status == "ok"           ? summary.ok
      : r.status == "infeasible" ? summary.infeasible
                                 : summary.failed)++;
-    strategy->tell(p, objectives_of(spec, r));
+    strategy.tell(p, objectives_of(spec, r));
   };
-  if (o.analytical) {
+  if (analytical) {
     // Validate the metrics once: the estimate has a subset of the report's.
     for (const auto& m : metric_names(spec)) {
       static const std::set<std::string> kEstimated = {"totals.cycles",
@@ -348,7 +338,7 @@ SweepSummary run_sweep(const SweepSpec& spec, const SweepOptions& o) {
       }
     }
     store.begin();
-    for (auto batch = strategy->ask(256); !batch.empty(); batch = strategy->ask(256)) {
+    for (auto batch = strategy.ask(256); !batch.empty(); batch = strategy.ask(256)) {
       for (const auto& p : batch) {
         const Resolved resolved = resolve(spec, p);
         if (const auto stored = store.get(resolved.key); stored && covers(spec, *stored)) {
@@ -367,10 +357,10 @@ SweepSummary run_sweep(const SweepSpec& spec, const SweepOptions& o) {
     }
     store.commit();
   }
-  while (!o.analytical) {
+  while (!analytical) {
     while (running.size() < o.jobs) {
       if (pending.empty() && !exhausted) {
-        pending = strategy->ask(o.jobs);
+        pending = strategy.ask(o.jobs);
         std::reverse(pending.begin(), pending.end());
         // Empty with points running: the strategy waits for their results.
         exhausted = pending.empty() && running.empty();
@@ -419,7 +409,145 @@ SweepSummary run_sweep(const SweepSpec& spec, const SweepOptions& o) {
   }
   progress(true);
   if (tty) std::cout << "\n";
-  write_outputs(spec, dir, store.all(), summary);
+  return summary;
+}
+
+// Opens a store of `dir`; one with results needs --resume.
+std::unique_ptr<Store> open_store(const std::filesystem::path& file, bool resume) {
+  const bool existed = std::filesystem::exists(file);
+  auto store = std::make_unique<Store>(file.string());
+  if (existed && store->size() > 0 && !resume) {
+    throw InputError(
+        fmt::format("{}: a sweep's results are already there; add --resume to continue it, or "
+                    "choose another output directory",
+                    file.string()));
+  }
+  return store;
+}
+
+// Proposes a fixed list of points, in order.
+class PointList : public SearchStrategy {
+ public:
+  explicit PointList(std::vector<Point> points) : m_points(std::move(points)) {}
+  std::vector<Point> ask(std::size_t n) override {
+    std::vector<Point> out;
+    while (out.size() < n && m_next < m_points.size()) out.push_back(m_points[m_next++]);
+    return out;
+  }
+  void tell(const Point&, const std::optional<std::vector<double>>&) override {}
+  std::optional<std::size_t> total() const override { return m_points.size(); }
+
+ private:
+  std::vector<Point> m_points;
+  std::size_t m_next = 0;
+};
+
+// The screening's choice: whole non-dominated layers of the analytical
+// results (first front first), then points of the next layer by key, up to
+// `keep` points.
+std::vector<Result> promising(const SweepSpec& spec, std::vector<Result> screened,
+                              std::size_t keep) {
+  std::sort(screened.begin(), screened.end(),
+            [](const Result& a, const Result& b) { return a.key < b.key; });
+  std::vector<bool> minimise;
+  for (const auto& ob : spec.objectives) minimise.push_back(ob.minimise);
+  std::vector<std::size_t> left;
+  for (std::size_t i = 0; i < screened.size(); ++i) {
+    if (objectives_of(spec, screened[i])) left.push_back(i);
+  }
+  std::vector<Result> out;
+  while (out.size() < keep && !left.empty()) {
+    std::vector<std::vector<double>> values;
+    for (auto i : left) values.push_back(*objectives_of(spec, screened[i]));
+    const auto layer = pareto_front(values, minimise);
+    std::vector<bool> taken(left.size(), false);
+    for (auto f : layer) {
+      if (out.size() < keep) out.push_back(screened[left[f]]);
+      taken[f] = true;
+    }
+    std::vector<std::size_t> rest;
+    for (std::size_t k = 0; k < left.size(); ++k) {
+      if (!taken[k]) rest.push_back(left[k]);
+    }
+    left = std::move(rest);
+  }
+  return out;
+}
+
+Point point_of(const SweepSpec& spec, const Result& r) {
+  Point p;
+  for (const auto& param : spec.parameters) {
+    p.push_back(param.tie ? nlohmann::json(nullptr) : r.params.at(param.path));
+  }
+  return p;
+}
+
+// How the two fidelities disagree on the simulated points: per estimated
+// objective, the ratio analytical / simulated (min, median, max), and how
+// many of the simulated front the analytical front had.
+nlohmann::json disagreement(const SweepSpec& spec, const std::vector<Result>& screened,
+                            const std::vector<Result>& simulated, std::size_t screened_front) {
+  std::map<std::string, const Result*> by_key;
+  for (const auto& r : screened) by_key[r.key] = &r;
+  nlohmann::json metrics = nlohmann::json::object();
+  for (const auto& m : metric_names(spec)) {
+    if (m == "accuracy") continue;  // a table: the same at both fidelities
+    std::vector<double> ratios;
+    for (const auto& r : simulated) {
+      const auto it = by_key.find(r.key);
+      if (r.status != "ok" || it == by_key.end() || it->second->status != "ok") continue;
+      const auto& a = it->second->metrics;
+      if (!a.contains(m) || !a[m].is_number() || !r.metrics[m].is_number()) continue;
+      const double sim = r.metrics[m].get<double>();
+      if (sim != 0) ratios.push_back(a[m].get<double>() / sim);
+    }
+    if (ratios.empty()) continue;
+    std::sort(ratios.begin(), ratios.end());
+    metrics[m] = {{"points", ratios.size()},
+                  {"min_ratio", ratios.front()},
+                  {"median_ratio", ratios[ratios.size() / 2]},
+                  {"max_ratio", ratios.back()}};
+  }
+  return {{"screened_points", screened.size()},
+          {"analytical_front", screened_front},
+          {"simulated_points", simulated.size()},
+          {"ratio_analytical_over_simulated", metrics}};
+}
+
+}  // namespace
+
+SweepSummary run_sweep(const SweepSpec& spec, const SweepOptions& o) {
+  const std::filesystem::path dir = o.out_dir;
+  std::filesystem::create_directories(dir / "reports");
+  auto store = open_store(dir / "results.sqlite", o.resume);
+  auto strategy = make_strategy(spec);
+  if (!o.screen) {
+    auto summary = evaluate(spec, *strategy, *store, o, o.analytical, "sweep");
+    write_outputs(spec, dir, store->all(), summary);
+    return summary;
+  }
+  // Multi-fidelity: the strategy's points analytically, then the promising
+  // ones with the simulator.
+  auto screen_store = open_store(dir / "screen.sqlite", o.resume);
+  evaluate(spec, *strategy, *screen_store, o, true, "screen");
+  const auto screened = screen_store->all();
+  const auto chosen = promising(spec, screened, o.screen);
+  std::vector<Point> points;
+  for (const auto& r : chosen) points.push_back(point_of(spec, r));
+  PointList list(points);
+  auto summary = evaluate(spec, list, *store, o, false, "simulate");
+  const auto simulated = store->all();
+  write_outputs(spec, dir, simulated, summary);
+  std::vector<std::vector<double>> values;
+  for (const auto& r : screened) {
+    if (const auto v = objectives_of(spec, r)) values.push_back(*v);
+  }
+  std::vector<bool> minimise;
+  for (const auto& ob : spec.objectives) minimise.push_back(ob.minimise);
+  auto report = disagreement(spec, screened, simulated, pareto_front(values, minimise).size());
+  std::ofstream(dir / "screening.json") << report.dump(2) << "\n";
+  summary.screened = screened.size();
+  summary.screening = report;
   return summary;
 }
 

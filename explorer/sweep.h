@@ -20,14 +20,21 @@ struct SweepOptions {
   // Evaluate every point with the analytical estimator, in this process
   // (no workers, no SystemC), for screening.
   bool analytical = false;
+  // Multi-fidelity: when > 0, every point the strategy proposes is
+  // estimated analytically (screen.sqlite), then the `screen` most
+  // promising (whole analytical Pareto layers first) are simulated.
+  std::size_t screen = 0;
 };
 
 struct SweepSummary {
   std::size_t evaluated = 0, reused = 0, ok = 0, infeasible = 0, failed = 0, pareto = 0;
+  std::size_t screened = 0;  // points estimated in a multi-fidelity run
+  nlohmann::json screening;  // screening.json: how the fidelities disagree
 };
 
 // Outputs in `out_dir`: results.sqlite, reports/, points.csv (sorted by
-// point key), pareto.json. Throws InputError when the store exists and
+// point key), pareto.json, pareto.html; with `screen`, also screen.sqlite
+// and screening.json. Throws InputError when the store exists and
 // `resume` is false.
 SweepSummary run_sweep(const SweepSpec& spec, const SweepOptions& options);
 

@@ -31,6 +31,28 @@ assert html.count('class="front"') == front * pairs, (html.count('class="front"'
 assert "Sensitivity per parameter" in html and "model.width_mult" in html
 PY
 
+# Multi-fidelity: estimate all 72, simulate the 20 most promising. They are
+# simulated exactly as in the full run, the front they make is part of the
+# full run's front, and screening.json bounds the disagreement as
+# EndToEnd.AnalyticalEstimateStaysNearTheSimulator does.
+"$tessel" sweep "$spec" -o "$tmp/screen" --jobs 2 --screen 20 >"$tmp/screen.log"; check "screened sweep" $?
+grep -q "sweep mobilenet_edge: 20 evaluated, 0 reused" "$tmp/screen.log"; check "screen simulates 20" $?
+python3 - "$tmp/screen" "$tmp/one" <<'PY'; check "screened points equal the full run's; their front is in the full front; ratios bounded" $?
+import csv, json, sys
+screen, full = sys.argv[1], sys.argv[2]
+rows = {r["key"]: r for r in csv.DictReader(open(full + "/points.csv"))}
+simulated = list(csv.DictReader(open(screen + "/points.csv")))
+assert len(simulated) == 20 and all(rows[r["key"]] == r for r in simulated)
+full_front = {p["key"] for p in json.load(open(full + "/pareto.json"))["points"]}
+assert {p["key"] for p in json.load(open(screen + "/pareto.json"))["points"]} <= full_front
+s = json.load(open(screen + "/screening.json"))
+assert s["screened_points"] == 72 and s["simulated_points"] == 20, s
+lat = s["ratio_analytical_over_simulated"]["totals.latency_ms"]
+assert lat["points"] == 20 and 0.5 < lat["min_ratio"] <= lat["median_ratio"] <= lat["max_ratio"] < 1.05, lat
+PY
+"$tessel" sweep "$spec" -o "$tmp/screen" --jobs 2 --screen 20 --resume >"$tmp/screen2.log"; check "screened sweep resumes" $?
+grep -q "sweep mobilenet_edge: 0 evaluated, 20 reused" "$tmp/screen2.log"; check "screened resume re-runs nothing" $?
+
 # Kill a sweep with SIGKILL once some points are stored, then resume.
 "$tessel" sweep "$spec" -o "$tmp/killed" --jobs 1 >"$tmp/killed.log" 2>&1 &
 pid=$!
