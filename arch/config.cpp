@@ -259,12 +259,19 @@ Config parse_config(const nlohmann::json& json, const std::string& source) {
   return config;
 }
 
-Config load_config(const std::string& file, const std::vector<std::string>& overrides) {
-  nlohmann::json json;
+nlohmann::json read_config_file(const std::string& file) {
   const bool is_cfg = file.size() > 4 && file.substr(file.size() - 4) == ".cfg";
-  json = is_cfg ? scalesim_cfg_to_json(file) : load_json_file(file);
-  for (const auto& o : overrides) apply_override(json, o, "arch");
-  return parse_config(json, file);
+  return is_cfg ? scalesim_cfg_to_json(file) : load_json_file(file);
+}
+
+Config load_config(nlohmann::json base, const std::string& file,
+                   const std::vector<std::string>& overrides) {
+  for (const auto& o : overrides) apply_override(base, o, "arch");
+  return parse_config(base, file);
+}
+
+Config load_config(const std::string& file, const std::vector<std::string>& overrides) {
+  return load_config(read_config_file(file), file, overrides);
 }
 
 }  // namespace tessel::arch

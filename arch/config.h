@@ -127,4 +127,10 @@ Config parse_config(const nlohmann::json& json, const std::string& source);
 // overrides (each "path=value") and validates the result.
 Config load_config(const std::string& file, const std::vector<std::string>& overrides = {});
 
+// The same in two steps, for callers that load one base many times (a
+// sweep): read the file once, then apply overrides and validate per point.
+nlohmann::json read_config_file(const std::string& file);
+Config load_config(nlohmann::json base, const std::string& file,
+                   const std::vector<std::string>& overrides);
+
 }  // namespace tessel::arch

@@ -28,16 +28,11 @@
 #include "workloads/trace.h"
 #include "workloads/zoo/registry.h"
 
-#ifndef TESSEL_VERSION
-#define TESSEL_VERSION "0.0.0"
-#endif
-#ifndef TESSEL_GIT_REVISION
-#define TESSEL_GIT_REVISION "unknown"
-#endif
-
 namespace po = boost::program_options;
 using namespace tessel;
+using tessel::cli::overrides;
 using tessel::cli::parse;
+using tessel::cli::required;
 using tessel::cli::UsageError;
 using tessel::cli::write_text;
 
@@ -67,31 +62,6 @@ A workload is a model spec (resnet50, mobilenet_v2:width_mult=0.75,resolution=19
 see `tessel workloads list`), a Tessel JSON layer list or a SCALE-Sim topology .csv.
 )";
 
-po::options_description simulate_options() {
-  po::options_description d(
-      "tessel simulate --arch FILE (--workload FILE | --trace FILE) [options]");
-  d.add_options()("help,h", "show this text")(
-      "arch,a", po::value<std::string>()->value_name("FILE"),
-      "hardware config: Tessel .json or SCALE-Sim .cfg (required)")(
-      "workload,w", po::value<std::string>()->value_name("FILE"),
-      "workload: a model spec (resnet50, vit:depth=6), a Tessel .json layer list or a SCALE-Sim "
-      ".csv topology")("skip-unsupported",
-                       "leave ONNX operators Tessel does not model out of the workload and list "
-                       "them in the report (default: an error naming the node)")(
-      "trace,t", po::value<std::string>()->value_name("FILE"),
-      "a lowered trace (from `tessel lower` or another compiler) instead of a workload")(
-      "set,s", po::value<std::vector<std::string>>()->value_name("PATH=VALUE")->composing(),
-      "override a hardware config value, e.g. --set arch.array.rows=64 or --set "
-      "sram[0].banks=8; repeatable; the value is JSON or a bare string")(
-      "output,o", po::value<std::string>()->value_name("FILE"),
-      "write the JSON report to FILE and print a summary; without it the report goes to stdout")(
-      "timeline", po::value<std::string>()->value_name("FILE"),
-      "write a Chrome/Perfetto trace (JSON) of every unit's activity to FILE")(
-      "timeline-max-events", po::value<std::size_t>()->default_value(200000)->value_name("N"),
-      "bound the timeline's size: merge spans per track beyond about N events");
-  return d;
-}
-
 po::options_description lower_options() {
   po::options_description d("tessel lower --arch FILE --workload FILE [options]");
   d.add_options()("help,h", "show this text")(
@@ -105,62 +75,6 @@ po::options_description lower_options() {
                                                       "write the trace to FILE (default: stdout)")(
       "plan", "print the tile chosen for each layer instead of the trace");
   return d;
-}
-
-std::string required(const po::variables_map& vm, const char* name) {
-  if (!vm.count(name)) throw UsageError(fmt::format("missing required option --{}", name));
-  return vm[name].as<std::string>();
-}
-
-std::vector<std::string> overrides(const po::variables_map& vm) {
-  return vm.count("set") ? vm["set"].as<std::vector<std::string>>() : std::vector<std::string>{};
-}
-
-int run_simulate(const std::vector<std::string>& args) {
-  const auto desc = simulate_options();
-  const auto vm = parse(desc, args);
-  if (vm.count("help")) {
-    std::cout << desc << "\n";
-    return 0;
-  }
-  const std::string arch_file = required(vm, "arch");
-  if (vm.count("workload") == vm.count("trace")) {
-    throw UsageError("give exactly one of --workload FILE or --trace FILE");
-  }
-  const arch::Config config = arch::load_config(arch_file, overrides(vm));
-  workloads::Trace trace;
-  std::string input;
-  std::vector<std::string> skipped;
-  if (vm.count("workload")) {
-    input = vm["workload"].as<std::string>();
-    const auto workload = workloads::zoo::load(input, vm.count("skip-unsupported") > 0);
-    skipped = workload.skipped;
-    trace = workloads::lower(workload, config).trace;
-  } else {
-    input = vm["trace"].as<std::string>();
-    trace = workloads::load_trace(input, config);
-  }
-  const bool timeline = vm.count("timeline") > 0;
-  const sim::SimResult result = sim::simulate(config, trace, timeline);
-  if (timeline) {
-    write_text(
-        vm["timeline"].as<std::string>(),
-        sim::timeline_json(result, config.clock_mhz, vm["timeline-max-events"].as<std::size_t>())
-                .dump() +
-            "\n");
-  }
-  const auto report =
-      sim::make_report(config, result, trace.workload,
-                       {skipped, arch_file, input, cli::sha256_of_file(arch_file),
-                        cli::sha256_of_file(input), TESSEL_VERSION, TESSEL_GIT_REVISION});
-  if (vm.count("output")) {
-    const std::string out = vm["output"].as<std::string>();
-    write_text(out, report.dump(2) + "\n");
-    std::cout << sim::summary_text(report) << "report        " << out << "\n";
-  } else {
-    std::cout << report.dump(2) << "\n";
-  }
-  return 0;
 }
 
 int run_lower(const std::vector<std::string>& args) {
@@ -298,7 +212,14 @@ int run_sweep(const std::vector<std::string>& args) {
     if (options.screen == 0) throw UsageError("--screen must be at least 1");
     if (options.analytical) throw UsageError("give --analytical or --screen, not both");
   }
-  options.tessel_binary = std::filesystem::read_symlink("/proc/self/exe").string();
+  // Workers run tessel-sim, next to this binary: it starts faster than
+  // tessel, which also loads the search libraries.
+  options.tessel_binary =
+      (std::filesystem::read_symlink("/proc/self/exe").parent_path() / "tessel-sim").string();
+  if (!std::filesystem::exists(options.tessel_binary)) {
+    throw InputError(fmt::format("the worker {} is missing (it is built and installed with tessel)",
+                                 options.tessel_binary));
+  }
   const auto spec = explorer::load_sweep(vm["spec"].as<std::string>());
   const auto s = explorer::run_sweep(spec, options);
   std::cout << fmt::format(
@@ -412,20 +333,20 @@ int main(int argc, char* argv[]) {
 
 extern "C" int sc_main(int argc, char* argv[]) {
   std::vector<std::string> args(argv + 1, argv + argc);
-  try {
+  return cli::guarded("tessel", [&]() -> int {
     if (args.empty() || args[0] == "-h" || args[0] == "--help" ||
         (args[0] == "help" && args.size() == 1)) {
       std::cout << kTopHelp;
       return args.empty() ? 2 : 0;
     }
     if (args[0] == "--version") {
-      std::cout << "tessel " << TESSEL_VERSION << " (" << TESSEL_GIT_REVISION << ")\n";
+      std::cout << "tessel " << cli::kVersion << " (" << cli::kGitRevision << ")\n";
       return 0;
     }
     if (args[0] == "help") args = {args[1], "--help"};
     const std::string command = args[0];
     args.erase(args.begin());
-    if (command == "simulate") return run_simulate(args);
+    if (command == "simulate") return cli::run_simulate(args);
     if (command == "lower") return run_lower(args);
     if (command == "workloads") return run_workloads(args);
     if (command == "diff") return cli::run_diff(args);
@@ -434,14 +355,5 @@ extern "C" int sc_main(int argc, char* argv[]) {
     if (command == "regress") return cli::run_regress(args);
     if (command == "report") return cli::run_report(args);
     throw UsageError(fmt::format("unknown command \"{}\" (try tessel --help)", command));
-  } catch (const UsageError& e) {
-    std::cerr << "tessel: usage error: " << e.what() << "\n";
-    return 2;
-  } catch (const InputError& e) {
-    std::cerr << "tessel: error: " << e.what() << "\n";
-    return 1;
-  } catch (const std::exception& e) {
-    std::cerr << "tessel: internal error: " << e.what() << "\n";
-    return 3;
-  }
+  });
 }

@@ -177,17 +177,29 @@ Result finish(const SweepSpec& spec, const Job& job, int status, bool timed_out)
   return r;
 }
 
+// What the analytical fidelity reuses across points: the base config as
+// read, and each distinct workload as built.
+struct EstimateCache {
+  nlohmann::json base_config;
+  std::map<std::string, workloads::Workload> workloads;
+};
+
 // The analytical fidelity: metrics from workloads::estimate.
-Result estimate_point(const SweepSpec& spec, const Resolved& resolved) {
+Result estimate_point(const SweepSpec& spec, const Resolved& resolved, EstimateCache& cache) {
   Result r;
   r.key = resolved.key;
   r.params = resolved.params;
   r.metrics = nlohmann::json::object();
   const auto started = Clock::now();
   try {
-    const auto config = arch::load_config(spec.arch, resolved.overrides);
-    const auto w = workloads::zoo::load(resolved.workload);
-    const auto e = workloads::estimate(w, config);
+    const auto config = arch::load_config(cache.base_config, spec.arch, resolved.overrides);
+    auto it = cache.workloads.find(resolved.workload);
+    if (it == cache.workloads.end()) {
+      if (cache.workloads.size() >= 256) cache.workloads.clear();  // bounded memory
+      it =
+          cache.workloads.emplace(resolved.workload, workloads::zoo::load(resolved.workload)).first;
+    }
+    const auto e = workloads::estimate(it->second, config);
     const nlohmann::json report = {
         {"totals",
          {{"cycles", e.cycles.count()},
@@ -337,6 +349,7 @@ SweepSummary evaluate(const SweepSpec& spec, SearchStrategy& strategy, Store& st
                                      fmt::join(kEstimated, ", ")));
       }
     }
+    EstimateCache cache{arch::read_config_file(spec.arch), {}};
     store.begin();
     for (auto batch = strategy.ask(256); !batch.empty(); batch = strategy.ask(256)) {
       for (const auto& p : batch) {
@@ -346,7 +359,7 @@ SweepSummary evaluate(const SweepSpec& spec, SearchStrategy& strategy, Store& st
           record(*stored, p);
           continue;
         }
-        const Result r = estimate_point(spec, resolved);
+        const Result r = estimate_point(spec, resolved, cache);
         store.put(r);
         ++summary.evaluated;
         record(r, p);

@@ -108,18 +108,30 @@ std::string scatter(const nlohmann::json& sweep, std::size_t i, std::size_t j) {
   svg += fmt::format(
       R"svg(<text x="14" y="{}" font-size="12" text-anchor="middle" transform="rotate(-90 14 {})">{}</text>)svg",
       T + (H - T - B) / 2, T + (H - T - B) / 2, escape(label(oy, ay.log)));
-  // Others first, the front on top.
+  // Others first, the front on top. Past kMaxOthers points off the front,
+  // every stride-th is drawn (the page stays a few MB for any sweep size).
+  constexpr std::size_t kMaxOthers = 4000;
+  std::size_t others = 0;
+  for (const auto* p : shown) others += !p->value("front", false);
+  const std::size_t stride = (others + kMaxOthers - 1) / kMaxOthers;
+  std::size_t other = 0;
   for (int pass = 0; pass < 2; ++pass) {
     for (std::size_t k = 0; k < shown.size(); ++k) {
       const auto& p = *shown[k];
       const bool front = p.value("front", false);
       if (front != (pass == 1)) continue;
+      if (!front && other++ % stride != 0) continue;
       const std::string cls = front ? "front" : p["status"] == "ok" ? "ok" : "infeasible";
       const char* fill = front ? "#d62728" : p["status"] == "ok" ? "#1f77b4" : "#bbbbbb";
       svg += fmt::format(
           R"(<circle class="{}" cx="{:.1f}" cy="{:.1f}" r="{}" fill="{}" fill-opacity="0.75"><title>{}</title></circle>)",
           cls, px(xs[k]), py(ys[k]), front ? 5 : 3.5, fill, tooltip(p));
     }
+  }
+  if (stride > 1) {
+    svg += fmt::format(
+        R"(<text x="{}" y="{}" font-size="10" text-anchor="end">1 in {} of the {} points off the front drawn</text>)",
+        W - R - 4, T + 12, stride, others);
   }
   return svg + "</svg>";
 }

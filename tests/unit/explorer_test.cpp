@@ -258,6 +258,27 @@ std::size_t count(const std::string& s, const std::string& what) {
   return n;
 }
 
+TEST(SweepPage, LargeSweepsDrawASubsetOffTheFront) {
+  nlohmann::json sweep = {
+      {"name", "large"},
+      {"objectives", {{{"metric", "lat"}, {"goal", "min"}}, {{"metric", "tops"}, {"goal", "min"}}}},
+      {"parameters", {"a"}},
+      {"points", nlohmann::json::array()}};
+  for (int i = 0; i < 9001; ++i) {
+    sweep["points"].push_back({{"key", std::to_string(i)},
+                               {"status", "ok"},
+                               {"reason", ""},
+                               {"params", {{"a", i}}},
+                               {"metrics", {{"lat", i}, {"tops", i}}},
+                               {"front", i == 0}});
+  }
+  const std::string html = reports::sweep_html(sweep);
+  // 9000 off the front: stride 3, 3000 drawn; the front point always.
+  EXPECT_EQ(count(html, "class=\"ok\""), 3000u);
+  EXPECT_EQ(count(html, "class=\"front\""), 1u);
+  EXPECT_THAT(html, HasSubstr("1 in 3 of the 9000 points off the front drawn"));
+}
+
 TEST(SweepPage, ScattersFrontAndSensitivity) {
   // Four feasible points and one infeasible; a (1 or 2) moves latency from
   // medians 2 to 6 (overall median 4: effect 100%), b barely (4 and 4.5...).
