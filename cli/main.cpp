@@ -13,15 +13,11 @@
 #include <boost/program_options.hpp>
 
 #include "common.h"
-#include "provenance.h"
 
 #include "arch/config.h"
 #include "arch/error.h"
 #include "explorer/spec.h"
 #include "explorer/sweep.h"
-#include "sim/report.h"
-#include "sim/simulator.h"
-#include "sim/timeline_json.h"
 #include "workloads/estimate.h"
 #include "workloads/importers.h"
 #include "workloads/lowering.h"
