@@ -177,6 +177,65 @@ Result finish(const SweepSpec& spec, const Job& job, int status, bool timed_out)
   return r;
 }
 
+// Where points are simulated: worker processes here, or MPI ranks.
+class WorkerPool {
+ public:
+  virtual ~WorkerPool() = default;
+  virtual std::size_t capacity() const = 0;
+  virtual std::size_t running() const = 0;
+  virtual void start(Job job) = 0;
+  // The jobs finished since the last call (none: nothing finished yet).
+  virtual std::vector<std::pair<Job, Result>> poll() = 0;
+};
+
+// `jobs` tessel-sim processes at once, each killed past the timeout.
+class LocalPool : public WorkerPool {
+ public:
+  LocalPool(const SweepSpec& spec, const SweepOptions& o) : m_spec(spec), m_o(o) {}
+  ~LocalPool() override {
+    for (const auto& [pid, job] : m_running) {
+      kill(pid, SIGKILL);
+      waitpid(pid, nullptr, 0);
+    }
+  }
+  std::size_t capacity() const override { return m_o.jobs; }
+  std::size_t running() const override { return m_running.size(); }
+  void start(Job job) override {
+    job.started = Clock::now();
+    const pid_t pid = spawn_worker(m_o, m_spec, job);
+    m_running.emplace(pid, std::move(job));
+  }
+  std::vector<std::pair<Job, Result>> poll() override {
+    std::vector<std::pair<Job, Result>> out;
+    int status = 0;
+    for (pid_t pid; (pid = waitpid(-1, &status, WNOHANG)) > 0;) {
+      const auto it = m_running.find(pid);
+      if (it == m_running.end()) continue;
+      Result r = finish(m_spec, it->second, status, false);
+      out.emplace_back(std::move(it->second), std::move(r));
+      m_running.erase(it);
+    }
+    for (auto it = m_running.begin(); it != m_running.end();) {
+      const double secs = std::chrono::duration<double>(Clock::now() - it->second.started).count();
+      if (secs > m_o.timeout_seconds) {
+        kill(it->first, SIGKILL);
+        waitpid(it->first, &status, 0);
+        Result r = finish(m_spec, it->second, status, true);
+        out.emplace_back(std::move(it->second), std::move(r));
+        it = m_running.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    return out;
+  }
+
+ private:
+  const SweepSpec& m_spec;
+  const SweepOptions& m_o;
+  std::map<pid_t, Job> m_running;
+};
+
 // What the analytical fidelity reuses across points: the base config as
 // read, and each distinct workload as built.
 struct EstimateCache {
@@ -299,10 +358,10 @@ void write_outputs(const SweepSpec& spec, const std::filesystem::path& dir,
 // Evaluates what `strategy` proposes, storing each result as it comes.
 // `phase` names the progress lines.
 SweepSummary evaluate(const SweepSpec& spec, SearchStrategy& strategy, Store& store,
-                      const SweepOptions& o, bool analytical, const std::string& phase) {
+                      const SweepOptions& o, bool analytical, const std::string& phase,
+                      WorkerPool& pool) {
   const std::filesystem::path dir = o.out_dir;
   SweepSummary summary;
-  std::map<pid_t, Job> running;
   std::vector<Point> pending;
   bool exhausted = false;
   const auto start = Clock::now();
@@ -371,12 +430,12 @@ SweepSummary evaluate(const SweepSpec& spec, SearchStrategy& strategy, Store& st
     store.commit();
   }
   while (!analytical) {
-    while (running.size() < o.jobs) {
+    while (pool.running() < pool.capacity()) {
       if (pending.empty() && !exhausted) {
-        pending = strategy.ask(o.jobs);
+        pending = strategy.ask(pool.capacity());
         std::reverse(pending.begin(), pending.end());
         // Empty with points running: the strategy waits for their results.
-        exhausted = pending.empty() && running.empty();
+        exhausted = pending.empty() && pool.running() == 0;
       }
       if (pending.empty()) break;
       Job job{pending.back(), resolve(spec, pending.back()), Clock::now(), "", ""};
@@ -388,37 +447,20 @@ SweepSummary evaluate(const SweepSpec& spec, SearchStrategy& strategy, Store& st
       }
       job.report = (dir / "reports" / (job.resolved.key + ".json")).string();
       job.log = (dir / "reports" / (job.resolved.key + ".log")).string();
-      const pid_t pid = spawn_worker(o, spec, job);
-      running.emplace(pid, std::move(job));
+      pool.start(std::move(job));
     }
-    if (running.empty()) break;
-    int status = 0;
-    const pid_t pid = waitpid(-1, &status, WNOHANG);
-    if (pid > 0 && running.contains(pid)) {
-      Job job = std::move(running.at(pid));
-      running.erase(pid);
-      const Result r = finish(spec, job, status, false);
+    if (pool.running() == 0) break;
+    auto done = pool.poll();
+    for (auto& [job, r] : done) {
       store.put(r);
       ++summary.evaluated;
       record(r, job.point);
+    }
+    if (!done.empty()) {
       progress(false);
-      continue;
+    } else {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
-    for (auto it = running.begin(); it != running.end();) {
-      const double secs = std::chrono::duration<double>(Clock::now() - it->second.started).count();
-      if (secs > o.timeout_seconds) {
-        kill(it->first, SIGKILL);
-        waitpid(it->first, &status, 0);
-        const Result r = finish(spec, it->second, status, true);
-        store.put(r);
-        ++summary.evaluated;
-        record(r, it->second.point);
-        it = running.erase(it);
-      } else {
-        ++it;
-      }
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
   progress(true);
   if (tty) std::cout << "\n";
@@ -535,20 +577,22 @@ SweepSummary run_sweep(const SweepSpec& spec, const SweepOptions& o) {
   auto store = open_store(dir / "results.sqlite", o.resume);
   auto strategy = make_strategy(spec);
   if (!o.screen) {
-    auto summary = evaluate(spec, *strategy, *store, o, o.analytical, "sweep");
+    LocalPool pool(spec, o);
+    auto summary = evaluate(spec, *strategy, *store, o, o.analytical, "sweep", pool);
     write_outputs(spec, dir, store->all(), summary);
     return summary;
   }
   // Multi-fidelity: the strategy's points analytically, then the promising
   // ones with the simulator.
   auto screen_store = open_store(dir / "screen.sqlite", o.resume);
-  evaluate(spec, *strategy, *screen_store, o, true, "screen");
+  LocalPool pool(spec, o);
+  evaluate(spec, *strategy, *screen_store, o, true, "screen", pool);
   const auto screened = screen_store->all();
   const auto chosen = promising(spec, screened, o.screen);
   std::vector<Point> points;
   for (const auto& r : chosen) points.push_back(point_of(spec, r));
   PointList list(points);
-  auto summary = evaluate(spec, list, *store, o, false, "simulate");
+  auto summary = evaluate(spec, list, *store, o, false, "simulate", pool);
   const auto simulated = store->all();
   write_outputs(spec, dir, simulated, summary);
   std::vector<std::vector<double>> values;
