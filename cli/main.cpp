@@ -186,7 +186,10 @@ int run_sweep(const std::vector<std::string>& args) {
       "evaluate every point with the analytical estimate (no simulation) for screening")(
       "screen", po::value<std::size_t>()->value_name("N"),
       "multi-fidelity: estimate every point analytically, then simulate the N most promising "
-      "(analytical Pareto layers first); DIR/screening.json says how far the two disagree");
+      "(analytical Pareto layers first); DIR/screening.json says how far the two disagree")(
+      "mpi",
+      "run under mpirun: rank 0 searches and writes DIR, every other rank simulates one point at "
+      "a time (DIR must be on a filesystem all ranks share)");
   po::positional_options_description pos;
   pos.add("spec", 1);
   const auto vm = parse(desc, args, &pos);
@@ -217,7 +220,9 @@ int run_sweep(const std::vector<std::string>& args) {
                                  options.tessel_binary));
   }
   const auto spec = explorer::load_sweep(vm["spec"].as<std::string>());
+  options.mpi = vm.count("mpi") > 0;
   const auto s = explorer::run_sweep(spec, options);
+  if (s.serving) return 0;
   std::cout << fmt::format(
       "sweep {}: {} evaluated, {} reused; {} ok, {} infeasible, {} failed; {} on the Pareto front\n"
       "outputs: {}/points.csv, {}/pareto.json, {}/pareto.html, {}/results.sqlite\n",

@@ -16,6 +16,8 @@
 #include <unistd.h>
 
 #include <fmt/format.h>
+#include <boost/mpi.hpp>
+#include <boost/serialization/string.hpp>
 
 #include "arch/config.h"
 #include "arch/error.h"
@@ -235,6 +237,99 @@ class LocalPool : public WorkerPool {
   const SweepOptions& m_o;
   std::map<pid_t, Job> m_running;
 };
+
+// MPI: rank 0 searches and stores; every other rank simulates one point at
+// a time with its own tessel-sim process and sends the result back.
+constexpr int kWorkTag = 1, kResultTag = 2, kStopTag = 3;
+
+nlohmann::json job_json(const Job& j) {
+  return {{"point", j.point},
+          {"overrides", j.resolved.overrides},
+          {"workload", j.resolved.workload},
+          {"params", j.resolved.params},
+          {"key", j.resolved.key},
+          {"report", j.report},
+          {"log", j.log}};
+}
+
+Job job_of(const nlohmann::json& j) {
+  Job job;
+  job.point = j.at("point").get<Point>();
+  job.resolved.overrides = j.at("overrides").get<std::vector<std::string>>();
+  job.resolved.workload = j.at("workload");
+  job.resolved.params = j.at("params");
+  job.resolved.key = j.at("key");
+  job.report = j.at("report");
+  job.log = j.at("log");
+  return job;
+}
+
+nlohmann::json result_json(const Result& r) {
+  return {{"key", r.key},         {"params", r.params}, {"status", r.status},  {"reason", r.reason},
+          {"metrics", r.metrics}, {"report", r.report}, {"seconds", r.seconds}};
+}
+
+Result result_of(const nlohmann::json& j) {
+  return {j.at("key"),     j.at("params"), j.at("status"), j.at("reason"),
+          j.at("metrics"), j.at("report"), j.at("seconds")};
+}
+
+class MpiPool : public WorkerPool {
+ public:
+  explicit MpiPool(boost::mpi::communicator& world) : m_world(world) {
+    for (int r = world.size() - 1; r >= 1; --r) m_free.push_back(r);
+  }
+  std::size_t capacity() const override { return static_cast<std::size_t>(m_world.size() - 1); }
+  std::size_t running() const override { return m_busy.size(); }
+  void start(Job job) override {
+    const int rank = m_free.back();
+    m_free.pop_back();
+    m_world.send(rank, kWorkTag, job_json(job).dump());
+    auto busy = std::make_unique<Busy>();
+    busy->job = std::move(job);
+    busy->request = m_world.irecv(rank, kResultTag, busy->reply);
+    m_busy.emplace(rank, std::move(busy));
+  }
+  std::vector<std::pair<Job, Result>> poll() override {
+    std::vector<std::pair<Job, Result>> out;
+    for (auto it = m_busy.begin(); it != m_busy.end();) {
+      if (!it->second->request.test()) {
+        ++it;
+        continue;
+      }
+      out.emplace_back(std::move(it->second->job),
+                       result_of(nlohmann::json::parse(it->second->reply)));
+      m_free.push_back(it->first);
+      it = m_busy.erase(it);
+    }
+    return out;
+  }
+
+ private:
+  struct Busy {
+    Job job;
+    std::string reply;
+    boost::mpi::request request;
+  };
+  boost::mpi::communicator& m_world;
+  std::vector<int> m_free;
+  std::map<int, std::unique_ptr<Busy>> m_busy;
+};
+
+// A rank other than 0: simulate what rank 0 sends until it says stop.
+void serve(const SweepSpec& spec, SweepOptions o, boost::mpi::communicator& world) {
+  o.jobs = 1;
+  LocalPool local(spec, o);
+  for (;;) {
+    std::string message;
+    const auto status = world.recv(0, boost::mpi::any_tag, message);
+    if (status.tag() == kStopTag) return;
+    local.start(job_of(nlohmann::json::parse(message)));
+    std::vector<std::pair<Job, Result>> done;
+    while ((done = local.poll()).empty()) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    world.send(0, kResultTag, result_json(done.front().second).dump());
+  }
+}
 
 // What the analytical fidelity reuses across points: the base config as
 // read, and each distinct workload as built.
@@ -467,6 +562,12 @@ SweepSummary evaluate(const SweepSpec& spec, SearchStrategy& strategy, Store& st
   return summary;
 }
 
+std::unique_ptr<WorkerPool> make_pool(const SweepSpec& spec, const SweepOptions& o,
+                                      std::optional<boost::mpi::communicator>& world) {
+  if (world) return std::make_unique<MpiPool>(*world);
+  return std::make_unique<LocalPool>(spec, o);
+}
+
 // Opens a store of `dir`; one with results needs --resume.
 std::unique_ptr<Store> open_store(const std::filesystem::path& file, bool resume) {
   const bool existed = std::filesystem::exists(file);
@@ -572,27 +673,50 @@ nlohmann::json disagreement(const SweepSpec& spec, const std::vector<Result>& sc
 }  // namespace
 
 SweepSummary run_sweep(const SweepSpec& spec, const SweepOptions& o) {
+  std::optional<boost::mpi::environment> mpi;
+  std::optional<boost::mpi::communicator> world;
+  if (o.mpi) {
+    mpi.emplace(false);  // an InputError finalises MPI and is reported, not aborted
+    world.emplace();
+    if (world->rank() != 0) {
+      serve(spec, o, *world);
+      SweepSummary s;
+      s.serving = true;
+      return s;
+    }
+    if (world->size() < 2) {
+      throw InputError("--mpi needs at least 2 ranks: rank 0 searches, the others simulate");
+    }
+  }
+  // Whatever happens on rank 0, the other ranks are released.
+  struct StopRanks {
+    std::optional<boost::mpi::communicator>& world;
+    ~StopRanks() {
+      if (!world) return;
+      for (int r = 1; r < world->size(); ++r) world->send(r, kStopTag, std::string());
+    }
+  } stop_ranks{world};
   const std::filesystem::path dir = o.out_dir;
   std::filesystem::create_directories(dir / "reports");
   auto store = open_store(dir / "results.sqlite", o.resume);
   auto strategy = make_strategy(spec);
   if (!o.screen) {
-    LocalPool pool(spec, o);
-    auto summary = evaluate(spec, *strategy, *store, o, o.analytical, "sweep", pool);
+    const auto pool = make_pool(spec, o, world);
+    auto summary = evaluate(spec, *strategy, *store, o, o.analytical, "sweep", *pool);
     write_outputs(spec, dir, store->all(), summary);
     return summary;
   }
   // Multi-fidelity: the strategy's points analytically, then the promising
   // ones with the simulator.
   auto screen_store = open_store(dir / "screen.sqlite", o.resume);
-  LocalPool pool(spec, o);
-  evaluate(spec, *strategy, *screen_store, o, true, "screen", pool);
+  const auto pool = make_pool(spec, o, world);
+  evaluate(spec, *strategy, *screen_store, o, true, "screen", *pool);
   const auto screened = screen_store->all();
   const auto chosen = promising(spec, screened, o.screen);
   std::vector<Point> points;
   for (const auto& r : chosen) points.push_back(point_of(spec, r));
   PointList list(points);
-  auto summary = evaluate(spec, list, *store, o, false, "simulate", pool);
+  auto summary = evaluate(spec, list, *store, o, false, "simulate", *pool);
   const auto simulated = store->all();
   write_outputs(spec, dir, simulated, summary);
   std::vector<std::vector<double>> values;

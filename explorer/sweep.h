@@ -24,12 +24,16 @@ struct SweepOptions {
   // estimated analytically (screen.sqlite), then the `screen` most
   // promising (whole analytical Pareto layers first) are simulated.
   std::size_t screen = 0;
+  // Under mpirun: rank 0 searches and stores, the other ranks simulate
+  // (one point at a time each; `jobs` is ignored).
+  bool mpi = false;
 };
 
 struct SweepSummary {
   std::size_t evaluated = 0, reused = 0, ok = 0, infeasible = 0, failed = 0, pareto = 0;
   std::size_t screened = 0;  // points estimated in a multi-fidelity run
   nlohmann::json screening;  // screening.json: how the fidelities disagree
+  bool serving = false;      // an MPI rank other than 0: nothing to report
 };
 
 // Outputs in `out_dir`: results.sqlite, reports/, points.csv (sorted by

@@ -9,6 +9,7 @@ packages=(
   build-essential cmake ninja-build pkg-config git python3 time
   libsystemc-dev libboost-dev libboost-program-options-dev
   nlohmann-json3-dev libfmt-dev libgtest-dev libonnx-dev libprotobuf-dev libssl-dev libsqlite3-dev libpagmo-dev
+  libboost-mpi-dev openmpi-bin
 )
 if [[ "${1:-}" == "--test" ]]; then
   packages+=(python3-jsonschema python3-pil chromium)
