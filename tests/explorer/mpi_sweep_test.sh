@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `tessel sweep --mpi` under mpirun: 3 ranks (rank 0 searches and stores,
 # ranks 1 and 2 simulate) give the same points.csv as a local run, for a grid
-# and for NSGA-II; one rank alone is a clear error.
+# and for NSGA-II, and so do 2 ranks; one rank alone is a clear error.
 # Usage: mpi_sweep_test.sh TESSEL SOURCE_DIR
 set -uo pipefail
 tessel="$1"
@@ -24,6 +24,8 @@ for spec in grid nsga2; do
   check "$spec: mpirun -n 3" $?
   cmp -s "$tmp/$spec-local/points.csv" "$tmp/$spec-mpi/points.csv"; check "$spec: MPI results equal the local run's" $?
 done
+"${mpi[@]}" -n 2 "$tessel" sweep "$tmp/grid.json" -o "$tmp/grid-mpi2" --mpi >/dev/null 2>&1; check "grid: mpirun -n 2" $?
+cmp -s "$tmp/grid-local/points.csv" "$tmp/grid-mpi2/points.csv"; check "grid: 2 ranks equal the local run" $?
 grep -q "sweep grid: 12 evaluated, 0 reused; 12 ok" "$tmp/grid-mpi.log"; check "grid: rank 0 reports once" $?
 [[ $(grep -c "evaluated," "$tmp/grid-mpi.log") -eq 1 ]]; check "only rank 0 prints the summary" $?
 "${mpi[@]}" -n 3 "$tessel" sweep "$tmp/grid.json" -o "$tmp/grid-mpi" --mpi --resume >"$tmp/resume.log" 2>&1
