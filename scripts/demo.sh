@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Set-up if needed, build, simulate ResNet-50 on the default edge NPU (summary
 # on the terminal, JSON and HTML reports in out/), a GPT-2 decode step, a
-# SCALE-Sim input, and a small joint hardware x model sweep.
+# SCALE-Sim input, and joint hardware x model sweeps (grid, and NSGA-II with
+# multi-fidelity screening).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 "$root/scripts/build.sh" release
@@ -40,5 +41,16 @@ for p in sorted(front["points"], key=lambda p: p["metrics"]["totals.latency_ms"]
           f"   width {q['model.width_mult']}, res {q['model.resolution']}, {q['arch.array.rows']}x{q['arch.array.cols']},"
           f" gbuf {q['arch.sram[0].capacity_bytes']//1024} KiB, DRAM {q['arch.dram.channel_bandwidth_gb_per_s']} GB/s/ch")
 PY
+echo "plots and sensitivity: out/sweep_mobilenet_edge/pareto.html"
+
+echo
+echo "== GPT-2 decode sweep: array, buffer, DRAM x KV length and weight precision (configs/sweeps/gpt_decode.json)"
+rm -rf out/sweep_gpt_decode
+$tessel sweep configs/sweeps/gpt_decode.json -o out/sweep_gpt_decode
+
+echo
+echo "== NSGA-II on the analytical estimate, then the 30 most promising simulated (configs/sweeps/mobilenet_nsga2.json)"
+rm -rf out/sweep_mobilenet_nsga2
+$tessel sweep configs/sweeps/mobilenet_nsga2.json -o out/sweep_mobilenet_nsga2 --screen 30
 echo
 echo "reports in out/"
