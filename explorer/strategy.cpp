@@ -85,12 +85,13 @@ class RandomSearch : public SearchStrategy {
 
 // Latin hypercube over the value lists: each parameter's range is cut into
 // `samples` strata and every stratum is used once (seeded permutations).
-class LatinHypercube : public SearchStrategy {
+class LatinHypercube : public PointList {
  public:
-  explicit LatinHypercube(const SweepSpec& spec) : m_spec(spec), m_free(free_parameters(spec)) {
+  explicit LatinHypercube(const SweepSpec& spec) {
+    const auto free = free_parameters(spec);
     const std::size_t n = spec.strategy.samples;
     std::mt19937_64 rng(spec.strategy.seed);
-    std::vector<std::vector<std::size_t>> strata(m_free.size());
+    std::vector<std::vector<std::size_t>> strata(free.size());
     for (auto& s : strata) {
       s.resize(n);
       std::iota(s.begin(), s.end(), 0);
@@ -99,28 +100,15 @@ class LatinHypercube : public SearchStrategy {
     std::set<std::vector<std::size_t>> seen;
     for (std::size_t i = 0; i < n; ++i) {
       std::vector<std::size_t> choice;
-      for (std::size_t f = 0; f < m_free.size(); ++f) {
+      for (std::size_t f = 0; f < free.size(); ++f) {
         const double u = std::uniform_real_distribution<double>(0, 1)(rng);
-        const std::size_t values = spec.parameters[m_free[f]].values.size();
+        const std::size_t values = spec.parameters[free[f]].values.size();
         choice.push_back(
             std::min(values - 1, static_cast<std::size_t>((strata[f][i] + u) / n * values)));
       }
-      if (seen.insert(choice).second) m_points.push_back(make_point(spec, m_free, choice));
+      if (seen.insert(choice).second) m_points.push_back(make_point(spec, free, choice));
     }
   }
-  std::vector<Point> ask(std::size_t n) override {
-    std::vector<Point> out;
-    while (out.size() < n && m_next < m_points.size()) out.push_back(m_points[m_next++]);
-    return out;
-  }
-  void tell(const Point&, const std::optional<std::vector<double>>&) override {}
-  std::optional<std::size_t> total() const override { return m_points.size(); }
-
- private:
-  const SweepSpec& m_spec;
-  std::vector<std::size_t> m_free;
-  std::vector<Point> m_points;
-  std::size_t m_next = 0;
 };
 
 const bool kGrid =
@@ -147,6 +135,12 @@ Point make_point(const SweepSpec& spec, const std::vector<std::size_t>& free,
   for (std::size_t f = 0; f < free.size(); ++f)
     p[free[f]] = spec.parameters[free[f]].values[choice[f]];
   return p;
+}
+
+std::vector<Point> PointList::ask(std::size_t n) {
+  std::vector<Point> out;
+  while (out.size() < n && m_next < m_points.size()) out.push_back(m_points[m_next++]);
+  return out;
 }
 
 bool register_strategy(const std::string& name, StrategyFactory factory) {

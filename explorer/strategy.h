@@ -27,6 +27,22 @@ class SearchStrategy {
   virtual std::optional<std::size_t> total() const = 0;
 };
 
+// Proposes a fixed list of points, in order (a screening's choice; the
+// base of strategies that fix their points up front).
+class PointList : public SearchStrategy {
+ public:
+  explicit PointList(std::vector<Point> points = {}) : m_points(std::move(points)) {}
+  std::vector<Point> ask(std::size_t n) override;
+  void tell(const Point&, const std::optional<std::vector<double>>&) override {}
+  std::optional<std::size_t> total() const override { return m_points.size(); }
+
+ protected:
+  std::vector<Point> m_points;
+
+ private:
+  std::size_t m_next = 0;
+};
+
 // For strategies: the indices of the swept (not tied) parameters, and the
 // point choosing value choice[f] of each free parameter f.
 std::vector<std::size_t> free_parameters(const SweepSpec& spec);

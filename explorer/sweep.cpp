@@ -25,6 +25,7 @@
 #include "explorer/pareto.h"
 #include "explorer/store.h"
 #include "explorer/strategy.h"
+#include "reports/html.h"
 #include "reports/sweep_page.h"
 #include "workloads/estimate.h"
 #include "workloads/zoo/registry.h"
@@ -379,13 +380,6 @@ Result estimate_point(const SweepSpec& spec, const Resolved& resolved, EstimateC
   return r;
 }
 
-std::string csv_field(const std::string& s) {
-  if (s.find_first_of(",\"\n") == std::string::npos) return s;
-  std::string out = "\"";
-  for (char c : s) out += c == '"' ? std::string("\"\"") : std::string(1, c);
-  return out + "\"";
-}
-
 void write_outputs(const SweepSpec& spec, const std::filesystem::path& dir,
                    std::vector<Result> results, SweepSummary& summary) {
   std::sort(results.begin(), results.end(),
@@ -403,14 +397,14 @@ void write_outputs(const SweepSpec& spec, const std::filesystem::path& dir,
     csv << r.key << "," << r.status;
     for (const auto& p : spec.parameters) {
       const auto& v = r.params[p.path];
-      csv << "," << csv_field(v.is_string() ? v.get<std::string>() : v.dump());
+      csv << "," << reports::csv_field(v.is_string() ? v.get<std::string>() : v.dump());
     }
     for (const auto& m : metrics)
       csv << ","
           << (r.metrics.contains(m) && r.metrics[m].is_number()
                   ? fmt::format("{:.10g}", r.metrics[m].get<double>())
                   : "");
-    csv << "," << csv_field(r.reason) << "\n";
+    csv << "," << reports::csv_field(r.reason) << "\n";
     if (const auto o = objectives_of(spec, r)) {
       values.push_back(*o);
       ok.push_back(i);
@@ -580,23 +574,6 @@ std::unique_ptr<Store> open_store(const std::filesystem::path& file, bool resume
   }
   return store;
 }
-
-// Proposes a fixed list of points, in order.
-class PointList : public SearchStrategy {
- public:
-  explicit PointList(std::vector<Point> points) : m_points(std::move(points)) {}
-  std::vector<Point> ask(std::size_t n) override {
-    std::vector<Point> out;
-    while (out.size() < n && m_next < m_points.size()) out.push_back(m_points[m_next++]);
-    return out;
-  }
-  void tell(const Point&, const std::optional<std::vector<double>>&) override {}
-  std::optional<std::size_t> total() const override { return m_points.size(); }
-
- private:
-  std::vector<Point> m_points;
-  std::size_t m_next = 0;
-};
 
 // The screening's choice: whole non-dominated layers of the analytical
 // results (first front first), then points of the next layer by key, up to

@@ -15,13 +15,6 @@ const char* kCauses[] = {"dram", "dma", "sram", "vector", "dependency"};
 const char* kCauseColours[] = {"#d62728", "#ff7f0e", "#9467bd", "#2ca02c", "#7f7f7f"};
 const char* kComputeColour = "#1f77b4";
 
-std::string csv_field(const std::string& s) {
-  if (s.find_first_of(",\"\n") == std::string::npos) return s;
-  std::string out = "\"";
-  for (char c : s) out += c == '"' ? std::string("\"\"") : std::string(1, c);
-  return out + "\"";
-}
-
 double num(const nlohmann::json& j, const char* key) {
   return j.contains(key) ? j[key].get<double>() : 0.0;
 }
@@ -238,21 +231,11 @@ std::string html_page(const nlohmann::json& report) {
   for (const char* c : kCauses)
     stalls += fmt::format("{} {}, ", c, t["stall_by_cause"][c].get<std::uint64_t>());
   stalls.resize(stalls.size() - 2);
-  std::string page = R"(<!doctype html>
-<html lang="en"><head><meta charset="utf-8">
-<title>)" + escape(title) +
-                     R"(</title>
-<style>
-body { font-family: system-ui, sans-serif; margin: 24px; color: #222; }
-h1 { font-size: 22px; } h2 { font-size: 17px; margin-top: 28px; }
-table { border-collapse: collapse; font-size: 12px; }
-td, th { border: 1px solid #ccc; padding: 3px 6px; text-align: right; }
-td:first-child, th:first-child { text-align: left; }
-.summary td { font-size: 13px; } .key { display: inline-block; width: 12px; height: 12px; margin: 0 4px 0 10px; vertical-align: middle; }
-.scroll { overflow-x: auto; }
-</style></head><body>
-<h1>)" + escape(title) +
-                     "</h1>\n";
+  std::string page = page_head(
+      title,
+      ".summary td { font-size: 13px; } .key { display: inline-block; width: 12px; height: "
+      "12px; margin: 0 4px 0 10px; vertical-align: middle; }\n"
+      ".scroll { overflow-x: auto; }\n");
   page += fmt::format(
       R"(<table class="summary">
 <tr><td>latency</td><td>{} cycles ({:.4f} ms at {} MHz)</td></tr>

@@ -243,20 +243,8 @@ std::string sweep_html(const nlohmann::json& sweep) {
     failed += p["status"] == "failed";
     front += p.value("front", false);
   }
-  std::string page = R"(<!doctype html>
-<html lang="en"><head><meta charset="utf-8">
-<title>)" + escape(title) +
-                     R"(</title>
-<style>
-body { font-family: system-ui, sans-serif; margin: 24px; color: #222; }
-h1 { font-size: 22px; } h2 { font-size: 17px; margin-top: 28px; }
-table { border-collapse: collapse; font-size: 12px; }
-td, th { border: 1px solid #ccc; padding: 3px 6px; text-align: right; }
-td:first-child, th:first-child, td:nth-child(2) { text-align: left; }
-.scatter { margin: 0 16px 16px 0; }
-</style></head><body>
-<h1>)" + escape(title) +
-                     "</h1>\n";
+  std::string page = page_head(
+      title, "td:nth-child(2) { text-align: left; }\n.scatter { margin: 0 16px 16px 0; }\n");
   page += fmt::format(
       "<p>{} points: {} feasible, {} infeasible, {} failed; {} on the Pareto front (red). "
       "Hover a point for its parameters and metrics; grey points are infeasible.</p>\n",
