@@ -53,6 +53,20 @@ Instruction transfer(Opcode op, std::uint64_t bytes, int src, std::uint32_t src_
   return i;
 }
 
+// The 16x4x4 GEMM the hand-timed tests use (one fold on the 4x4 array:
+// 26 cycles on ws), reading and writing the given (level, slot) places.
+Instruction gemm_16x4x4(workloads::Location input, workloads::Location weight,
+                        workloads::Location output, std::vector<std::uint32_t> deps = {}) {
+  Instruction i;
+  i.op = Opcode::kGemm;
+  i.shape = {16, 4, 4, 1};
+  i.input = input;
+  i.weight = weight;
+  i.output = output;
+  i.deps = std::move(deps);
+  return i;
+}
+
 workloads::Trace trace_of(std::vector<Instruction> insts) {
   workloads::Trace t;
   t.workload = "hand";
@@ -122,13 +136,7 @@ TEST(EndToEnd, SingleTileLayerByHand) {
   // 2*4 + 4 + 16 - 2 = 26 cycles, [124, 150). Store 64 B: request 160, bus
   // [160, 168), + 50 = 218. Stalls: 124 waiting for the weight load (DRAM),
   // 68 for the store (DRAM).
-  Instruction gemm;
-  gemm.op = Opcode::kGemm;
-  gemm.shape = {16, 4, 4, 1};
-  gemm.input = {0, 0};
-  gemm.weight = {0, 1};
-  gemm.output = {0, 0};
-  gemm.deps = {0, 1};
+  const auto gemm = gemm_16x4x4({0, 0}, {0, 1}, {0, 0}, {0, 1});
   auto ld_in = transfer(Opcode::kLoad, 256, -1, 0, 0, 0);
   ld_in.operand = arch::Operand::kInput;
   auto ld_w = transfer(Opcode::kLoad, 256, -1, 0, 0, 1);
@@ -150,12 +158,7 @@ TEST(EndToEnd, SingleTileLayerByHand) {
 TEST(EndToEnd, SramPortStretchIsAnSramStall) {
   // The GEMM reads its input from `narrow` (2 B/cycle per slot): ws reads
   // m * k * col_folds = 64 B -> 32 cycles against 26 of compute: 6 SRAM stall.
-  Instruction gemm;
-  gemm.op = Opcode::kGemm;
-  gemm.shape = {16, 4, 4, 1};
-  gemm.input = {1, 0};
-  gemm.weight = {0, 1};
-  gemm.output = {0, 0};
+  const auto gemm = gemm_16x4x4({1, 0}, {0, 1}, {0, 0});
   const auto r = simulate_in_child(config_with({}), trace_of({gemm}));
   EXPECT_EQ(cycles_of(r), 32u);
   EXPECT_EQ(r["totals"]["compute_cycles"], 26);
@@ -197,13 +200,7 @@ TEST(EndToEnd, CriticalPathSplitsIdleTimeAcrossCauses) {
   relu.output = {0, 1};
   relu.in_bytes = relu.out_bytes = 64;
   relu.deps = {0};
-  Instruction gemm;
-  gemm.op = Opcode::kGemm;
-  gemm.shape = {16, 4, 4, 1};
-  gemm.input = {0, 1};
-  gemm.weight = {0, 1};
-  gemm.output = {0, 0};
-  gemm.deps = {1};
+  const auto gemm = gemm_16x4x4({0, 1}, {0, 1}, {0, 0}, {1});
   const auto r = simulate_in_child(config_with({}), trace_of({ld, relu, gemm}));
   EXPECT_EQ(cycles_of(r), 68u + 38 + 26);
   const auto& l = r["layers"][0];
