@@ -140,6 +140,12 @@ void judge(const SweepSpec& spec, const Resolved& resolved, const nlohmann::json
   }
 }
 
+std::vector<bool> minimise_of(const SweepSpec& spec) {
+  std::vector<bool> out;
+  for (const auto& o : spec.objectives) out.push_back(o.minimise);
+  return out;
+}
+
 std::optional<std::vector<double>> objectives_of(const SweepSpec& spec, const Result& r) {
   if (r.status != "ok") return std::nullopt;
   std::vector<double> v;
@@ -410,10 +416,9 @@ void write_outputs(const SweepSpec& spec, const std::filesystem::path& dir,
       ok.push_back(i);
     }
   }
-  std::vector<bool> minimise;
+  const auto minimise = minimise_of(spec);
   nlohmann::json objectives = nlohmann::json::array();
   for (const auto& o : spec.objectives) {
-    minimise.push_back(o.minimise);
     objectives.push_back({{"metric", o.metric}, {"goal", o.minimise ? "min" : "max"}});
   }
   nlohmann::json points = nlohmann::json::array();
@@ -577,25 +582,28 @@ std::unique_ptr<Store> open_store(const std::filesystem::path& file, bool resume
 
 // The screening's choice: whole non-dominated layers of the analytical
 // results (first front first), then points of the next layer by key, up to
-// `keep` points.
-std::vector<Result> promising(const SweepSpec& spec, std::vector<Result> screened,
-                              std::size_t keep) {
+// `keep` points; and the size of the first layer, the analytical front.
+struct Promising {
+  std::vector<Result> chosen;
+  std::size_t front = 0;
+};
+Promising promising(const SweepSpec& spec, std::vector<Result> screened, std::size_t keep) {
   std::sort(screened.begin(), screened.end(),
             [](const Result& a, const Result& b) { return a.key < b.key; });
-  std::vector<bool> minimise;
-  for (const auto& ob : spec.objectives) minimise.push_back(ob.minimise);
+  const auto minimise = minimise_of(spec);
   std::vector<std::size_t> left;
   for (std::size_t i = 0; i < screened.size(); ++i) {
     if (objectives_of(spec, screened[i])) left.push_back(i);
   }
-  std::vector<Result> out;
-  while (out.size() < keep && !left.empty()) {
+  Promising out;
+  for (bool first = true; out.chosen.size() < keep && !left.empty(); first = false) {
     std::vector<std::vector<double>> values;
     for (auto i : left) values.push_back(*objectives_of(spec, screened[i]));
     const auto layer = pareto_front(values, minimise);
+    if (first) out.front = layer.size();
     std::vector<bool> taken(left.size(), false);
     for (auto f : layer) {
-      if (out.size() < keep) out.push_back(screened[left[f]]);
+      if (out.chosen.size() < keep) out.chosen.push_back(screened[left[f]]);
       taken[f] = true;
     }
     std::vector<std::size_t> rest;
@@ -691,18 +699,12 @@ SweepSummary run_sweep(const SweepSpec& spec, const SweepOptions& o) {
   const auto screened = screen_store->all();
   const auto chosen = promising(spec, screened, o.screen);
   std::vector<Point> points;
-  for (const auto& r : chosen) points.push_back(point_of(spec, r));
+  for (const auto& r : chosen.chosen) points.push_back(point_of(spec, r));
   PointList list(points);
   auto summary = evaluate(spec, list, *store, o, false, "simulate", *pool);
   const auto simulated = store->all();
   write_outputs(spec, dir, simulated, summary);
-  std::vector<std::vector<double>> values;
-  for (const auto& r : screened) {
-    if (const auto v = objectives_of(spec, r)) values.push_back(*v);
-  }
-  std::vector<bool> minimise;
-  for (const auto& ob : spec.objectives) minimise.push_back(ob.minimise);
-  auto report = disagreement(spec, screened, simulated, pareto_front(values, minimise).size());
+  auto report = disagreement(spec, screened, simulated, chosen.front);
   std::ofstream(dir / "screening.json") << report.dump(2) << "\n";
   summary.screened = screened.size();
   summary.screening = report;
