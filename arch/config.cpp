@@ -1,5 +1,6 @@
 #include "arch/config.h"
 
+#include <algorithm>
 #include <bit>
 #include <cmath>
 #include <set>
@@ -10,6 +11,7 @@
 #include "arch/json_reader.h"
 #include "arch/overrides.h"
 #include "arch/scalesim_cfg.h"
+#include "arch/technology.h"
 
 namespace tessel::arch {
 
@@ -128,6 +130,10 @@ const nlohmann::json& config_node(const nlohmann::json& root,
   return *node;
 }
 
+const std::vector<std::string> kDramStandards = {"ddr3",    "ddr4",   "ddr5",    "lpddr4",
+                                                 "lpddr4x", "lpddr5", "lpddr5x", "gddr5",
+                                                 "gddr6",   "hbm2",   "hbm2e",   "hbm3"};
+
 }  // namespace
 
 Config parse_config(const nlohmann::json& json, const std::string& source) {
@@ -243,6 +249,7 @@ Config parse_config(const nlohmann::json& json, const std::string& source) {
     config.dram.channels = static_cast<std::uint32_t>(d.required_uint("channels", 1, 256));
     config.dram.channel_bandwidth_gb_per_s = d.required_number("channel_bandwidth_gb_per_s", 0.0);
     config.dram.latency_ns = d.optional_number("latency_ns", 0.0, -1e-12);
+    config.dram.standard = d.optional_enum("standard", "", kDramStandards);
     d.finish();
     const double bytes_per_cycle =
         config.dram.channels * config.dram.channel_bandwidth_gb_per_s * 1e3 / config.clock_mhz;
@@ -253,6 +260,17 @@ Config parse_config(const nlohmann::json& json, const std::string& source) {
     config.dram.rate = Rate::bytes_per_kilocycle(millibytes);
     config.dram.latency_cycles = Cycles(static_cast<std::uint64_t>(
         std::ceil(config.dram.latency_ns * config.clock_mhz / 1e3 - 1e-9)));
+  }
+  if (top.has("technology")) {
+    JsonReader t = top.object("technology");
+    const auto nm = static_cast<int>(t.required_uint("node_nm", 1, 1000));
+    const auto nodes = Technology::builtin().nodes_nm();
+    if (std::find(nodes.begin(), nodes.end(), nm) == nodes.end()) {
+      t.fail("node_nm",
+             fmt::format("no cited scaling for {} nm (known: {} nm)", nm, fmt::join(nodes, ", ")));
+    }
+    config.technology_node_nm = nm;
+    t.finish();
   }
   top.finish();
   config.resolved = json;

@@ -4,6 +4,7 @@
 // lowering read it.
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -100,6 +101,9 @@ struct DramConfig {
   std::uint32_t channels = 0;
   double channel_bandwidth_gb_per_s = 0;
   double latency_ns = 0;
+  // JEDEC standard ("lpddr4", "hbm2", ...), for the energy per bit; empty
+  // when the config does not say.
+  std::string standard;
   // Derived at the configured clock.
   Rate rate;
   Cycles latency_cycles;
@@ -113,6 +117,9 @@ struct Config {
   VectorConfig vector;
   DmaConfig dma;
   DramConfig dram;
+  // Process node for energy, power and area (arch/technology.h); nullopt
+  // when the config has no "technology" block, and then no cost model.
+  std::optional<int> technology_node_nm;
   // The configuration exactly as resolved (file + overrides), echoed in reports.
   nlohmann::json resolved;
 

@@ -2,12 +2,12 @@
 
 #include "arch/systolic.h"
 #include "arch/vector.h"
+#include "workloads/actions.h"
 
 namespace tessel::sim {
 
-MacArray::MacArray(sc_core::sc_module_name name, const arch::ArrayConfig& config,
-                   Sequencer& sequencer, std::vector<SramBuffer*> buffers,
-                   std::vector<std::uint32_t> program)
+MacArray::MacArray(sc_core::sc_module_name name, const arch::Config& config, Sequencer& sequencer,
+                   std::vector<SramBuffer*> buffers, std::vector<std::uint32_t> program)
     : InOrderUnit(name, sequencer, std::move(program), Cause::kDependency),
       m_config(config),
       m_buffers(std::move(buffers)) {}
@@ -17,28 +17,13 @@ Cycles MacArray::execute(const workloads::Instruction& inst, Cycles now) {
     m_segments.push_back({busy_until(), now, ArraySegment::Kind::kIdle, inst.id});
   }
   const arch::MacRate rate =
-      m_config.rate(mac_dtype(inst.input_dtype, inst.weight_dtype)).value_or(arch::MacRate{});
-  const Cycles compute = arch::gemm_cycles(m_config.dataflow, m_config.rows, m_config.cols,
-                                           inst.shape, inst.fold_overhead, rate);
-  const auto traffic = arch::array_traffic(m_config.dataflow, m_config.rows, m_config.cols,
-                                           arch::packed(inst.shape, rate));
-  // Traffic counts elements of the packed shape; packing keeps the bytes.
-  const std::uint64_t pack_bits = rate.pack;
-  auto port = [&](const workloads::Location& at, std::uint64_t elements, DType dtype, bool write) {
-    const std::uint64_t bytes = ceil_div(elements * bits(dtype) * pack_bits, 8);
-    return m_buffers[at.buffer]->access(at.slot, now, now, bytes, write);
-  };
+      m_config.array.rate(mac_dtype(inst.input_dtype, inst.weight_dtype)).value_or(arch::MacRate{});
+  const Cycles compute =
+      arch::gemm_cycles(m_config.array.dataflow, m_config.array.rows, m_config.array.cols,
+                        inst.shape, inst.fold_overhead, rate);
   Cycles end = now + compute;
-  end = max(end, port(inst.input, traffic.input_elements, inst.input_dtype, false));
-  end = max(end, port(inst.weight, traffic.weight_elements, inst.weight_dtype, false));
-  if (inst.accumulate) {
-    const std::uint64_t partials = inst.shape.m * inst.shape.n * inst.shape.batch;
-    end = max(end, m_buffers[inst.output.buffer]->access(
-                       inst.output.slot, now, now, bytes_for(partials, inst.output_dtype), false));
-  }
-  end = max(end, m_buffers[inst.output.buffer]->access(
-                     inst.output.slot, now, now,
-                     bytes_for(traffic.output_elements, inst.output_dtype), true));
+  for (const auto& a : workloads::buffer_accesses(m_config, inst))
+    end = max(end, m_buffers[a.at.buffer]->access(a.at.slot, now, now, a.bytes, a.write));
   m_segments.push_back({now, now + compute, ArraySegment::Kind::kCompute, inst.id});
   if (end > now + compute) {
     m_segments.push_back({now + compute, end, ArraySegment::Kind::kSramStretch, inst.id});
@@ -46,7 +31,7 @@ Cycles MacArray::execute(const workloads::Instruction& inst, Cycles now) {
   return end;
 }
 
-VectorUnit::VectorUnit(sc_core::sc_module_name name, const arch::VectorConfig& config,
+VectorUnit::VectorUnit(sc_core::sc_module_name name, const arch::Config& config,
                        Sequencer& sequencer, std::vector<SramBuffer*> buffers,
                        std::vector<std::uint32_t> program)
     : InOrderUnit(name, sequencer, std::move(program), Cause::kVector),
@@ -54,12 +39,9 @@ VectorUnit::VectorUnit(sc_core::sc_module_name name, const arch::VectorConfig& c
       m_buffers(std::move(buffers)) {}
 
 Cycles VectorUnit::execute(const workloads::Instruction& inst, Cycles now) {
-  Cycles end = now + arch::vector_cycles(m_config, inst.work);
-  const std::uint64_t share = ceil_div(inst.in_bytes, inst.sources.size());
-  for (const auto& s : inst.sources)
-    end = max(end, m_buffers[s.buffer]->access(s.slot, now, now, share, false));
-  end = max(
-      end, m_buffers[inst.output.buffer]->access(inst.output.slot, now, now, inst.out_bytes, true));
+  Cycles end = now + arch::vector_cycles(m_config.vector, inst.work);
+  for (const auto& a : workloads::buffer_accesses(m_config, inst))
+    end = max(end, m_buffers[a.at.buffer]->access(a.at.slot, now, now, a.bytes, a.write));
   m_busy_by_layer[inst.layer] += end - now;
   return end;
 }

@@ -27,7 +27,7 @@ struct ArraySegment {
 
 class MacArray : public InOrderUnit {
  public:
-  MacArray(sc_core::sc_module_name name, const arch::ArrayConfig& config, Sequencer& sequencer,
+  MacArray(sc_core::sc_module_name name, const arch::Config& config, Sequencer& sequencer,
            std::vector<SramBuffer*> buffers, std::vector<std::uint32_t> program);
 
   const std::vector<ArraySegment>& segments() const { return m_segments; }
@@ -36,7 +36,7 @@ class MacArray : public InOrderUnit {
   Cycles execute(const workloads::Instruction& inst, Cycles now) override;
 
  private:
-  arch::ArrayConfig m_config;
+  const arch::Config& m_config;
   std::vector<SramBuffer*> m_buffers;
   std::vector<ArraySegment> m_segments;
 };
@@ -46,7 +46,7 @@ class MacArray : public InOrderUnit {
 // the SRAM slot ports (the longer of the two wins).
 class VectorUnit : public InOrderUnit {
  public:
-  VectorUnit(sc_core::sc_module_name name, const arch::VectorConfig& config, Sequencer& sequencer,
+  VectorUnit(sc_core::sc_module_name name, const arch::Config& config, Sequencer& sequencer,
              std::vector<SramBuffer*> buffers, std::vector<std::uint32_t> program);
 
   // Busy cycles per trace layer index.
@@ -56,7 +56,7 @@ class VectorUnit : public InOrderUnit {
   Cycles execute(const workloads::Instruction& inst, Cycles now) override;
 
  private:
-  arch::VectorConfig m_config;
+  const arch::Config& m_config;
   std::vector<SramBuffer*> m_buffers;
   std::map<std::uint32_t, Cycles> m_busy_by_layer;
 };

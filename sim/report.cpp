@@ -44,6 +44,43 @@ std::string bound(const arch::Config& config, Cycles elapsed, Cycles streaming,
   return most * 2 < static_cast<double>(elapsed.count()) ? "latency" : best;
 }
 
+namespace {
+
+// Energy, power and area (arch/cost.h) into the report's hardware block,
+// totals and layers.
+void add_cost(const arch::Config& config, const SimResult& r, nlohmann::json& hardware,
+              nlohmann::json& totals, nlohmann::json& layers) {
+  const arch::CostModel model(config);
+  const arch::Area& area = model.area();
+  const double peak_tops = hardware["peak_tops"].get<double>();
+  hardware["technology_node_nm"] = *config.technology_node_nm;
+  hardware["area_mm2"] = area.total_mm2();
+  hardware["area_by_component_mm2"] = arch::components_json(area);
+  hardware["area_by_buffer_mm2"] = arch::buffers_json(area, config);
+  hardware["peak_tops_per_mm2"] = peak_tops / area.total_mm2();
+  hardware["idle_power_w"] = model.idle_power_w();
+  hardware["energy_not_modelled"] = model.not_modelled();
+  arch::Actions all(config.sram.size());
+  for (std::size_t i = 0; i < r.layers.size(); ++i) {
+    const auto& l = r.layers[i];
+    all += l.actions;
+    const arch::Energy e = model.energy(l.actions, l.cycles);
+    layers[i]["energy_pj"] = e.total_pj();
+    layers[i]["energy_by_component_pj"] = arch::components_json(e);
+  }
+  const arch::Energy e = model.energy(all, r.cycles);
+  const double seconds = static_cast<double>(r.cycles.count()) / (config.clock_mhz * 1e6);
+  const double joules = e.total_pj() * 1e-12;
+  totals["energy_pj"] = e.total_pj();
+  totals["energy_by_component_pj"] = arch::components_json(e);
+  totals["energy_by_buffer_pj"] = arch::buffers_json(e, config);
+  totals["power_w"] = seconds > 0 ? joules / seconds : 0.0;
+  totals["tops_per_w"] = joules > 0 ? 2.0 * static_cast<double>(r.macs) / joules / 1e12 : 0.0;
+  totals["edp_j_s"] = joules * seconds;
+}
+
+}  // namespace
+
 nlohmann::json make_report(const arch::Config& config, const SimResult& r,
                            const std::string& workload_name, const Provenance& provenance) {
   const double pes = static_cast<double>(config.array.rows) * config.array.cols;
@@ -91,6 +128,24 @@ nlohmann::json make_report(const arch::Config& config, const SimResult& r,
       bound(config, r.cycles, streaming, r.dram_read_bytes + r.dram_write_bytes, array_sram_bytes,
             vector_busy);
   const Cycles stalls = r.cycles - r.compute_cycles;
+  nlohmann::json hardware = {
+      {"peak_macs_per_cycle", arch::peak_macs_per_cycle(config.array, config.array.precision)},
+      {"peak_tops", arch::peak_tops(config, config.array.precision)},
+      {"peak_tops_precision", to_string(config.array.precision)},
+      {"dram_bytes_per_cycle", arch::dram_bytes_per_cycle(config)},
+      {"array_sram_bytes_per_cycle", arch::array_sram_bytes_per_cycle(config)}};
+  nlohmann::json totals = {
+      {"cycles", r.cycles.count()},
+      {"latency_ms", cycles / (config.clock_mhz * 1e3)},
+      {"compute_cycles", r.compute_cycles.count()},
+      {"stall_cycles", stalls.count()},
+      {"stall_by_cause", causes_json(r.stall_by_cause)},
+      {"macs", r.macs},
+      {"utilization", cycles > 0 ? static_cast<double>(r.macs) / (pes * cycles) : 0.0},
+      {"dram_read_bytes", r.dram_read_bytes},
+      {"dram_write_bytes", r.dram_write_bytes},
+      {"roofline", totals_roofline}};
+  if (config.technology_node_nm) add_cost(config, r, hardware, totals, layers);
   return {
       {"schema", kReportSchema},
       {"tool",
@@ -107,23 +162,8 @@ nlohmann::json make_report(const arch::Config& config, const SimResult& r,
       {"workload", workload_name},
       {"skipped_operators", provenance.skipped_operators},
       {"config", config.resolved},
-      {"hardware",
-       {{"peak_macs_per_cycle", arch::peak_macs_per_cycle(config.array, config.array.precision)},
-        {"peak_tops", arch::peak_tops(config, config.array.precision)},
-        {"peak_tops_precision", to_string(config.array.precision)},
-        {"dram_bytes_per_cycle", arch::dram_bytes_per_cycle(config)},
-        {"array_sram_bytes_per_cycle", arch::array_sram_bytes_per_cycle(config)}}},
-      {"totals",
-       {{"cycles", r.cycles.count()},
-        {"latency_ms", cycles / (config.clock_mhz * 1e3)},
-        {"compute_cycles", r.compute_cycles.count()},
-        {"stall_cycles", stalls.count()},
-        {"stall_by_cause", causes_json(r.stall_by_cause)},
-        {"macs", r.macs},
-        {"utilization", cycles > 0 ? static_cast<double>(r.macs) / (pes * cycles) : 0.0},
-        {"dram_read_bytes", r.dram_read_bytes},
-        {"dram_write_bytes", r.dram_write_bytes},
-        {"roofline", totals_roofline}}},
+      {"hardware", hardware},
+      {"totals", totals},
       {"units",
        {{"dram",
          {{"busy_cycles", r.dram_busy_cycles.count()},

@@ -1,5 +1,7 @@
 #include "sim/simulator.h"
 
+#include "workloads/actions.h"
+
 #include <chrono>
 #include <memory>
 #include <stdexcept>
@@ -43,6 +45,8 @@ void account_layers(const arch::Config& config, const workloads::Trace& trace,
   const std::size_t n_layers = trace.layers.size();
   std::vector<Cycles> layer_end(n_layers);
   r.layers.resize(n_layers);
+  auto actions = workloads::count_actions(config, trace);
+  for (std::size_t i = 0; i < n_layers; ++i) r.layers[i].actions = std::move(actions[i]);
   std::vector<double> used_pe(n_layers, 0), fold_pe(n_layers, 0);
   for (const auto& inst : trace.instructions) {
     auto& l = r.layers[inst.layer];
@@ -197,8 +201,8 @@ SimResult simulate(const arch::Config& config, const workloads::Trace& trace,
     if (inst.op == Opcode::kVector) vectors.push_back(inst.id);
   }
   DmaEngine dma("dma", config.dma, sequencer, dram, buffer_ptrs);
-  MacArray array("array", config.array, sequencer, buffer_ptrs, std::move(gemms));
-  VectorUnit vector("vector", config.vector, sequencer, buffer_ptrs, std::move(vectors));
+  MacArray array("array", config, sequencer, buffer_ptrs, std::move(gemms));
+  VectorUnit vector("vector", config, sequencer, buffer_ptrs, std::move(vectors));
   sequencer.bind(workloads::Unit::kVector, &vector);
   sequencer.bind(workloads::Unit::kDma, &dma);
   sequencer.bind(workloads::Unit::kArray, &array);

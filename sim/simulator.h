@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "arch/config.h"
+#include "arch/cost.h"
 #include "arch/units.h"
 #include "sim/stall_cause.h"
 #include "workloads/trace.h"
@@ -34,6 +35,8 @@ struct LayerStats {
   // The part of the GEMMs' closed-form cycles spent streaming (folds x T),
   // without pipeline fill and drain.
   Cycles streaming_cycles;
+  // What the layer did, for the energy model (workloads/actions.h).
+  arch::Actions actions;
 };
 
 struct BufferStats {

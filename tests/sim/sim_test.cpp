@@ -5,8 +5,10 @@
 #include <gtest/gtest.h>
 
 #include "arch/config.h"
+#include "arch/cost.h"
 #include "arch/systolic.h"
 #include "fork_sim.h"
+#include "workloads/actions.h"
 #include "workloads/estimate.h"
 #include "workloads/importers.h"
 #include "workloads/lowering.h"
@@ -290,6 +292,48 @@ TEST(EndToEnd, EveryZooFamilySimulatesOnTheDefaultNpu) {
     EXPECT_EQ(r["layers"].size(), w.layers.size());
     EXPECT_GE(r["totals"]["cycles"].get<std::uint64_t>(),
               r["totals"]["compute_cycles"].get<std::uint64_t>());
+  }
+}
+
+// The action counts the energy model prices are what the simulator did:
+// every buffer's bytes read and written, DRAM bytes and MACs, counted from
+// the trace alone, equal the simulator's own counters; and the report's
+// energy is the cost model applied to them.
+TEST(Energy, ActionCountsMatchTheSimulatorAndPriceTheReport) {
+  const auto config = arch::load_config(
+      std::string(TESSEL_SOURCE_DIR) + "/configs/arch/edge_npu.json", {"dram.standard=hbm2"});
+  for (const char* spec : {"mobilenet_v2:resolution=96", "bert:layers=1,sequence=64"}) {
+    SCOPED_TRACE(spec);
+    const auto trace = workloads::lower(workloads::zoo::build(spec), config).trace;
+    const auto r = simulate_in_child(config, trace);
+    ASSERT_FALSE(r.contains("error")) << r.dump();
+    arch::Actions all(config.sram.size());
+    for (const auto& layer : workloads::count_actions(config, trace)) all += layer;
+    const auto& sram = r["units"]["sram"];
+    ASSERT_EQ(sram.size(), config.sram.size());
+    for (std::size_t b = 0; b < config.sram.size(); ++b) {
+      EXPECT_EQ(sram[b]["read_bytes"].get<std::uint64_t>(), all.sram_read_bytes[b]) << b;
+      EXPECT_EQ(sram[b]["write_bytes"].get<std::uint64_t>(), all.sram_write_bytes[b]) << b;
+    }
+    EXPECT_EQ(r["totals"]["dram_read_bytes"].get<std::uint64_t>(), all.dram_read_bytes);
+    EXPECT_EQ(r["totals"]["dram_write_bytes"].get<std::uint64_t>(), all.dram_write_bytes);
+    std::uint64_t macs = 0;
+    for (auto m : all.macs) macs += m;
+    EXPECT_EQ(r["totals"]["macs"].get<std::uint64_t>(), macs);
+
+    const arch::CostModel model(config);
+    const auto cycles = Cycles(r["totals"]["cycles"].get<std::uint64_t>());
+    const double expected = model.energy(all, cycles).total_pj();
+    EXPECT_NEAR(r["totals"]["energy_pj"].get<double>(), expected, expected * 1e-12);
+    // Layers' energies add up to the total (idle split by layer windows).
+    double layers = 0;
+    for (const auto& l : r["layers"]) layers += l["energy_pj"].get<double>();
+    EXPECT_NEAR(layers, expected, expected * 1e-9);
+    // Power and efficiency follow from energy and time.
+    const double seconds = cycles.count() / (config.clock_mhz * 1e6);
+    EXPECT_NEAR(r["totals"]["power_w"].get<double>(), expected * 1e-12 / seconds, 1e-9);
+    EXPECT_NEAR(r["totals"]["tops_per_w"].get<double>(), 2.0 * macs / (expected * 1e-12) / 1e12,
+                1e-9);
   }
 }
 

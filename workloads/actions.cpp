@@ -1,0 +1,80 @@
+#include "workloads/actions.h"
+
+#include "arch/systolic.h"
+#include "arch/vector.h"
+
+namespace tessel::workloads {
+
+std::vector<BufferAccess> buffer_accesses(const arch::Config& config, const Instruction& inst) {
+  std::vector<BufferAccess> out;
+  if (inst.op == Opcode::kGemm) {
+    const arch::MacRate rate =
+        config.array.rate(mac_dtype(inst.input_dtype, inst.weight_dtype)).value_or(arch::MacRate{});
+    const auto traffic = arch::array_traffic(config.array.dataflow, config.array.rows,
+                                             config.array.cols, arch::packed(inst.shape, rate));
+    // Traffic counts elements of the packed shape; packing keeps the bytes.
+    auto operand = [&](std::uint64_t elements, DType dtype) {
+      return ceil_div(elements * bits(dtype) * rate.pack, 8);
+    };
+    out.push_back({inst.input, operand(traffic.input_elements, inst.input_dtype), false});
+    out.push_back({inst.weight, operand(traffic.weight_elements, inst.weight_dtype), false});
+    if (inst.accumulate) {
+      const std::uint64_t partials = inst.shape.m * inst.shape.n * inst.shape.batch;
+      out.push_back({inst.output, bytes_for(partials, inst.output_dtype), false});
+    }
+    out.push_back({inst.output, bytes_for(traffic.output_elements, inst.output_dtype), true});
+  } else if (inst.op == Opcode::kVector) {
+    const std::uint64_t share = ceil_div(inst.in_bytes, inst.sources.size());
+    for (const auto& s : inst.sources) out.push_back({s, share, false});
+    out.push_back({inst.output, inst.out_bytes, true});
+  }
+  return out;
+}
+
+std::vector<arch::Actions> count_actions(const arch::Config& config, const Trace& trace) {
+  std::vector<arch::Actions> layers(trace.layers.size(), arch::Actions(config.sram.size()));
+  auto touch = [&](arch::Actions& a, const Location& at, std::uint64_t bytes, bool write) {
+    if (at.buffer == kDram) return;
+    (write ? a.sram_write_bytes : a.sram_read_bytes).at(static_cast<std::size_t>(at.buffer)) +=
+        bytes;
+  };
+  for (const auto& inst : trace.instructions) {
+    arch::Actions& a = layers.at(inst.layer);
+    switch (inst.op) {
+      case Opcode::kLoad:
+        a.dram_read_bytes += inst.bytes();
+        a.dma_bytes += inst.bytes();
+        touch(a, inst.dst, inst.bytes(), true);
+        break;
+      case Opcode::kStore:
+        a.dram_write_bytes += inst.bytes();
+        a.dma_bytes += inst.bytes();
+        touch(a, inst.src, inst.bytes(), false);
+        break;
+      case Opcode::kMove:
+        a.dma_bytes += inst.bytes();
+        touch(a, inst.src, inst.bytes(), false);
+        touch(a, inst.dst, inst.bytes(), true);
+        break;
+      case Opcode::kGemm:
+        a.macs[static_cast<std::size_t>(mac_dtype(inst.input_dtype, inst.weight_dtype))] +=
+            inst.shape.macs();
+        break;
+      case Opcode::kVector: {
+        const auto ops = arch::vector_op_counts(inst.work);
+        const auto& v = config.vector;
+        a.vector_lane_ops += ops.alu * v.alu.cycles_per_element +
+                             ops.transcendental * v.transcendental.cycles_per_element +
+                             ops.divide * v.divide.cycles_per_element;
+        break;
+      }
+      case Opcode::kBarrier:
+        break;
+    }
+    for (const auto& access : buffer_accesses(config, inst))
+      touch(a, access.at, access.bytes, access.write);
+  }
+  return layers;
+}
+
+}  // namespace tessel::workloads
