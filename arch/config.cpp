@@ -250,6 +250,13 @@ Config parse_config(const nlohmann::json& json, const std::string& source) {
     config.dram.channel_bandwidth_gb_per_s = d.required_number("channel_bandwidth_gb_per_s", 0.0);
     config.dram.latency_ns = d.optional_number("latency_ns", 0.0, -1e-12);
     config.dram.standard = d.optional_enum("standard", "", kDramStandards);
+    if (d.has("energy_pj_per_bit")) {
+      config.dram.energy_pj_per_bit = d.required_number("energy_pj_per_bit", 0.0);
+      if (d.required_string("energy_source").empty())
+        d.fail("energy_source", "name the datasheet or paper the energy comes from");
+    } else if (d.has("energy_source")) {
+      d.fail("energy_source", "only with dram.energy_pj_per_bit");
+    }
     d.finish();
     const double bytes_per_cycle =
         config.dram.channels * config.dram.channel_bandwidth_gb_per_s * 1e3 / config.clock_mhz;
@@ -270,6 +277,13 @@ Config parse_config(const nlohmann::json& json, const std::string& source) {
              fmt::format("no cited scaling for {} nm (known: {} nm)", nm, fmt::join(nodes, ", ")));
     }
     config.technology_node_nm = nm;
+    if (t.has("idle_w_per_mm2")) {
+      config.idle_w_per_mm2 = t.required_number("idle_w_per_mm2", -1e-12);
+      if (t.required_string("idle_source").empty())
+        t.fail("idle_source", "name where the idle power density comes from");
+    } else if (t.has("idle_source")) {
+      t.fail("idle_source", "only with technology.idle_w_per_mm2");
+    }
     t.finish();
   }
   top.finish();

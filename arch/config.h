@@ -104,6 +104,9 @@ struct DramConfig {
   // JEDEC standard ("lpddr4", "hbm2", ...), for the energy per bit; empty
   // when the config does not say.
   std::string standard;
+  // The user's own figure (with `energy_source` in the file), which takes
+  // precedence over the cited table's value for `standard`.
+  std::optional<double> energy_pj_per_bit;
   // Derived at the configured clock.
   Rate rate;
   Cycles latency_cycles;
@@ -120,6 +123,9 @@ struct Config {
   // Process node for energy, power and area (arch/technology.h); nullopt
   // when the config has no "technology" block, and then no cost model.
   std::optional<int> technology_node_nm;
+  // The user's idle (leakage + clock) power density, with `idle_source`;
+  // else the cited table's (arch/technology.h).
+  std::optional<double> idle_w_per_mm2;
   // The configuration exactly as resolved (file + overrides), echoed in reports.
   nlohmann::json resolved;
 

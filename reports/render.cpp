@@ -176,6 +176,57 @@ std::string roofline_svg(const nlohmann::json& report) {
   return svg + "</svg>";
 }
 
+// One horizontal bar per (name, value), labelled with the value and unit.
+std::string bars_svg(const std::vector<std::pair<std::string, double>>& bars, const char* unit,
+                     const char* label) {
+  double most = 1e-300;
+  for (const auto& [name, v] : bars) most = std::max(most, v);
+  const double row = 26, left = 120, width = 600;
+  std::string svg = fmt::format(
+      R"(<svg xmlns="http://www.w3.org/2000/svg" width="{:.0f}" height="{:.0f}" role="img" aria-label="{}">)",
+      left + width + 200, row * bars.size() + 10, label);
+  double total = 0;
+  for (const auto& [name, v] : bars) total += v;
+  for (std::size_t i = 0; i < bars.size(); ++i) {
+    const auto& [name, v] = bars[i];
+    const double y = 5 + i * row, w = width * v / most;
+    svg += fmt::format(R"(<text x="4" y="{:.0f}" font-size="12">{}</text>)", y + 15, escape(name));
+    svg += fmt::format(
+        R"(<rect x="{:.0f}" y="{:.0f}" width="{:.2f}" height="18" fill="#2ca02c"><title>{}: {:.6g} {}</title></rect>)",
+        left, y, w, escape(name), v, unit);
+    svg += fmt::format(R"(<text x="{:.0f}" y="{:.0f}" font-size="11">{}{} ({:.1f}%)</text>)",
+                       left + w + 6, y + 14, human(v), unit, total > 0 ? 100 * v / total : 0.0);
+  }
+  return svg + "</svg>";
+}
+
+std::vector<std::pair<std::string, double>> entries(const nlohmann::json& object) {
+  std::vector<std::pair<std::string, double>> out;
+  for (const auto& [name, v] : object.items()) out.emplace_back(name, v.get<double>());
+  return out;
+}
+
+// The summary rows for energy, power and area, or why they are absent.
+std::string cost_rows(const nlohmann::json& report) {
+  const auto& t = report["totals"];
+  const auto& hw = report["hardware"];
+  if (!t.contains("energy_pj")) {
+    return "<tr><td>energy, power, area</td><td>not modelled: the config has no technology "
+           "block (docs/energy-area.md)</td></tr>\n";
+  }
+  std::string rows = fmt::format(
+      "<tr><td>energy</td><td>{:.4g} mJ ({:.3f} W average, {:.3f} TOPS/W, EDP {:.4g} J "
+      "s)</td></tr>\n"
+      "<tr><td>area</td><td>{:.3f} mm<sup>2</sup> at {} nm ({:.3f} peak TOPS/mm<sup>2</sup>, idle "
+      "{:.3f} W)</td></tr>\n",
+      num(t, "energy_pj") * 1e-9, num(t, "power_w"), num(t, "tops_per_w"), num(t, "edp_j_s"),
+      num(hw, "area_mm2"), hw["technology_node_nm"].get<int>(), num(hw, "peak_tops_per_mm2"),
+      num(hw, "idle_power_w"));
+  for (const auto& gap : hw["energy_not_modelled"])
+    rows += "<tr><td>not modelled</td><td>" + escape(gap.get<std::string>()) + "</td></tr>\n";
+  return rows;
+}
+
 }  // namespace
 
 std::string layers_csv(const nlohmann::json& report) {
@@ -183,13 +234,13 @@ std::string layers_csv(const nlohmann::json& report) {
       "index,name,cycles,compute_cycles,stall_cycles,stall_dram,stall_dma,stall_sram,stall_vector,"
       "stall_dependency,vector_cycles,macs,mapping_efficiency,utilization,dram_read_bytes,"
       "dram_write_bytes,operational_intensity_macs_per_dram_byte,attainable_macs_per_cycle,"
-      "achieved_macs_per_cycle,bound\n";
+      "achieved_macs_per_cycle,bound,energy_pj\n";
   std::size_t i = 0;
   for (const auto& l : report["layers"]) {
     const auto& s = l["stall_by_cause"];
     const auto& r = l["roofline"];
     out += fmt::format(
-        "{},{},{},{},{},{},{},{},{},{},{},{},{:.6g},{:.6g},{},{},{:.6g},{:.6g},{:.6g},{}\n", i++,
+        "{},{},{},{},{},{},{},{},{},{},{},{},{:.6g},{:.6g},{},{},{:.6g},{:.6g},{:.6g},{},{}\n", i++,
         csv_field(l["name"].get<std::string>()), l["cycles"].get<std::uint64_t>(),
         l["compute_cycles"].get<std::uint64_t>(), l["stall_cycles"].get<std::uint64_t>(),
         s["dram"].get<std::uint64_t>(), s["dma"].get<std::uint64_t>(),
@@ -200,7 +251,8 @@ std::string layers_csv(const nlohmann::json& report) {
         l["dram_write_bytes"].get<std::uint64_t>(),
         r["operational_intensity_macs_per_dram_byte"].get<double>(),
         r["attainable_macs_per_cycle"].get<double>(), r["achieved_macs_per_cycle"].get<double>(),
-        r["bound"].get<std::string>());
+        r["bound"].get<std::string>(),
+        l.contains("energy_pj") ? fmt::format("{:.6g}", l["energy_pj"].get<double>()) : "");
   }
   return out;
 }
@@ -219,13 +271,14 @@ std::string html_page(const nlohmann::json& report) {
     const auto& s = l["stall_by_cause"];
     rows += fmt::format(
         "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{:.1f}%</"
-        "td><td>{:.1f}%</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
+        "td><td>{:.1f}%</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
         escape(l["name"].get<std::string>()), l["cycles"].get<std::uint64_t>(),
         l["compute_cycles"].get<std::uint64_t>(), l["stall_cycles"].get<std::uint64_t>(),
         s["dram"].get<std::uint64_t>() + s["dma"].get<std::uint64_t>(), human(num(l, "macs")),
         100 * num(l, "utilization"), 100 * num(l, "mapping_efficiency"),
         human(num(l, "dram_read_bytes") + num(l, "dram_write_bytes")),
-        l["roofline"]["bound"].get<std::string>(), l["vector_cycles"].get<std::uint64_t>());
+        l["roofline"]["bound"].get<std::string>(), l["vector_cycles"].get<std::uint64_t>(),
+        l.contains("energy_pj") ? fmt::format("{:.4g} uJ", num(l, "energy_pj") * 1e-6) : "-");
   }
   std::string stalls;
   for (const char* c : kCauses)
@@ -244,14 +297,22 @@ std::string html_page(const nlohmann::json& report) {
 <tr><td>throughput</td><td>{:.3f} TOPS achieved of {:.3f} TOPS peak ({})</td></tr>
 <tr><td>DRAM traffic</td><td>{}B read, {}B written</td></tr>
 <tr><td>bound</td><td>{}</td></tr>
-<tr><td>energy, power, area</td><td>not modelled yet</td></tr>
-</table>
+{}</table>
 )",
       t["cycles"].get<std::uint64_t>(), num(t, "latency_ms"), clock_mhz,
       t["compute_cycles"].get<std::uint64_t>(), t["stall_cycles"].get<std::uint64_t>(), stalls,
       human(num(t, "macs")), 100 * num(t, "utilization"), achieved_tops, num(hw, "peak_tops"),
       hw["peak_tops_precision"].get<std::string>(), human(num(t, "dram_read_bytes")),
-      human(num(t, "dram_write_bytes")), t["roofline"]["bound"].get<std::string>());
+      human(num(t, "dram_write_bytes")), t["roofline"]["bound"].get<std::string>(),
+      cost_rows(report));
+  if (t.contains("energy_by_component_pj")) {
+    page += "<h2>Energy by component</h2>" +
+            bars_svg(entries(t["energy_by_component_pj"]), "pJ", "energy by component");
+    page += "<h2>SRAM energy by buffer</h2>" +
+            bars_svg(entries(t["energy_by_buffer_pj"]), "pJ", "SRAM energy by buffer");
+    page += "<h2>Area by component</h2>" +
+            bars_svg(entries(hw["area_by_component_mm2"]), "mm2", "area by component");
+  }
   page += "<h2>Cycles per layer: compute and stalls by cause</h2>" + legend() +
           "<div class=\"scroll\">" + stacked_cycles_svg(report["layers"]) + "</div>";
   page += "<h2>Utilization per layer</h2><div class=\"scroll\">" +
@@ -259,7 +320,7 @@ std::string html_page(const nlohmann::json& report) {
   page += "<h2>Memory traffic per level</h2>" + traffic_svg(report);
   page += "<h2>Roofline</h2>" + roofline_svg(report);
   page +=
-      R"(<h2>Layers</h2><div class="scroll"><table><tr><th>layer</th><th>cycles</th><th>compute</th><th>stalls</th><th>DRAM+DMA stalls</th><th>MACs</th><th>utilization</th><th>mapping eff.</th><th>DRAM bytes</th><th>bound</th><th>vector cycles</th></tr>
+      R"(<h2>Layers</h2><div class="scroll"><table><tr><th>layer</th><th>cycles</th><th>compute</th><th>stalls</th><th>DRAM+DMA stalls</th><th>MACs</th><th>utilization</th><th>mapping eff.</th><th>DRAM bytes</th><th>bound</th><th>vector cycles</th><th>energy</th></tr>
 )" + rows +
       "</table></div>\n";
   page += fmt::format("<p>{} {} ({}), schema {}</p></body></html>\n",

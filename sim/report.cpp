@@ -202,6 +202,18 @@ std::string summary_text(const nlohmann::json& report) {
   out += fmt::format("DRAM          {} B read, {} B written\n",
                      t["dram_read_bytes"].get<std::uint64_t>(),
                      t["dram_write_bytes"].get<std::uint64_t>());
+  if (t.contains("energy_pj")) {
+    const auto& hw = report["hardware"];
+    out += fmt::format("energy        {:.4g} mJ, {:.3f} W average, {:.3f} TOPS/W\n",
+                       t["energy_pj"].get<double>() * 1e-9, t["power_w"].get<double>(),
+                       t["tops_per_w"].get<double>());
+    out += fmt::format("area          {:.3f} mm2 at {} nm\n", hw["area_mm2"].get<double>(),
+                       hw["technology_node_nm"].get<int>());
+    for (const auto& gap : hw["energy_not_modelled"])
+      out += fmt::format("not modelled  {}\n", gap.get<std::string>());
+  } else {
+    out += "energy, area  not modelled (the config has no technology block)\n";
+  }
   out += fmt::format("simulation    {:.3f} s wall, {} events\n",
                      report["simulation"]["wall_seconds"].get<double>(),
                      report["simulation"]["events"].get<std::uint64_t>());

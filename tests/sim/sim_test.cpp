@@ -337,6 +337,24 @@ TEST(Energy, ActionCountsMatchTheSimulatorAndPriceTheReport) {
   }
 }
 
+// Jouppi et al. 2017, Table 2: a TPU v1 die draws 40 W busy and 28 W idle.
+// The idle figure is the model's idle power density, so the independent
+// part of this check is the dynamic power (busy - idle = 12 W measured).
+TEST(Energy, TpuV1PowerAgainstTheMeasuredBusyPower) {
+  const auto config =
+      arch::load_config(std::string(TESSEL_SOURCE_DIR) + "/configs/arch/tpu_v1_like.json");
+  for (const char* spec : {"resnet:batch=16", "bert:batch=8"}) {
+    SCOPED_TRACE(spec);
+    const auto r =
+        simulate_in_child(config, workloads::lower(workloads::zoo::build(spec), config).trace);
+    ASSERT_FALSE(r.contains("error")) << r.dump();
+    const double power = r["totals"]["power_w"].get<double>();
+    const double idle = r["hardware"]["idle_power_w"].get<double>();
+    EXPECT_NEAR(power, 40.0, 40.0 * 0.10);         // within 10% of the measured busy power
+    EXPECT_NEAR(power - idle, 12.0, 12.0 * 0.30);  // dynamic within 30%
+  }
+}
+
 nlohmann::json one_layer(const std::vector<std::string>& sets, const char* layer) {
   const auto config =
       arch::load_config(std::string(TESSEL_SOURCE_DIR) + "/configs/arch/edge_npu.json", sets);

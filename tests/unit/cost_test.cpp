@@ -199,6 +199,19 @@ TEST(CostModel, DramWithoutACitedEnergyIsListedNotGuessed) {
   EXPECT_NE(m.not_modelled()[0].find("lpddr4"), std::string::npos);
 }
 
+TEST(CostModel, UserFiguresNeedTheirSource) {
+  const auto file = source_path("configs/arch/fsd_npu_like.json");
+  const arch::CostModel m(arch::load_config(
+      file, {"dram.energy_pj_per_bit=5", "dram.energy_source=\"vendor datasheet X\"",
+             "technology.idle_w_per_mm2=0.01", "technology.idle_source=\"our silicon\""}));
+  EXPECT_DOUBLE_EQ(m.dram_pj_per_byte(), 40.0);
+  EXPECT_TRUE(m.not_modelled().empty());
+  EXPECT_DOUBLE_EQ(m.idle_power_w(), 0.01 * m.area().total_mm2());
+  EXPECT_THROW(arch::load_config(file, {"dram.energy_pj_per_bit=5"}), InputError);
+  EXPECT_THROW(arch::load_config(file, {"dram.energy_source=\"x\""}), InputError);
+  EXPECT_THROW(arch::load_config(file, {"technology.idle_w_per_mm2=0.01"}), InputError);
+}
+
 TEST(CostModel, TpuV1AreaAgainstItsFloorPlan) {
   // Jouppi et al. 2017: die <= 331 mm^2 at 28 nm; Unified Buffer 29%, Matrix
   // Multiply Unit 24%, Accumulators 6%. The first two set the calibration;
