@@ -125,8 +125,8 @@ Technology::Technology(const nlohmann::json& data, const std::string& source) {
               m_sram_area_factor = v;
             } else if (name == "periphery_area_factor") {
               m_periphery_area_factor = v;
-            } else if (name == "idle_w_per_mm2_28nm") {
-              m_idle_w_per_mm2_28nm = v;
+            } else if (name == "idle_pj_per_cycle_mm2_28nm") {
+              m_idle_pj_per_cycle_mm2_28nm = v;
             } else {
               r.fail("", "unknown calibration");
             }
@@ -247,10 +247,12 @@ std::vector<std::string> Technology::dram_standards() const {
   return out;
 }
 
-double Technology::idle_w_per_mm2(int node_nm) const {
+double Technology::idle_w_per_mm2(int node_nm, double clock_mhz) const {
   const NodeScale at = scale(node_nm).value();
   const NodeScale ref = m_nodes.at(28);
-  return m_idle_w_per_mm2_28nm * (at.energy / at.area) / (ref.energy / ref.area);
+  const double pj_per_cycle =
+      m_idle_pj_per_cycle_mm2_28nm * (at.energy / at.area) / (ref.energy / ref.area);
+  return pj_per_cycle * 1e-12 * clock_mhz * 1e6;
 }
 
 }  // namespace tessel::arch

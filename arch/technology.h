@@ -48,10 +48,10 @@ class Technology {
   double mac_array_area_factor() const { return m_mac_array_area_factor; }
   double sram_area_factor() const { return m_sram_area_factor; }
   double periphery_area_factor() const { return m_periphery_area_factor; }
-  // Idle power (leakage, clock tree) per mm^2 at 28 nm; other nodes scale
-  // it by their energy scale over their area scale (power density at the
-  // same clock).
-  double idle_w_per_mm2(int node_nm) const;
+  // Idle power of a clocked die per mm^2: the 28 nm figure per cycle, at
+  // `clock_mhz`; other nodes scale it by their energy scale over their area
+  // scale (energy density).
+  double idle_w_per_mm2(int node_nm, double clock_mhz) const;
 
  private:
   struct Operation {
@@ -69,7 +69,7 @@ class Technology {
   double m_wire_pj_per_bit_mm = 0;
   std::map<std::string, double> m_dram_pj_per_bit;
   double m_mac_array_area_factor = 0, m_sram_area_factor = 0, m_periphery_area_factor = 0;
-  double m_idle_w_per_mm2_28nm = 0;
+  double m_idle_pj_per_cycle_mm2_28nm = 0;
   std::map<int, NodeScale> m_nodes;
 };
 

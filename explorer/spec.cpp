@@ -32,6 +32,16 @@ const std::set<std::string> kMetrics = {"totals.cycles",
                                         "totals.stall_by_cause.vector",
                                         "hardware.peak_tops",
                                         "hardware.peak_macs_per_cycle",
+                                        "hardware.area_mm2",
+                                        "hardware.peak_tops_per_mm2",
+                                        "hardware.idle_power_w",
+                                        "totals.energy_pj",
+                                        "totals.power_w",
+                                        "totals.tops_per_w",
+                                        "totals.edp_j_s",
+                                        "totals.energy_by_component_pj.dram",
+                                        "totals.energy_by_component_pj.sram",
+                                        "totals.energy_by_component_pj.mac",
                                         "units.dram.bandwidth_utilization",
                                         "units.vector.utilization"};
 
@@ -147,8 +157,23 @@ SweepSpec load_sweep(const std::string& file) {
     }
     spec.parameters.push_back(std::move(p));
   });
-  (void)base_config;
   auto known = [](const std::string& m) { return kMetrics.contains(m) || m == "accuracy"; };
+  // Energy, power and area exist only with a technology block, in the base
+  // config or set by a parameter.
+  const bool costed =
+      base_config.technology_node_nm ||
+      std::any_of(spec.parameters.begin(), spec.parameters.end(),
+                  [](const Parameter& p) { return p.path.rfind("arch.technology", 0) == 0; });
+  auto check_costed = [&](JsonReader& r, const std::string& m) {
+    const bool cost_metric =
+        m.find("energy") != std::string::npos || m.find("power") != std::string::npos ||
+        m.find("area") != std::string::npos || m.find("tops_per_w") != std::string::npos ||
+        m.find("edp") != std::string::npos;
+    if (cost_metric && !costed) {
+      r.fail("metric", fmt::format("{} needs a \"technology\" block in {} (docs/energy-area.md)", m,
+                                   spec.arch));
+    }
+  };
   top.array("objectives", true, [&](JsonReader& r) {
     Objective o;
     o.metric = r.required_string("metric");
@@ -156,6 +181,7 @@ SweepSpec load_sweep(const std::string& file) {
       r.fail("metric",
              fmt::format("not a metric; one of: accuracy, {}", fmt::join(kMetrics, ", ")));
     }
+    check_costed(r, o.metric);
     o.minimise = r.required_enum("goal", {"min", "max"}) == "min";
     spec.objectives.push_back(o);
   });
@@ -164,6 +190,7 @@ SweepSpec load_sweep(const std::string& file) {
     Constraint c;
     c.metric = r.required_string("metric");
     if (!known(c.metric)) r.fail("metric", "not a metric (accuracy or a report metric)");
+    check_costed(r, c.metric);
     if (r.has("min")) c.min = r.required_number("min", -1e300);
     if (r.has("max")) c.max = r.required_number("max", -1e300);
     r.ignore("min");

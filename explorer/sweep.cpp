@@ -20,6 +20,7 @@
 #include <boost/serialization/string.hpp>
 
 #include "arch/config.h"
+#include "arch/cost.h"
 #include "arch/error.h"
 #include "arch/roofline.h"
 #include "explorer/pareto.h"
@@ -361,7 +362,7 @@ Result estimate_point(const SweepSpec& spec, const Resolved& resolved, EstimateC
           cache.workloads.emplace(resolved.workload, workloads::zoo::load(resolved.workload)).first;
     }
     const auto e = workloads::estimate(it->second, config);
-    const nlohmann::json report = {
+    nlohmann::json report = {
         {"totals",
          {{"cycles", e.cycles.count()},
           {"latency_ms", e.latency_ms},
@@ -377,6 +378,15 @@ Result estimate_point(const SweepSpec& spec, const Resolved& resolved, EstimateC
          {{"peak_tops", arch::peak_tops(config, config.array.precision)},
           {"peak_macs_per_cycle",
            arch::peak_macs_per_cycle(config.array, config.array.precision)}}}};
+    if (config.technology_node_nm) {
+      // Area needs no simulation; energy needs action counts, which the
+      // estimator (no lowering) does not have.
+      const arch::CostModel cost(config);
+      auto& hw = report["hardware"];
+      hw["area_mm2"] = cost.area().total_mm2();
+      hw["peak_tops_per_mm2"] = hw["peak_tops"].get<double>() / cost.area().total_mm2();
+      hw["idle_power_w"] = cost.idle_power_w();
+    }
     judge(spec, resolved, report, r);
   } catch (const InputError& e) {
     r.status = "infeasible";

@@ -6,6 +6,7 @@
 
 #include "arch/config.h"
 #include "arch/cost.h"
+#include "arch/json_reader.h"
 #include "arch/systolic.h"
 #include "fork_sim.h"
 #include "workloads/actions.h"
@@ -353,6 +354,26 @@ TEST(Energy, TpuV1PowerAgainstTheMeasuredBusyPower) {
     EXPECT_NEAR(power, 40.0, 40.0 * 0.10);         // within 10% of the measured busy power
     EXPECT_NEAR(power - idle, 12.0, 12.0 * 0.30);  // dynamic within 30%
   }
+}
+
+// Eyeriss v1 (Chen et al., JSSC 2017): AlexNet's convolutions, batch 4, at
+// 200 MHz draw 278 mW at 35 frames/s (off-chip DRAM excluded); core area
+// 3.5 x 3.5 mm. Nothing in the models is calibrated on Eyeriss.
+TEST(Energy, EyerissAgainstItsMeasurement) {
+  const auto config =
+      arch::load_config(std::string(TESSEL_SOURCE_DIR) + "/configs/arch/eyeriss_like.json");
+  const auto w = workloads::parse_workload_json(
+      load_json_file(std::string(TESSEL_SOURCE_DIR) + "/configs/workloads/alexnet_conv.json"),
+      "alexnet_conv.json");
+  EXPECT_NEAR(static_cast<double>(w.macs()) / 4, 666e6, 1e6);  // the paper's MACs per image
+  const auto r = simulate_in_child(config, workloads::lower(w, config).trace);
+  ASSERT_FALSE(r.contains("error")) << r.dump();
+  const auto& t = r["totals"];
+  ASSERT_EQ(t["energy_by_component_pj"]["dram"].get<double>(), 0.0);  // no standard: off chip
+  const double seconds = t["latency_ms"].get<double>() / 1e3;
+  EXPECT_NEAR(4 / seconds, 35.0, 35.0 * 0.25);                   // frames/s
+  EXPECT_NEAR(t["power_w"].get<double>(), 0.278, 0.278 * 0.25);  // W
+  EXPECT_NEAR(r["hardware"]["area_mm2"].get<double>(), 12.25, 12.25 * 0.25);
 }
 
 nlohmann::json one_layer(const std::vector<std::string>& sets, const char* layer) {

@@ -31,8 +31,8 @@ double fit(double a, double b, double c, double v) {
 TEST(Technology, NodeScalesAreTheCitedValues) {
   const auto& t = arch::Technology::builtin();
   // Area: Stillmaker & Baas, scaling from 45 nm.
-  const std::pair<int, double> area[] = {{45, 1},    {32, 0.46}, {20, 0.21}, {16, 0.19},
-                                         {14, 0.17}, {10, 0.1},  {7, 0.059}};
+  const std::pair<int, double> area[] = {{65, 1.5},  {45, 1},    {32, 0.46}, {20, 0.21},
+                                         {16, 0.19}, {14, 0.17}, {10, 0.1},  {7, 0.059}};
   for (const auto& [nm, scale] : area) EXPECT_DOUBLE_EQ(t.scale(nm)->area, scale) << nm;
   // Energy: the fits at each node's nominal Vdd over HP45 at 1.0 V.
   const double e45 = fit(1.018, -0.3107, 0.1539, 1.0);
@@ -40,6 +40,7 @@ TEST(Technology, NodeScalesAreTheCitedValues) {
   EXPECT_NEAR(t.scale(16)->energy, fit(0.2958, -0.1241, 0.03024, 0.85) / e45, 1e-12);
   EXPECT_NEAR(t.scale(7)->energy, fit(0.1776, -0.09097, 0.02447, 0.7) / e45, 1e-12);
   EXPECT_NEAR(t.scale(7)->energy, 0.0555, 1e-4);
+  EXPECT_NEAR(t.scale(65)->energy, fit(3.755, -4.398, 1.975, 1.1) / e45, 1e-12);
   // 28 nm: between 32 and 20 nm, linear in log-log.
   const double w = std::log(32.0 / 28) / std::log(32.0 / 20);
   EXPECT_NEAR(t.scale(28)->area, std::pow(0.46, 1 - w) * std::pow(0.21, w), 1e-12);
@@ -78,7 +79,8 @@ TEST(Technology, DerivedValuesFollowTheirStatedRules) {
   EXPECT_NEAR(cal["sram_area_factor"]["value"].get<double>(),
               0.29 * die_um2 / (24.0 * 1024 * 1024 * 8 * 0.346 * a28), 1e-3);
   EXPECT_NEAR(cal["periphery_area_factor"]["value"].get<double>(), 1 / (0.29 + 0.24 + 0.06), 1e-3);
-  EXPECT_NEAR(cal["idle_w_per_mm2_28nm"]["value"].get<double>(), 28.0 / 331, 1e-5);
+  EXPECT_NEAR(cal["idle_pj_per_cycle_mm2_28nm"]["value"].get<double>(), 28.0 / 331 / 700e6 * 1e12,
+              0.1);
 }
 
 TEST(Technology, EveryValueNamesItsSource) {

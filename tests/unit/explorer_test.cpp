@@ -96,6 +96,16 @@ TEST(Sweep, SpecErrorsNameThePath) {
       HasSubstr("sweep.strategy.population: NSGA-II needs a multiple of 4, got 10"));
   EXPECT_THAT(spec_error(head + swept + R"("strategy": {"name": "nsga2"}, )" + obj),
               HasSubstr("sweep.strategy.name: NSGA-II needs at least two objectives"));
+  // Energy needs a technology block: the SCALE-Sim config has none.
+  const std::string scalesim = testing::source_path("configs/arch/scalesim_32x32_ws.cfg");
+  EXPECT_THAT(
+      spec_error(R"({"arch": ")" + scalesim + R"(", "workload": "mobilenet_v2", )" + swept +
+                 R"("objectives": [{"metric": "totals.energy_pj", "goal": "min"}]})"),
+      HasSubstr("sweep.objectives[0].metric: totals.energy_pj needs a \"technology\" block in"));
+  EXPECT_EQ(spec_error(head + swept +
+                       R"("objectives": [{"metric": "totals.energy_pj", "goal": "min"}], )"
+                       R"("constraints": [{"metric": "hardware.area_mm2", "max": 10}]})"),
+            "no error");
 }
 
 std::string write_table(const std::string& body) {
