@@ -176,6 +176,17 @@ TEST(Accuracy, BuiltinTableHasPublishedFigures) {
   EXPECT_EQ(explorer::lookup(table, mb.first, mb.second), 71.8);
   const auto small = workloads::zoo::resolve_spec("mobilenet_v2:width_mult=0.35,resolution=96");
   EXPECT_EQ(explorer::lookup(table, small.first, small.second), 45.5);
+  // torchvision's EfficientNet weights: B0 77.692 at 224, B2 80.608 at 288.
+  const auto b0 = workloads::zoo::resolve_spec("efficientnet");
+  EXPECT_EQ(explorer::lookup(table, b0.first, b0.second), 77.692);
+  const auto b0_224 = workloads::zoo::resolve_spec("efficientnet:resolution=224");
+  EXPECT_EQ(explorer::lookup(table, b0_224.first, b0_224.second), 77.692);
+  const auto b0_192 = workloads::zoo::resolve_spec("efficientnet:resolution=192");
+  EXPECT_FALSE(explorer::lookup(table, b0_192.first, b0_192.second));
+  const auto b2 = workloads::zoo::resolve_spec("efficientnet:variant=b2");  // 260: not evaluated
+  EXPECT_FALSE(explorer::lookup(table, b2.first, b2.second));
+  const auto b2_288 = workloads::zoo::resolve_spec("efficientnet:variant=b2,resolution=288");
+  EXPECT_EQ(explorer::lookup(table, b2_288.first, b2_288.second), 80.608);
   // Not published: a width between the checkpoints, another class count.
   const auto odd = workloads::zoo::resolve_spec("mobilenet_v2:width_mult=0.6");
   EXPECT_EQ(explorer::lookup(table, odd.first, odd.second), std::nullopt);
