@@ -78,6 +78,33 @@ TEST(Zoo, ParametersScaleTheNetwork) {
   EXPECT_LT(build("efficientnet_b2").macs(), build("efficientnet_b3").macs());
 }
 
+TEST(Zoo, FirstAndLastLayersKeepTheirOwnPrecision) {
+  // W4A8 with the stem and the classifier at int8: ResNet-50's conv1 is
+  // 7x7x3x64 weights + 64 biases, its fc 2048x1000 + 1000.
+  const auto w = build("resnet:weight_precision=int4,first_last_precision=int8");
+  std::size_t first = w.layers.size(), last = 0;
+  for (std::size_t i = 0; i < w.layers.size(); ++i) {
+    if (!w.layers[i].on_array()) continue;
+    first = std::min(first, i);
+    last = i;
+  }
+  ASSERT_LT(first, last);
+  for (std::size_t i : {first, last}) {
+    EXPECT_EQ(w.layers[i].dtype, DType::kInt8) << w.layers[i].name;
+    EXPECT_EQ(w.layers[i].weight_dtype, DType::kInt8) << w.layers[i].name;
+  }
+  EXPECT_EQ(w.layers[first].name, "conv1");
+  EXPECT_EQ(w.layers[last].name, "fc");
+  EXPECT_EQ(w.layers[first + 2].name, "layer1.0.conv1");
+  EXPECT_EQ(w.layers[first + 2].weight_dtype, DType::kInt4);
+  EXPECT_EQ(w.layers[first].params() + w.layers[last].params(),
+            7u * 7 * 3 * 64 + 64 + 2048u * 1000 + 1000);
+  // "same" leaves every layer alone.
+  for (const auto& l : build("resnet:weight_precision=int4").layers) {
+    if (l.on_array()) EXPECT_EQ(l.weight_dtype, DType::kInt4) << l.name;
+  }
+}
+
 TEST(Zoo, GroupedQueryAttentionAndKvCache) {
   const auto mha = build("gpt:mode=decode,kv_len=512");
   const auto gqa = build("gpt:mode=decode,kv_len=512,kv_heads=4");

@@ -125,6 +125,10 @@ std::vector<ParamSpec> common_params() {
        dtypes},
       {"weight_precision", ParamSpec::Type::kChoice, "same", "weight type, e.g. int4 for W4A8", 0,
        0, weights},
+      {"first_last_precision", ParamSpec::Type::kChoice, "same",
+       "activation and weight type of the first and last array layers (stem and classifier), "
+       "the usual exception in low-bit quantisation",
+       0, 0, weights},
   };
 }
 
@@ -155,6 +159,15 @@ Workload build(const std::string& spec) {
                   w == "same" ? std::nullopt : parse_dtype(w));
   Workload workload = family->build(params, builder);
   workload.name = spec;
+  if (const std::string& edge = params.text("first_last_precision"); edge != "same") {
+    std::vector<std::size_t> array_layers;
+    for (std::size_t i = 0; i < workload.layers.size(); ++i)
+      if (workload.layers[i].on_array()) array_layers.push_back(i);
+    for (std::size_t i : {array_layers.front(), array_layers.back()}) {
+      workload.layers[i].dtype = parse_dtype(edge);
+      workload.layers[i].weight_dtype = parse_dtype(edge);
+    }
+  }
   validate_edges(workload, spec);
   return workload;
 }
