@@ -66,6 +66,15 @@ nlohmann::json buffers_json(const Energy& energy, const Config& config) {
   return out;
 }
 
+nlohmann::json energy_totals_json(const Energy& energy, std::uint64_t macs, double seconds) {
+  const double joules = energy.total_pj() * 1e-12;
+  return {{"energy_pj", energy.total_pj()},
+          {"energy_by_component_pj", components_json(energy)},
+          {"power_w", seconds > 0 ? joules / seconds : 0.0},
+          {"tops_per_w", joules > 0 ? 2.0 * static_cast<double>(macs) / joules / 1e12 : 0.0},
+          {"edp_j_s", joules * seconds}};
+}
+
 CostModel::CostModel(const Config& config, const Technology& table)
     : m_table(table), m_clock_mhz(config.clock_mhz) {
   const int node = config.technology_node_nm.value();

@@ -66,6 +66,10 @@ nlohmann::json buffers_json(const Area& area, const Config& config);
 nlohmann::json components_json(const Energy& energy);
 nlohmann::json buffers_json(const Energy& energy, const Config& config);
 
+// The report's run-level energy fields: energy_pj, energy_by_component_pj,
+// power_w (average), tops_per_w (2 operations per MAC) and edp_j_s.
+nlohmann::json energy_totals_json(const Energy& energy, std::uint64_t macs, double seconds);
+
 class CostModel {
  public:
   // Needs config.technology_node_nm.

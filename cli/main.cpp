@@ -15,6 +15,7 @@
 #include "common.h"
 
 #include "arch/config.h"
+#include "arch/cost.h"
 #include "arch/error.h"
 #include "explorer/spec.h"
 #include "explorer/sweep.h"
@@ -156,14 +157,16 @@ int run_estimate(const std::vector<std::string>& args) {
   const auto config = arch::load_config(required(vm, "arch"), overrides(vm));
   const auto w = workloads::zoo::load(required(vm, "workload"));
   const auto e = workloads::estimate(w, config);
-  std::cout << nlohmann::json{{"workload", w.name},
-                              {"cycles", e.cycles.count()},
-                              {"latency_ms", e.latency_ms},
-                              {"compute_cycles", e.compute_cycles.count()},
-                              {"dram_bytes", e.dram_bytes},
-                              {"macs", e.macs}}
-                   .dump(2)
-            << "\n";
+  nlohmann::json out = {{"workload", w.name},         {"cycles", e.cycles.count()},
+                        {"latency_ms", e.latency_ms}, {"compute_cycles", e.compute_cycles.count()},
+                        {"dram_bytes", e.dram_bytes}, {"macs", e.macs}};
+  if (config.technology_node_nm) {
+    const arch::CostModel cost(config);
+    out.update(
+        arch::energy_totals_json(cost.energy(e.actions, e.cycles), e.macs, e.latency_ms / 1e3));
+    out["area_mm2"] = cost.area().total_mm2();
+  }
+  std::cout << out.dump(2) << "\n";
   return 0;
 }
 

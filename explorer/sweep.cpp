@@ -379,13 +379,14 @@ Result estimate_point(const SweepSpec& spec, const Resolved& resolved, EstimateC
           {"peak_macs_per_cycle",
            arch::peak_macs_per_cycle(config.array, config.array.precision)}}}};
     if (config.technology_node_nm) {
-      // Area needs no simulation; energy needs action counts, which the
-      // estimator (no lowering) does not have.
+      // The cost model on the estimate's untiled action counts.
       const arch::CostModel cost(config);
       auto& hw = report["hardware"];
       hw["area_mm2"] = cost.area().total_mm2();
       hw["peak_tops_per_mm2"] = hw["peak_tops"].get<double>() / cost.area().total_mm2();
       hw["idle_power_w"] = cost.idle_power_w();
+      report["totals"].update(
+          arch::energy_totals_json(cost.energy(e.actions, e.cycles), e.macs, e.latency_ms / 1e3));
     }
     judge(spec, resolved, report, r);
   } catch (const InputError& e) {
@@ -506,6 +507,16 @@ SweepSummary evaluate(const SweepSpec& spec, SearchStrategy& strategy, Store& st
                                                        "totals.dram_write_bytes",
                                                        "hardware.peak_tops",
                                                        "hardware.peak_macs_per_cycle",
+                                                       "hardware.area_mm2",
+                                                       "hardware.peak_tops_per_mm2",
+                                                       "hardware.idle_power_w",
+                                                       "totals.energy_pj",
+                                                       "totals.power_w",
+                                                       "totals.tops_per_w",
+                                                       "totals.edp_j_s",
+                                                       "totals.energy_by_component_pj.dram",
+                                                       "totals.energy_by_component_pj.sram",
+                                                       "totals.energy_by_component_pj.mac",
                                                        "accuracy"};
       if (!kEstimated.contains(m)) {
         throw InputError(fmt::format("--analytical: the estimate has no {} (it has {})", m,

@@ -34,10 +34,10 @@ $tessel sweep configs/sweeps/mobilenet_edge.json -o out/sweep_mobilenet_edge
 python3 - out/sweep_mobilenet_edge/pareto.json <<'PY'
 import json, sys
 front = json.load(open(sys.argv[1]))
-print("Pareto front (latency, ImageNet top-1, peak TOPS, DRAM reads):")
+print("Pareto front (latency, ImageNet top-1, area, energy per inference):")
 for p in sorted(front["points"], key=lambda p: p["metrics"]["totals.latency_ms"]):
     m, q = p["metrics"], p["params"]
-    print(f"  {m['totals.latency_ms']:7.3f} ms  {m['accuracy']:4.1f}%  {m['hardware.peak_tops']:6.3f} TOPS  {m['totals.dram_read_bytes']/1e6:7.2f} MB"
+    print(f"  {m['totals.latency_ms']:7.3f} ms  {m['accuracy']:4.1f}%  {m['hardware.area_mm2']:6.2f} mm2  {m['totals.energy_pj']/1e9:6.3f} mJ"
           f"   width {q['model.width_mult']}, res {q['model.resolution']}, {q['arch.array.rows']}x{q['arch.array.cols']},"
           f" gbuf {q['arch.sram[0].capacity_bytes']//1024} KiB, DRAM {q['arch.dram.channel_bandwidth_gb_per_s']} GB/s/ch")
 PY

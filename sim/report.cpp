@@ -69,14 +69,9 @@ void add_cost(const arch::Config& config, const SimResult& r, nlohmann::json& ha
     layers[i]["energy_by_component_pj"] = arch::components_json(e);
   }
   const arch::Energy e = model.energy(all, r.cycles);
-  const double seconds = static_cast<double>(r.cycles.count()) / (config.clock_mhz * 1e6);
-  const double joules = e.total_pj() * 1e-12;
-  totals["energy_pj"] = e.total_pj();
-  totals["energy_by_component_pj"] = arch::components_json(e);
+  totals.update(arch::energy_totals_json(
+      e, r.macs, static_cast<double>(r.cycles.count()) / (config.clock_mhz * 1e6)));
   totals["energy_by_buffer_pj"] = arch::buffers_json(e, config);
-  totals["power_w"] = seconds > 0 ? joules / seconds : 0.0;
-  totals["tops_per_w"] = joules > 0 ? 2.0 * static_cast<double>(r.macs) / joules / 1e12 : 0.0;
-  totals["edp_j_s"] = joules * seconds;
 }
 
 }  // namespace

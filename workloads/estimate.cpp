@@ -1,5 +1,6 @@
 #include "workloads/estimate.h"
 
+#include "arch/cost.h"
 #include "arch/systolic.h"
 #include "arch/vector.h"
 #include "workloads/lowering.h"
@@ -24,10 +25,81 @@ std::uint64_t input_elements(const Layer& l) {
   return 0;
 }
 
+// Bytes staged along an operand's path: written into each buffer, and read
+// out of each but the last (which the array or the store reads).
+void stage(arch::Actions& a, const arch::Config& config, arch::Operand operand,
+           std::uint64_t bytes) {
+  const auto path = config.path(operand);
+  for (std::size_t i = 0; i < path.size(); ++i) {
+    a.sram_write_bytes[path[i]] += bytes;
+    if (i + 1 < path.size()) {
+      a.sram_read_bytes[path[i]] += bytes;
+      a.dma_bytes += bytes;
+    }
+  }
+}
+
+// The layer's actions without tiling: each operand crosses its path once,
+// the array streams the closed-form traffic of the whole GEMM, the vector
+// unit works in its buffer.
+arch::Actions layer_actions(const Layer& l, const LayerTypes& t, const LayerEstimate& le,
+                            const arch::Config& config) {
+  arch::Actions a(config.sram.size());
+  a.dram_read_bytes = le.dram_read_bytes;
+  a.dram_write_bytes = le.dram_write_bytes;
+  a.dma_bytes = le.dram_bytes;
+  const std::size_t vbuf = config.vector.buffer;
+  auto vector_work = [&](const arch::VectorWork& work) {
+    const auto ops = arch::vector_op_counts(work);
+    const auto& v = config.vector;
+    a.vector_lane_ops += ops.alu * v.alu.cycles_per_element +
+                         ops.transcendental * v.transcendental.cycles_per_element +
+                         ops.divide * v.divide.cycles_per_element;
+  };
+  if (l.on_array()) {
+    a.macs[static_cast<std::size_t>(t.mac)] += l.macs();
+    const std::uint64_t in = bytes_for(input_elements(l), t.activation);
+    const std::uint64_t w = bytes_for(l.weight_elements(), t.weight);
+    const std::uint64_t out = bytes_for(l.output_elements(), t.activation);
+    stage(a, config, arch::Operand::kInput, in);
+    stage(a, config, arch::Operand::kWeight, w);
+    const auto traffic = arch::array_traffic(config.array.dataflow, config.array.rows,
+                                             config.array.cols, arch::packed(l.gemm(), t.rate));
+    a.sram_read_bytes[config.path(arch::Operand::kInput).back()] +=
+        ceil_div(traffic.input_elements * bits(t.activation) * t.rate.pack, 8);
+    a.sram_read_bytes[config.path(arch::Operand::kWeight).back()] +=
+        ceil_div(traffic.weight_elements * bits(t.weight) * t.rate.pack, 8);
+    a.sram_write_bytes[config.path(arch::Operand::kOutput).back()] +=
+        bytes_for(traffic.output_elements, t.activation);
+    // The output drains towards DRAM: staged in reverse, read for the store.
+    auto path = config.path(arch::Operand::kOutput);
+    for (std::size_t i = path.size(); i-- > 0;) {
+      a.sram_read_bytes[path[i]] += out;
+      if (i > 0) {
+        a.sram_write_bytes[path[i - 1]] += out;
+        a.dma_bytes += out;
+      }
+    }
+    if (l.fused) vector_work(*l.fused);
+  } else if (le.dram_bytes > 0) {
+    // Vector, data-movement and embedding layers: loaded into the vector
+    // unit's buffer, read and written there, stored from it.
+    a.sram_write_bytes[vbuf] += le.dram_read_bytes;
+    a.sram_read_bytes[vbuf] += le.dram_write_bytes;
+    if (l.kind == LayerKind::kVector) {
+      vector_work(l.work);
+      a.sram_read_bytes[vbuf] += le.dram_read_bytes;
+      a.sram_write_bytes[vbuf] += le.dram_write_bytes;
+    }
+  }
+  return a;
+}
+
 }  // namespace
 
 Estimate estimate(const Workload& workload, const arch::Config& config) {
   Estimate e;
+  e.actions = arch::Actions(config.sram.size());
   const Rate dram = config.dram.rate;
   for (const auto& l : workload.layers) {
     const LayerTypes t = layer_types(l, config);
@@ -56,6 +128,7 @@ Estimate estimate(const Workload& workload, const arch::Config& config) {
     e.dram_read_bytes += le.dram_read_bytes;
     e.dram_write_bytes += le.dram_write_bytes;
     e.macs += l.macs();
+    e.actions += layer_actions(l, t, le, config);
     e.layers.push_back(le);
   }
   e.latency_ms = static_cast<double>(e.cycles.count()) / (config.clock_mhz * 1e3);

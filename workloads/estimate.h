@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "arch/config.h"
+#include "arch/cost.h"
 #include "arch/units.h"
 #include "workloads/layer.h"
 
@@ -29,6 +30,9 @@ struct Estimate {
   std::uint64_t dram_read_bytes = 0, dram_write_bytes = 0;
   std::uint64_t macs = 0;
   double latency_ms = 0;
+  // What the run does, untiled: each operand crosses its buffer path once
+  // (no tile reloads or partial-sum spills), for the energy model.
+  arch::Actions actions;
   std::vector<LayerEstimate> layers;
 };
 

@@ -25,7 +25,7 @@ import json, sys
 d = sys.argv[1]
 front = len(json.load(open(d + "/pareto.json"))["points"])
 html = open(d + "/pareto.html").read()
-pairs = 4 * 3 // 2  # latency, accuracy, peak TOPS, DRAM reads
+pairs = 4 * 3 // 2  # latency, accuracy, area, energy
 assert html.count("<svg") == pairs, html.count("<svg")
 assert html.count('class="front"') == front * pairs, (html.count('class="front"'), front)
 assert "Sensitivity per parameter" in html and "model.width_mult" in html

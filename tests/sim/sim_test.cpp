@@ -338,6 +338,31 @@ TEST(Energy, ActionCountsMatchTheSimulatorAndPriceTheReport) {
   }
 }
 
+// The analytical estimate prices untiled action counts: MACs and vector
+// work exactly as simulated, memory traffic without tile reloads, so its
+// energy is at most the simulated energy (idle included: the estimate's
+// latency is below the simulated one too) and not far below it.
+TEST(Energy, EstimateBoundsTheSimulatedEnergyFromBelow) {
+  const auto config = arch::load_config(
+      std::string(TESSEL_SOURCE_DIR) + "/configs/arch/edge_npu.json", {"dram.standard=hbm2"});
+  const arch::CostModel model(config);
+  for (const char* spec :
+       {"mobilenet_v2", "resnet50", "bert:layers=2", "gpt:layers=2,mode=decode,kv_len=256"}) {
+    SCOPED_TRACE(spec);
+    const auto w = workloads::zoo::build(spec);
+    const auto r = simulate_in_child(config, workloads::lower(w, config).trace);
+    ASSERT_FALSE(r.contains("error")) << r.dump();
+    const auto e = workloads::estimate(w, config);
+    const arch::Energy est = model.energy(e.actions, e.cycles);
+    const auto& sim = r["totals"]["energy_by_component_pj"];
+    EXPECT_NEAR(est.mac_pj, sim["mac"].get<double>(), 1e-6 * est.mac_pj);
+    EXPECT_NEAR(est.vector_pj, sim["vector"].get<double>(), 1e-6 * est.vector_pj + 1e-9);
+    const double ratio = est.total_pj() / r["totals"]["energy_pj"].get<double>();
+    EXPECT_LE(ratio, 1.0);
+    EXPECT_GE(ratio, 0.6);
+  }
+}
+
 // Jouppi et al. 2017, Table 2: a TPU v1 die draws 40 W busy and 28 W idle.
 // The idle figure is the model's idle power density, so the independent
 // part of this check is the dynamic power (busy - idle = 12 W measured).
