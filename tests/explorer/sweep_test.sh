@@ -74,7 +74,7 @@ cmp -s "$tmp/killed/points.csv" "$tmp/one/points.csv"; check "resumed results eq
 
 # The analytical fidelity: every point, in process, no workers.
 "$tessel" sweep "$spec" -o "$tmp/analytical" --analytical >"$tmp/analytical.log"; check "analytical sweep" $?
-grep -q "$total evaluated, 0 reused; $total ok" "$tmp/analytical.log"; check "analytical sweep evaluates every point" $?
+grep -q "$total evaluated, 0 reused; .* 0 failed" "$tmp/analytical.log"; check "analytical sweep evaluates every point" $?
 [[ ! -d "$tmp/analytical/reports" || -z "$(ls "$tmp/analytical/reports")" ]]; check "analytical sweep starts no worker" $?
 printf '{"arch": "configs/arch/edge_npu.json", "workload": "mobilenet_v2", "parameters": [], "objectives": [{"metric": "units.dram.bandwidth_utilization", "goal": "max"}]}' >"$tmp/dram.json"
 "$tessel" sweep "$tmp/dram.json" -o "$tmp/dram" --analytical >"$tmp/dram.log" 2>&1
