@@ -1,6 +1,7 @@
 #include "common.h"
 
 #include <fstream>
+#include <iostream>
 
 #include <fmt/format.h>
 
@@ -29,6 +30,30 @@ void write_text(const std::string& file, const std::string& text) {
   if (!out) throw InputError(fmt::format("{}: cannot open for writing", file));
   out << text;
   if (!out) throw InputError(fmt::format("{}: write failed", file));
+}
+
+std::string required(const po::variables_map& vm, const char* name) {
+  if (!vm.count(name)) throw UsageError(fmt::format("missing required option --{}", name));
+  return vm[name].as<std::string>();
+}
+
+std::vector<std::string> overrides(const po::variables_map& vm) {
+  return vm.count("set") ? vm["set"].as<std::vector<std::string>>() : std::vector<std::string>{};
+}
+
+int guarded(const char* program, const std::function<int()>& command) {
+  try {
+    return command();
+  } catch (const UsageError& e) {
+    std::cerr << program << ": usage error: " << e.what() << "\n";
+    return 2;
+  } catch (const InputError& e) {
+    std::cerr << program << ": error: " << e.what() << "\n";
+    return 1;
+  } catch (const std::exception& e) {
+    std::cerr << program << ": internal error: " << e.what() << "\n";
+    return 3;
+  }
 }
 
 }  // namespace tessel::cli

@@ -1,4 +1,4 @@
-// `tessel simulate`, shared by tessel and tessel-sim (the sweep worker).
+// `tessel simulate`, also the sweep's worker.
 #include <iostream>
 #include <string>
 #include <vector>
@@ -31,30 +31,6 @@ namespace tessel::cli {
 
 const char* const kVersion = TESSEL_VERSION;
 const char* const kGitRevision = TESSEL_GIT_REVISION;
-
-std::string required(const po::variables_map& vm, const char* name) {
-  if (!vm.count(name)) throw UsageError(fmt::format("missing required option --{}", name));
-  return vm[name].as<std::string>();
-}
-
-std::vector<std::string> overrides(const po::variables_map& vm) {
-  return vm.count("set") ? vm["set"].as<std::vector<std::string>>() : std::vector<std::string>{};
-}
-
-int guarded(const char* program, const std::function<int()>& command) {
-  try {
-    return command();
-  } catch (const UsageError& e) {
-    std::cerr << program << ": usage error: " << e.what() << "\n";
-    return 2;
-  } catch (const InputError& e) {
-    std::cerr << program << ": error: " << e.what() << "\n";
-    return 1;
-  } catch (const std::exception& e) {
-    std::cerr << program << ": internal error: " << e.what() << "\n";
-    return 3;
-  }
-}
 
 namespace {
 

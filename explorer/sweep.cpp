@@ -198,7 +198,7 @@ class WorkerPool {
   virtual std::vector<std::pair<Job, Result>> poll() = 0;
 };
 
-// `jobs` tessel-sim processes at once, each killed past the timeout.
+// `jobs` `tessel simulate` processes at once, each killed past the timeout.
 class LocalPool : public WorkerPool {
  public:
   LocalPool(const SweepSpec& spec, const SweepOptions& o) : m_spec(spec), m_o(o) {}
@@ -247,7 +247,7 @@ class LocalPool : public WorkerPool {
 };
 
 // MPI: rank 0 searches and stores; every other rank simulates one point at
-// a time with its own tessel-sim process and sends the result back.
+// a time with its own `tessel simulate` process and sends the result back.
 constexpr int kWorkTag = 1, kResultTag = 2, kStopTag = 3;
 
 nlohmann::json job_json(const Job& j) {
