@@ -25,11 +25,18 @@ std::uint64_t input_elements(const Layer& l) {
   return 0;
 }
 
+// Each operand's buffer path, looked up once per estimate.
+struct Paths {
+  std::vector<std::size_t> input, weight, output;
+  explicit Paths(const arch::Config& c)
+      : input(c.path(arch::Operand::kInput)),
+        weight(c.path(arch::Operand::kWeight)),
+        output(c.path(arch::Operand::kOutput)) {}
+};
+
 // Bytes staged along an operand's path: written into each buffer, and read
 // out of each but the last (which the array or the store reads).
-void stage(arch::Actions& a, const arch::Config& config, arch::Operand operand,
-           std::uint64_t bytes) {
-  const auto path = config.path(operand);
+void stage(arch::Actions& a, const std::vector<std::size_t>& path, std::uint64_t bytes) {
   for (std::size_t i = 0; i < path.size(); ++i) {
     a.sram_write_bytes[path[i]] += bytes;
     if (i + 1 < path.size()) {
@@ -39,15 +46,14 @@ void stage(arch::Actions& a, const arch::Config& config, arch::Operand operand,
   }
 }
 
-// The layer's actions without tiling: each operand crosses its path once,
-// the array streams the closed-form traffic of the whole GEMM, the vector
-// unit works in its buffer.
-arch::Actions layer_actions(const Layer& l, const LayerTypes& t, const LayerEstimate& le,
-                            const arch::Config& config) {
-  arch::Actions a(config.sram.size());
-  a.dram_read_bytes = le.dram_read_bytes;
-  a.dram_write_bytes = le.dram_write_bytes;
-  a.dma_bytes = le.dram_bytes;
+// Adds the layer's actions without tiling to `a`: each operand crosses its
+// path once, the array streams the closed-form traffic of the whole GEMM,
+// the vector unit works in its buffer.
+void add_layer_actions(arch::Actions& a, const Layer& l, const LayerTypes& t,
+                       const LayerEstimate& le, const arch::Config& config, const Paths& paths) {
+  a.dram_read_bytes += le.dram_read_bytes;
+  a.dram_write_bytes += le.dram_write_bytes;
+  a.dma_bytes += le.dram_bytes;
   const std::size_t vbuf = config.vector.buffer;
   auto vector_work = [&](const arch::VectorWork& work) {
     const auto ops = arch::vector_op_counts(work);
@@ -61,18 +67,17 @@ arch::Actions layer_actions(const Layer& l, const LayerTypes& t, const LayerEsti
     const std::uint64_t in = bytes_for(input_elements(l), t.activation);
     const std::uint64_t w = bytes_for(l.weight_elements(), t.weight);
     const std::uint64_t out = bytes_for(l.output_elements(), t.activation);
-    stage(a, config, arch::Operand::kInput, in);
-    stage(a, config, arch::Operand::kWeight, w);
+    stage(a, paths.input, in);
+    stage(a, paths.weight, w);
     const auto traffic = arch::array_traffic(config.array.dataflow, config.array.rows,
                                              config.array.cols, arch::packed(l.gemm(), t.rate));
-    a.sram_read_bytes[config.path(arch::Operand::kInput).back()] +=
+    a.sram_read_bytes[paths.input.back()] +=
         ceil_div(traffic.input_elements * bits(t.activation) * t.rate.pack, 8);
-    a.sram_read_bytes[config.path(arch::Operand::kWeight).back()] +=
+    a.sram_read_bytes[paths.weight.back()] +=
         ceil_div(traffic.weight_elements * bits(t.weight) * t.rate.pack, 8);
-    a.sram_write_bytes[config.path(arch::Operand::kOutput).back()] +=
-        bytes_for(traffic.output_elements, t.activation);
+    a.sram_write_bytes[paths.output.back()] += bytes_for(traffic.output_elements, t.activation);
     // The output drains towards DRAM: staged in reverse, read for the store.
-    auto path = config.path(arch::Operand::kOutput);
+    const auto& path = paths.output;
     for (std::size_t i = path.size(); i-- > 0;) {
       a.sram_read_bytes[path[i]] += out;
       if (i > 0) {
@@ -92,7 +97,6 @@ arch::Actions layer_actions(const Layer& l, const LayerTypes& t, const LayerEsti
       a.sram_write_bytes[vbuf] += le.dram_write_bytes;
     }
   }
-  return a;
 }
 
 }  // namespace
@@ -100,6 +104,7 @@ arch::Actions layer_actions(const Layer& l, const LayerTypes& t, const LayerEsti
 Estimate estimate(const Workload& workload, const arch::Config& config) {
   Estimate e;
   e.actions = arch::Actions(config.sram.size());
+  const Paths paths(config);
   const Rate dram = config.dram.rate;
   for (const auto& l : workload.layers) {
     const LayerTypes t = layer_types(l, config);
@@ -128,7 +133,7 @@ Estimate estimate(const Workload& workload, const arch::Config& config) {
     e.dram_read_bytes += le.dram_read_bytes;
     e.dram_write_bytes += le.dram_write_bytes;
     e.macs += l.macs();
-    e.actions += layer_actions(l, t, le, config);
+    add_layer_actions(e.actions, l, t, le, config, paths);
     e.layers.push_back(le);
   }
   e.latency_ms = static_cast<double>(e.cycles.count()) / (config.clock_mhz * 1e3);
