@@ -120,12 +120,21 @@ SweepSpec load_sweep(const std::string& file) {
       r.fail("path", fmt::format("must start with arch. or model., got \"{}\"", p.path));
     }
     if (!seen.insert(p.path).second) r.fail("path", fmt::format("\"{}\" is swept twice", p.path));
-    const int given = r.has("values") + r.has("range") + r.has("tie");
-    if (given != 1) r.fail("path", "give exactly one of values, range or tie");
-    if (r.has("tie")) {
-      p.tie = r.required_string("tie");
-      if (!seen.contains(*p.tie) || *p.tie == p.path) {
-        r.fail("tie", fmt::format("\"{}\" is not an earlier parameter", *p.tie));
+    const int given = r.has("values") + r.has("range") + r.has("tie") + r.has("derive");
+    if (given != 1) r.fail("path", "give exactly one of values, range, tie or derive");
+    if (r.has("tie") || r.has("derive")) {
+      const char* key = r.has("tie") ? "tie" : "derive";
+      try {
+        p.derive = std::make_shared<const Expression>(r.required_string(key));
+      } catch (const InputError& e) {
+        r.fail(key, e.what());
+      }
+      if (r.has("tie") && p.derive->names() != std::vector<std::string>{p.derive->text()})
+        r.fail("tie", "names one earlier parameter (derive takes an expression)");
+      for (const auto& name : p.derive->names()) {
+        if (!seen.contains(name) || name == p.path) {
+          r.fail(key, fmt::format("\"{}\" is not an earlier parameter", name));
+        }
       }
     } else if (r.has("values")) {
       r.ignore("values");
@@ -140,6 +149,7 @@ SweepSpec load_sweep(const std::string& file) {
     r.ignore("values");
     r.ignore("range");
     r.ignore("tie");
+    r.ignore("derive");
     // Every value must be valid where it goes.
     for (const auto& v : p.values) {
       try {
@@ -198,8 +208,49 @@ SweepSpec load_sweep(const std::string& file) {
     if (!c.min && !c.max) r.fail("metric", "a constraint needs min or max");
     spec.constraints.push_back(c);
   });
+  // Expressions read numbers: every parameter they name must have only numeric values.
+  auto numeric = [&](const std::string& name) {
+    for (const auto& p : spec.parameters) {
+      if (p.path != name || p.derived()) continue;
+      return std::all_of(p.values.begin(), p.values.end(),
+                         [](const nlohmann::json& v) { return v.is_number(); });
+    }
+    return true;
+  };
+  for (std::size_t i = 0; i < spec.parameters.size(); ++i) {
+    const auto& p = spec.parameters[i];
+    if (!p.derive) continue;
+    for (const auto& name : p.derive->names()) {
+      if (!numeric(name)) {
+        throw InputError(fmt::format("{}: sweep.parameters[{}]: {} has values that are not numbers",
+                                     file, i, name));
+      }
+    }
+  }
+  if (top.has("rules")) {
+    top.ignore("rules");
+    const auto& rules = json["rules"];
+    auto fail = [&](std::size_t i, const std::string& what) {
+      throw InputError(fmt::format("{}: sweep.rules[{}]: {}", file, i, what));
+    };
+    if (!rules.is_array()) {
+      throw InputError(fmt::format("{}: sweep.rules: expected an array of expressions", file));
+    }
+    for (std::size_t i = 0; i < rules.size(); ++i) {
+      if (!rules[i].is_string()) fail(i, "expected an expression string");
+      try {
+        spec.rules.push_back({std::make_shared<const Expression>(rules[i].get<std::string>())});
+      } catch (const InputError& e) {
+        fail(i, e.what());
+      }
+      for (const auto& name : spec.rules.back().expression->names()) {
+        if (!seen.contains(name)) fail(i, fmt::format("\"{}\" is not a parameter", name));
+        if (!numeric(name)) fail(i, fmt::format("{} has values that are not numbers", name));
+      }
+    }
+  }
   const auto free_count = std::count_if(spec.parameters.begin(), spec.parameters.end(),
-                                        [](const Parameter& p) { return !p.tie; });
+                                        [](const Parameter& p) { return !p.derived(); });
   if (top.has("strategy")) {
     JsonReader s = top.object("strategy");
     spec.strategy.name = s.required_enum("name", {"grid", "random", "lhs", "nsga2"});
@@ -254,6 +305,30 @@ SweepSpec load_sweep(const std::string& file) {
   return spec;
 }
 
+namespace {
+
+// A parameter's value for expressions: numbers as they are; anything else
+// is an error naming the parameter.
+std::function<double(const std::string&)> lookup_in(const nlohmann::json& params) {
+  return [&params](const std::string& name) {
+    const auto it = params.find(name);
+    if (it == params.end()) throw InputError(fmt::format("no parameter {}", name));
+    if (!it->is_number()) {
+      throw InputError(fmt::format("{} is {}, not a number", name, describe_json(*it)));
+    }
+    return it->get<double>();
+  };
+}
+
+// An expression's value as JSON: an integer when it is one.
+nlohmann::json number_json(double v) {
+  if (std::isfinite(v) && std::floor(v) == v && std::abs(v) < 9e15)
+    return static_cast<std::int64_t>(v);
+  return v;
+}
+
+}  // namespace
+
 Resolved resolve(const SweepSpec& spec, const Point& point) {
   Resolved r;
   r.params = nlohmann::json::object();
@@ -261,11 +336,7 @@ Resolved resolve(const SweepSpec& spec, const Point& point) {
   for (std::size_t i = 0; i < spec.parameters.size(); ++i) {
     const auto& p = spec.parameters[i];
     nlohmann::json value = point[i];
-    if (p.tie) {
-      for (std::size_t j = 0; j < i; ++j) {
-        if (spec.parameters[j].path == *p.tie) value = point[j];
-      }
-    }
+    if (p.derive) value = number_json(p.derive->evaluate(lookup_in(r.params)));
     r.params[p.path] = value;
     if (p.is_model()) {
       model.push_back({p.path.substr(6), text_of(value)});
@@ -274,6 +345,12 @@ Resolved resolve(const SweepSpec& spec, const Point& point) {
     }
   }
   r.workload = append_model_params(spec.workload, model);
+  for (const auto& rule : spec.rules) {
+    if (rule.expression->evaluate(lookup_in(r.params)) == 0) {
+      r.broken_rule = rule.expression->text();
+      break;
+    }
+  }
   r.key = fmt::format(
       "{:016x}",
       fnv1a(nlohmann::json{{"arch", spec.arch}, {"set", r.overrides}, {"workload", r.workload}}

@@ -5,6 +5,7 @@
 // docs/sweep-format.md documents the JSON.
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -12,14 +13,24 @@
 #include <nlohmann/json.hpp>
 
 #include "explorer/accuracy.h"
+#include "explorer/expression.h"
 
 namespace tessel::explorer {
 
 struct Parameter {
   std::string path;                    // "arch.array.rows" or "model.width_mult"
   std::vector<nlohmann::json> values;  // candidate values (ranges expanded)
-  std::optional<std::string> tie;      // takes the value of another parameter
+  // Computed from earlier parameters ("tie": a name; "derive": an
+  // expression) instead of searched.
+  std::shared_ptr<const Expression> derive;
+  bool derived() const { return derive != nullptr; }
   bool is_model() const { return path.rfind("model.", 0) == 0; }
+};
+
+// A validity rule: a point where the expression is false (0) is recorded as
+// infeasible without being evaluated.
+struct Rule {
+  std::shared_ptr<const Expression> expression;
 };
 
 struct Objective {
@@ -47,6 +58,7 @@ struct SweepSpec {
   std::vector<Parameter> parameters;
   std::vector<Objective> objectives;
   std::vector<Constraint> constraints;
+  std::vector<Rule> rules;
   Strategy strategy;
   // Set when the spec has an "accuracy" block or names the metric
   // "accuracy"; then every point records it.
@@ -69,6 +81,8 @@ struct Resolved {
   std::string workload;
   nlohmann::json params;  // {"arch.array.rows": 32, ...}
   std::string key;        // stable hash of the above
+  // The first rule the point breaks, when it breaks one.
+  std::optional<std::string> broken_rule;
 };
 Resolved resolve(const SweepSpec& spec, const Point& point);
 

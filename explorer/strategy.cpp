@@ -124,7 +124,7 @@ const bool kLhs = register_strategy(
 std::vector<std::size_t> free_parameters(const SweepSpec& spec) {
   std::vector<std::size_t> out;
   for (std::size_t i = 0; i < spec.parameters.size(); ++i) {
-    if (!spec.parameters[i].tie) out.push_back(i);
+    if (!spec.parameters[i].derived()) out.push_back(i);
   }
   return out;
 }

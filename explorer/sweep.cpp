@@ -103,6 +103,17 @@ bool covers(const SweepSpec& spec, const Result& r) {
                      [&](const std::string& m) { return r.metrics.contains(m); });
 }
 
+// A point that breaks a validity rule: infeasible, not evaluated.
+Result broken(const Resolved& resolved) {
+  Result r;
+  r.key = resolved.key;
+  r.params = resolved.params;
+  r.status = "infeasible";
+  r.reason = "breaks the rule " + *resolved.broken_rule;
+  r.metrics = nlohmann::json::object();
+  return r;
+}
+
 // Fills r.metrics from a report (and the accuracy table), then applies the
 // constraints. A point the accuracy table does not cover is infeasible: it
 // cannot be ranked against the others.
@@ -533,7 +544,8 @@ SweepSummary evaluate(const SweepSpec& spec, SearchStrategy& strategy, Store& st
           record(*stored, p);
           continue;
         }
-        const Result r = estimate_point(spec, resolved, cache);
+        const Result r =
+            resolved.broken_rule ? broken(resolved) : estimate_point(spec, resolved, cache);
         store.put(r);
         ++summary.evaluated;
         record(r, p);
@@ -558,6 +570,13 @@ SweepSummary evaluate(const SweepSpec& spec, SearchStrategy& strategy, Store& st
       if (const auto stored = store.get(job.resolved.key); stored && covers(spec, *stored)) {
         ++summary.reused;
         record(*stored, job.point);
+        continue;
+      }
+      if (job.resolved.broken_rule) {
+        const Result r = broken(job.resolved);
+        store.put(r);
+        ++summary.evaluated;
+        record(r, job.point);
         continue;
       }
       job.report = (dir / "reports" / (job.resolved.key + ".json")).string();
@@ -639,7 +658,7 @@ Promising promising(const SweepSpec& spec, std::vector<Result> screened, std::si
 Point point_of(const SweepSpec& spec, const Result& r) {
   Point p;
   for (const auto& param : spec.parameters) {
-    p.push_back(param.tie ? nlohmann::json(nullptr) : r.params.at(param.path));
+    p.push_back(param.derived() ? nlohmann::json(nullptr) : r.params.at(param.path));
   }
   return p;
 }

@@ -104,6 +104,25 @@ cmp -s "$tmp/nsga2_1/points.csv" "$tmp/nsga2_2/points.csv"; check "nsga2 results
 "$tessel" sweep "$tmp/nsga2.json" -o "$tmp/nsga2_2" --jobs 2 --resume >"$tmp/nsga2_resume.log"; check "nsga2 resume" $?
 grep -q " 0 evaluated, " "$tmp/nsga2_resume.log"; check "nsga2 resume re-runs nothing" $?
 
+# A validity rule: the point that breaks it is infeasible and never simulated.
+printf '{"arch": "configs/arch/edge_npu.json", "workload": "mobilenet_v2:resolution=96", "parameters": [{"path": "model.width_mult", "values": [0.5, 1.0]}, {"path": "arch.array.rows", "values": [16, 32]}, {"path": "arch.array.cols", "derive": "arch.array.rows / 2"}], "rules": ["arch.array.rows * model.width_mult >= 16"], "objectives": [{"metric": "totals.latency_ms", "goal": "min"}]}' >"$tmp/rule.json"
+"$tessel" sweep "$tmp/rule.json" -o "$tmp/rule" --jobs 2 >"$tmp/rule.log"; check "sweep with a rule and a derived parameter" $?
+python3 - "$tmp/rule" <<'PY'; check "the rule-breaking point is infeasible with its reason, not simulated; derived values applied" $?
+import csv, json, os, sys
+d = sys.argv[1]
+rows = list(csv.DictReader(open(d + "/points.csv")))
+assert len(rows) == 4, rows
+bad = [r for r in rows if r["status"] == "infeasible"]
+assert len(bad) == 1 and bad[0]["model.width_mult"] == "0.5" and bad[0]["arch.array.rows"] == "16", bad
+assert bad[0]["reason"] == "breaks the rule arch.array.rows * model.width_mult >= 16", bad
+assert not os.path.exists(d + "/reports/" + bad[0]["key"] + ".json")
+for r in rows:
+    assert int(r["arch.array.cols"]) * 2 == int(r["arch.array.rows"]), r
+    if r["status"] == "ok":
+        cfg = json.load(open(d + "/reports/" + r["key"] + ".json"))["config"]["array"]
+        assert cfg["cols"] * 2 == cfg["rows"], cfg
+PY
+
 # Bad specs are clear errors.
 printf '{"arch": "configs/arch/edge_npu.json", "workload": "mobilenet_v2", "parameters": [{"path": "arch.array.rowz", "values": [8]}], "objectives": [{"metric": "totals.latency_ms", "goal": "min"}]}' >"$tmp/bad.json"
 "$tessel" sweep "$tmp/bad.json" -o "$tmp/bad" >"$tmp/bad.log" 2>&1

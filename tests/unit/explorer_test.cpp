@@ -108,6 +108,86 @@ TEST(Sweep, SpecErrorsNameThePath) {
             "no error");
 }
 
+double eval(const std::string& text, std::map<std::string, double> values = {}) {
+  return explorer::Expression(text).evaluate([&](const std::string& n) { return values.at(n); });
+}
+
+std::string expression_error(const std::string& text) {
+  try {
+    explorer::Expression e(text);
+  } catch (const InputError& e) {
+    return e.what();
+  }
+  return "no error";
+}
+
+TEST(Expression, ArithmeticLogicAndPrecedence) {
+  EXPECT_EQ(eval("1 + 2 * 3"), 7);
+  EXPECT_EQ(eval("(1 + 2) * 3"), 9);
+  EXPECT_EQ(eval("7 % 4 + 10 / 4"), 5.5);
+  EXPECT_EQ(eval("-2 * -3"), 6);
+  EXPECT_EQ(eval("2 < 3 && 3 <= 3 && !(1 > 2) && 4 >= 4 && 1 != 2 && 2 == 2"), 1);
+  EXPECT_EQ(eval("1 > 2 || 0"), 0);
+  EXPECT_EQ(eval("max(2, min(8, 5)) + floor(2.7) + ceil(2.1) + log2(8) + pow(2, 10)"),
+            5 + 2 + 3 + 3 + 1024);
+  EXPECT_EQ(eval("arch.sram[0].banks * 2 + model.width_mult",
+                 {{"arch.sram[0].banks", 8}, {"model.width_mult", 0.5}}),
+            16.5);
+  EXPECT_EQ(eval("model.dim % model.heads == 0", {{"model.dim", 768}, {"model.heads", 12}}), 1);
+  EXPECT_EQ(eval("model.dim % model.heads == 0", {{"model.dim", 768}, {"model.heads", 10}}), 0);
+  const explorer::Expression e("a + b * a");
+  EXPECT_EQ(e.names(), (std::vector<std::string>{"a", "b"}));
+  EXPECT_THROW(eval("1 / (2 - 2)"), InputError);
+}
+
+TEST(Expression, ErrorsSayWhere) {
+  EXPECT_THAT(expression_error("1 +"),
+              HasSubstr("expected a number, a parameter or ( at character 4 of \"1 +\""));
+  EXPECT_THAT(expression_error("(1 + 2"), HasSubstr("expected )"));
+  EXPECT_THAT(expression_error("sqrt(4)"), HasSubstr("unknown function sqrt"));
+  EXPECT_THAT(expression_error("min(1)"), HasSubstr("min takes 2 arguments"));
+  EXPECT_THAT(expression_error("1 2"), HasSubstr("unexpected text at character 3"));
+  EXPECT_THAT(expression_error("a $ b"), HasSubstr("unexpected text at character 3"));
+}
+
+TEST(Sweep, DerivedParametersAndRules) {
+  const std::string head = R"({"arch": ")" + arch() + R"(", "workload": "mobilenet_v2", )";
+  const std::string params = R"js("parameters": [
+      {"path": "arch.array.rows", "values": [8, 16, 32]},
+      {"path": "arch.array.cols", "tie": "arch.array.rows"},
+      {"path": "arch.sram[0].banks", "derive": "max(4, arch.array.rows / 2)"},
+      {"path": "model.width_mult", "values": [0.5, 1.0]}], )js";
+  const std::string obj = R"("objectives": [{"metric": "totals.latency_ms", "goal": "min"}])";
+  const auto spec = explorer::load_sweep(write_spec(
+      head + params + R"("rules": ["arch.array.rows * model.width_mult >= 8"], )" + obj + "}"));
+  ASSERT_EQ(spec.rules.size(), 1u);
+  const auto r = explorer::resolve(spec, {8, nullptr, nullptr, 0.5});
+  EXPECT_EQ(r.params["arch.array.cols"], 8);
+  EXPECT_EQ(r.params["arch.sram[0].banks"], 4);  // max(4, 4): an integer, not 4.0
+  ASSERT_TRUE(r.broken_rule);
+  EXPECT_EQ(*r.broken_rule, "arch.array.rows * model.width_mult >= 8");
+  const auto ok = explorer::resolve(spec, {32, nullptr, nullptr, 0.5});
+  EXPECT_EQ(ok.params["arch.sram[0].banks"], 16);
+  EXPECT_FALSE(ok.broken_rule);
+  EXPECT_THAT(ok.overrides, ::testing::Contains("arch.sram[0].banks=16"));
+  // Errors name the JSON path.
+  EXPECT_THAT(
+      spec_error(
+          head +
+          R"("parameters": [{"path": "arch.array.cols", "derive": "arch.array.rows * 2"}], )" +
+          obj + "}"),
+      HasSubstr("sweep.parameters[0].derive: \"arch.array.rows\" is not an earlier parameter"));
+  EXPECT_THAT(spec_error(head + params + R"("rules": ["model.depth > 1"], )" + obj + "}"),
+              HasSubstr("sweep.rules[0]: \"model.depth\" is not a parameter"));
+  EXPECT_THAT(spec_error(head + params + R"("rules": ["arch.array.rows >"], )" + obj + "}"),
+              HasSubstr("sweep.rules[0]: expected a number"));
+  EXPECT_THAT(spec_error(head +
+                         R"("parameters": [{"path": "model.precision", "values": ["int8", "int4"]},
+                    {"path": "arch.array.rows", "derive": "model.precision"}], )" +
+                         obj + "}"),
+              HasSubstr("sweep.parameters[1]: model.precision has values that are not numbers"));
+}
+
 std::string write_table(const std::string& body) {
   const std::string path = ::testing::TempDir() + "/accuracy.csv";
   std::ofstream(path) << body;
