@@ -6,6 +6,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "workloads/estimate.h"
+
 #include "arch/config.h"
 #include "arch/error.h"
 #include "test_paths.h"
@@ -103,6 +105,34 @@ TEST(Zoo, FirstAndLastLayersKeepTheirOwnPrecision) {
   for (const auto& l : build("resnet:weight_precision=int4").layers) {
     if (l.on_array()) EXPECT_EQ(l.weight_dtype, DType::kInt4) << l.name;
   }
+}
+
+TEST(Zoo, AttentionPrecisionSetsTheScoreAndContextMatmuls) {
+  const auto w = build("gpt:mode=decode,layers=2,kv_len=256,attention_precision=int4");
+  std::size_t attention_layers = 0;
+  for (const auto& l : w.layers) {
+    const bool attention = l.name.find(".scores") != std::string::npos ||
+                           l.name.find(".context") != std::string::npos ||
+                           l.name.find(".softmax") != std::string::npos;
+    if (attention) {
+      ++attention_layers;
+      EXPECT_EQ(l.dtype, DType::kInt4) << l.name;
+      if (l.on_array()) EXPECT_EQ(l.weight_dtype, DType::kInt4) << l.name;
+    } else if (l.on_array()) {
+      EXPECT_EQ(l.dtype, DType::kInt8) << l.name;  // projections and MLP keep the model's type
+    }
+  }
+  EXPECT_EQ(attention_layers, 2u * 3);
+  // At int4 the estimate's DRAM reads (each layer reads its inputs once)
+  // drop by half of what the attention layers read at int8, per block: the
+  // K and V caches (256 tokens x 768), the query (768) into the scores, and
+  // the 12 heads x 256 scores into the softmax and into the context.
+  const auto config = arch::load_config(testing::source_path("configs/arch/edge_npu.json"));
+  const auto int8 = workloads::estimate(build("gpt:mode=decode,layers=2,kv_len=256"), config);
+  const auto int4 = workloads::estimate(w, config);
+  const std::uint64_t per_block_int8 = 2u * 256 * 768 + 768 + 2u * 12 * 256;
+  EXPECT_EQ(int8.dram_read_bytes - int4.dram_read_bytes, 2 * per_block_int8 / 2);
+  EXPECT_THROW(build("resnet:attention_precision=int4"), InputError);
 }
 
 TEST(Zoo, GroupedQueryAttentionAndKvCache) {

@@ -243,6 +243,13 @@ Seq Builder::attention(const std::string& name, const Seq& q_in, const std::opti
                                                   rows * kv_tokens, rows * kv_tokens),
                                      {scores});
   const std::size_t context = matmul("context", softmax, *v.id, head_dim, kv_tokens);
+  ++m_attention_blocks;
+  if (m_attention) {
+    for (std::size_t i : {scores, softmax, context}) {
+      m_workload.layers[i].dtype = *m_attention;
+      if (m_workload.layers[i].on_array()) m_workload.layers[i].weight_dtype = *m_attention;
+    }
+  }
   if (!kv_in) {
     // The cache operands were not produced here; the new K and V still are.
     m_workload.layers[scores].inputs.push_back(*k.id);

@@ -90,6 +90,12 @@ class Builder {
 
   Workload finish();
 
+  // The type of attention's score and context matmuls (both operands: Q,
+  // K, scores and V, the KV cache in decode) and of its softmax; nullopt:
+  // the model's activation type.
+  void set_attention_precision(std::optional<DType> dtype) { m_attention = dtype; }
+  std::size_t attention_blocks() const { return m_attention_blocks; }
+
  private:
   std::size_t append(Layer layer, std::initializer_list<std::optional<std::size_t>> inputs);
   std::string scoped(const std::string& name) const;
@@ -98,6 +104,8 @@ class Builder {
   std::uint64_t m_batch;
   DType m_activation;
   std::optional<DType> m_weight;
+  std::optional<DType> m_attention;
+  std::size_t m_attention_blocks = 0;
   std::vector<std::string> m_scopes;
 };
 

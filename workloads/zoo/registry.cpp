@@ -125,6 +125,10 @@ std::vector<ParamSpec> common_params() {
        dtypes},
       {"weight_precision", ParamSpec::Type::kChoice, "same", "weight type, e.g. int4 for W4A8", 0,
        0, weights},
+      {"attention_precision", ParamSpec::Type::kChoice, "same",
+       "type of attention's score and context matmuls and softmax (the KV cache in decode); "
+       "families with attention only",
+       0, 0, weights},
       {"first_last_precision", ParamSpec::Type::kChoice, "same",
        "activation and weight type of the first and last array layers (stem and classifier), "
        "the usual exception in low-bit quantisation",
@@ -157,7 +161,13 @@ Workload build(const std::string& spec) {
   const std::string& w = params.text("weight_precision");
   Builder builder(label, static_cast<std::uint64_t>(params.integer("batch")), activation,
                   w == "same" ? std::nullopt : parse_dtype(w));
+  const std::string& attention = params.text("attention_precision");
+  if (attention != "same") builder.set_attention_precision(parse_dtype(attention));
   Workload workload = family->build(params, builder);
+  if (attention != "same" && builder.attention_blocks() == 0) {
+    throw InputError(
+        fmt::format("{}: attention_precision: {} has no attention", spec, family->name));
+  }
   workload.name = spec;
   if (const std::string& edge = params.text("first_last_precision"); edge != "same") {
     std::vector<std::size_t> array_layers;
