@@ -381,6 +381,9 @@ Result estimate_point(const SweepSpec& spec, const Resolved& resolved, EstimateC
           {"macs", e.macs},
           {"dram_read_bytes", e.dram_read_bytes},
           {"dram_write_bytes", e.dram_write_bytes},
+          {"achieved_tops", e.cycles.count() ? 2.0 * e.macs / e.cycles.count() *
+                                                   config.clock_mhz * 1e6 / 1e12
+                                             : 0.0},
           {"utilization", e.cycles.count() ? static_cast<double>(e.macs) /
                                                  (static_cast<double>(config.array.rows) *
                                                   config.array.cols * e.cycles.count())
@@ -514,6 +517,7 @@ SweepSummary evaluate(const SweepSpec& spec, SearchStrategy& strategy, Store& st
                                                        "totals.compute_cycles",
                                                        "totals.macs",
                                                        "totals.utilization",
+                                                       "totals.achieved_tops",
                                                        "totals.dram_read_bytes",
                                                        "totals.dram_write_bytes",
                                                        "hardware.peak_tops",

@@ -137,6 +137,7 @@ nlohmann::json make_report(const arch::Config& config, const SimResult& r,
       {"stall_by_cause", causes_json(r.stall_by_cause)},
       {"macs", r.macs},
       {"utilization", cycles > 0 ? static_cast<double>(r.macs) / (pes * cycles) : 0.0},
+      {"achieved_tops", cycles > 0 ? 2.0 * r.macs / cycles * config.clock_mhz * 1e6 / 1e12 : 0.0},
       {"dram_read_bytes", r.dram_read_bytes},
       {"dram_write_bytes", r.dram_write_bytes},
       {"roofline", totals_roofline}};
