@@ -277,6 +277,17 @@ Config parse_config(const nlohmann::json& json, const std::string& source) {
              fmt::format("no cited scaling for {} nm (known: {} nm)", nm, fmt::join(nodes, ", ")));
     }
     config.technology_node_nm = nm;
+    if (t.has("vdd")) {
+      config.vdd = t.required_number("vdd", 0.0);
+      const auto fitted = Technology::builtin().fitted_nodes_nm();
+      if (std::find(fitted.begin(), fitted.end(), nm) == fitted.end()) {
+        t.fail("vdd", fmt::format("{} nm has no cited voltage fit (fitted nodes: {} nm)", nm,
+                                  fmt::join(fitted, ", ")));
+      }
+      if (*config.vdd < 0.3 || *config.vdd > 1.5) {
+        t.fail("vdd", fmt::format("expected 0.3 to 1.5 V, got {}", *config.vdd));
+      }
+    }
     if (t.has("idle_w_per_mm2")) {
       config.idle_w_per_mm2 = t.required_number("idle_w_per_mm2", -1e-12);
       if (t.required_string("idle_source").empty())

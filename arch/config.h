@@ -126,6 +126,8 @@ struct Config {
   // The user's idle (leakage + clock) power density, with `idle_source`;
   // else the cited table's (arch/technology.h).
   std::optional<double> idle_w_per_mm2;
+  // Supply voltage for the energy model; nullopt: the node's nominal.
+  std::optional<double> vdd;
   // The configuration exactly as resolved (file + overrides), echoed in reports.
   nlohmann::json resolved;
 

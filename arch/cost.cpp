@@ -78,7 +78,7 @@ nlohmann::json energy_totals_json(const Energy& energy, std::uint64_t macs, doub
 CostModel::CostModel(const Config& config, const Technology& table)
     : m_table(table), m_clock_mhz(config.clock_mhz) {
   const int node = config.technology_node_nm.value();
-  m_scale = table.scale(node).value();
+  m_scale = table.scale(node, config.vdd).value();
   constexpr double kUm2PerMm2 = 1e6;
 
   // The MAC array: one PE per position, sized for the widest precision it
@@ -102,8 +102,9 @@ CostModel::CostModel(const Config& config, const Technology& table)
                       table.mac_array_area_factor() * m_scale.area / kUm2PerMm2;
   m_area.periphery_mm2 = (table.periphery_area_factor() - 1) *
                          (m_area.mac_array_mm2 + m_area.sram_total_mm2() + m_area.vector_mm2);
-  m_idle_w = config.idle_w_per_mm2.value_or(table.idle_w_per_mm2(node, config.clock_mhz)) *
-             m_area.total_mm2();
+  m_idle_w =
+      config.idle_w_per_mm2.value_or(table.idle_w_per_mm2(node, config.clock_mhz, config.vdd)) *
+      m_area.total_mm2();
 
   if (config.dram.energy_pj_per_bit) {
     m_dram_pj_per_byte = *config.dram.energy_pj_per_bit * 8;

@@ -147,6 +147,7 @@ Technology::Technology(const nlohmann::json& data, const std::string& source) {
               require_source(r, sources);
               r.finish();
               m_nodes[nm] = {area, fit(abc, vdd)};  // energy normalised below
+              m_fits[nm] = {abc[0], abc[1], abc[2]};
               if (nm == 45) e45 = fit(abc, vdd);
             } else {
               derived[nm] = {value, r.path()};
@@ -154,6 +155,7 @@ Technology::Technology(const nlohmann::json& data, const std::string& source) {
             }
           });
   if (e45 <= 0) top.fail("nodes", "needs a cited 45 nm row");
+  m_reference_energy = e45;
   for (auto& [nm, s] : m_nodes) s.energy /= e45;
   for (const auto& [nm, entry] : derived) {
     const auto& [value, path] = entry;
@@ -189,10 +191,20 @@ std::vector<int> Technology::nodes_nm() const {
   return out;
 }
 
-std::optional<NodeScale> Technology::scale(int node_nm) const {
+std::optional<NodeScale> Technology::scale(int node_nm, std::optional<double> vdd) const {
   const auto it = m_nodes.find(node_nm);
   if (it == m_nodes.end()) return std::nullopt;
-  return it->second;
+  if (!vdd) return it->second;
+  const auto f = m_fits.find(node_nm);
+  if (f == m_fits.end()) return std::nullopt;
+  const auto& [a, b, c] = f->second;
+  return NodeScale{it->second.area, fit({a, b, c}, *vdd) / m_reference_energy};
+}
+
+std::vector<int> Technology::fitted_nodes_nm() const {
+  std::vector<int> out;
+  for (const auto& [nm, f] : m_fits) out.push_back(nm);
+  return out;
 }
 
 const Technology::Operation& Technology::op(const std::string& name) const {
@@ -247,8 +259,8 @@ std::vector<std::string> Technology::dram_standards() const {
   return out;
 }
 
-double Technology::idle_w_per_mm2(int node_nm, double clock_mhz) const {
-  const NodeScale at = scale(node_nm).value();
+double Technology::idle_w_per_mm2(int node_nm, double clock_mhz, std::optional<double> vdd) const {
+  const NodeScale at = scale(node_nm, vdd).value();
   const NodeScale ref = m_nodes.at(28);
   const double pj_per_cycle =
       m_idle_pj_per_cycle_mm2_28nm * (at.energy / at.area) / (ref.energy / ref.area);

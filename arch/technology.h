@@ -4,6 +4,7 @@
 // wire energy, node scaling, and the area calibration. Every value carries
 // its source in the data file; this class only reads them.
 
+#include <array>
 #include <map>
 #include <optional>
 #include <string>
@@ -29,7 +30,12 @@ class Technology {
   Technology(const nlohmann::json& data, const std::string& source);
 
   std::vector<int> nodes_nm() const;
-  std::optional<NodeScale> scale(int node_nm) const;
+  // The node's scales at its nominal supply, or at `vdd` (volts) through
+  // its cited energy fit; nullopt for an unknown node, or a `vdd` on a node
+  // without a fit.
+  std::optional<NodeScale> scale(int node_nm, std::optional<double> vdd = std::nullopt) const;
+  // Nodes with an energy fit, so a supply voltage of their own.
+  std::vector<int> fitted_nodes_nm() const;
 
   // One multiply at `dtype` plus one add into its accumulator, 45 nm.
   double mac_energy_pj(DType dtype) const;
@@ -51,7 +57,8 @@ class Technology {
   // Idle power of a clocked die per mm^2: the 28 nm figure per cycle, at
   // `clock_mhz`; other nodes scale it by their energy scale over their area
   // scale (energy density).
-  double idle_w_per_mm2(int node_nm, double clock_mhz) const;
+  double idle_w_per_mm2(int node_nm, double clock_mhz,
+                        std::optional<double> vdd = std::nullopt) const;
 
  private:
   struct Operation {
@@ -71,6 +78,8 @@ class Technology {
   double m_mac_array_area_factor = 0, m_sram_area_factor = 0, m_periphery_area_factor = 0;
   double m_idle_pj_per_cycle_mm2_28nm = 0;
   std::map<int, NodeScale> m_nodes;
+  std::map<int, std::array<double, 3>> m_fits;  // a, b, c of E(V) = a V^2 + b V + c
+  double m_reference_energy = 0;                // E_45 at the operator energies' supply
 };
 
 }  // namespace tessel::arch

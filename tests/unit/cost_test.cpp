@@ -34,12 +34,13 @@ TEST(Technology, NodeScalesAreTheCitedValues) {
   const std::pair<int, double> area[] = {{65, 1.5},  {45, 1},    {32, 0.46}, {20, 0.21},
                                          {16, 0.19}, {14, 0.17}, {10, 0.1},  {7, 0.059}};
   for (const auto& [nm, scale] : area) EXPECT_DOUBLE_EQ(t.scale(nm)->area, scale) << nm;
-  // Energy: the fits at each node's nominal Vdd over HP45 at 1.0 V.
-  const double e45 = fit(1.018, -0.3107, 0.1539, 1.0);
+  // Energy: the fits at each node's nominal Vdd over HP45 at 0.9 V, the
+  // supply of Horowitz's 45 nm operator energies.
+  const double e45 = fit(1.018, -0.3107, 0.1539, 0.9);
   EXPECT_NEAR(t.scale(32)->energy, fit(0.8367, -0.4341, 0.1701, 0.9) / e45, 1e-12);
   EXPECT_NEAR(t.scale(16)->energy, fit(0.2958, -0.1241, 0.03024, 0.85) / e45, 1e-12);
   EXPECT_NEAR(t.scale(7)->energy, fit(0.1776, -0.09097, 0.02447, 0.7) / e45, 1e-12);
-  EXPECT_NEAR(t.scale(7)->energy, 0.0555, 1e-4);
+  EXPECT_NEAR(t.scale(7)->energy, 0.0684, 1e-4);
   EXPECT_NEAR(t.scale(65)->energy, fit(3.755, -4.398, 1.975, 1.1) / e45, 1e-12);
   // 28 nm: between 32 and 20 nm, linear in log-log.
   const double w = std::log(32.0 / 28) / std::log(32.0 / 20);
@@ -48,6 +49,10 @@ TEST(Technology, NodeScalesAreTheCitedValues) {
   // 5 nm: TSMC's N5 over N7, 1.8x density and 30% less power.
   EXPECT_NEAR(t.scale(5)->area, 0.059 / 1.8, 1e-5);
   EXPECT_NEAR(t.scale(5)->energy, t.scale(7)->energy * 0.7, 1e-12);
+  // Another supply on a node with a fit: the same fit at that voltage.
+  EXPECT_NEAR(t.scale(65, 1.0)->energy, fit(3.755, -4.398, 1.975, 1.0) / e45, 1e-12);
+  EXPECT_DOUBLE_EQ(t.scale(65, 1.0)->area, 1.5);
+  EXPECT_FALSE(t.scale(28, 0.8));  // interpolated: no fit
   // The nodes are all there; others are not invented.
   for (int nm : {45, 28, 16, 7, 5}) EXPECT_TRUE(t.scale(nm)) << nm;
   EXPECT_FALSE(t.scale(22));
@@ -238,6 +243,16 @@ TEST(Config, TechnologyAndDramStandardAreValidated) {
     EXPECT_NE(m.find("5, 7, 10"), std::string::npos) << m;
   }
   EXPECT_THROW(arch::load_config(file, {"dram.standard=ddr9"}), InputError);
+  EXPECT_NO_THROW(arch::load_config(file, {"technology.vdd=0.75"}));  // 16 nm has a fit
+  try {
+    arch::load_config(file, {"technology.node_nm=28", "technology.vdd=0.8"});
+    FAIL();
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("arch.technology.vdd: 28 nm has no cited voltage fit"),
+              std::string::npos)
+        << e.what();
+  }
+  EXPECT_THROW(arch::load_config(file, {"technology.vdd=3"}), InputError);
   EXPECT_THROW(arch::load_config(file, {"technology.nm=7"}), InputError);  // unknown key
 }
 
