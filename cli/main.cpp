@@ -207,7 +207,7 @@ int run_workloads(const std::vector<std::string>& args) {
         } else {
           range = fmt::format("[{}, {}]", p.min, p.max);
         }
-        std::cout << fmt::format("    {:<16} {:>8}  {} {}\n", p.name, p.default_value, p.help,
+        std::cout << fmt::format("    {:<20} {:>6}  {} {}\n", p.name, p.default_value, p.help,
                                  range);
       }
     }

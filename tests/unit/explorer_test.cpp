@@ -267,6 +267,13 @@ TEST(Accuracy, BuiltinTableHasPublishedFigures) {
   EXPECT_FALSE(explorer::lookup(table, b2.first, b2.second));
   const auto b2_288 = workloads::zoo::resolve_spec("efficientnet:variant=b2,resolution=288");
   EXPECT_EQ(explorer::lookup(table, b2_288.first, b2_288.second), 80.608);
+  // torchvision's ViT weights at 224: B/16 81.072, L/32 76.972.
+  const auto vit = workloads::zoo::resolve_spec("vit");
+  EXPECT_EQ(explorer::lookup(table, vit.first, vit.second), 81.072);
+  const auto l32 = workloads::zoo::resolve_spec("vit:depth=24,dim=1024,heads=16,patch=32");
+  EXPECT_EQ(explorer::lookup(table, l32.first, l32.second), 76.972);
+  const auto vit6 = workloads::zoo::resolve_spec("vit:depth=6");
+  EXPECT_FALSE(explorer::lookup(table, vit6.first, vit6.second));
   // Not published: a width between the checkpoints, another class count.
   const auto odd = workloads::zoo::resolve_spec("mobilenet_v2:width_mult=0.6");
   EXPECT_EQ(explorer::lookup(table, odd.first, odd.second), std::nullopt);
