@@ -34,7 +34,7 @@ bool ends_with(const std::string& s, const std::string& suffix) {
 
 std::map<std::string, double> flatten(const nlohmann::json& report) {
   std::map<std::string, double> out;
-  for (const char* section : {"totals", "units", "layers"}) {
+  for (const char* section : {"hardware", "totals", "units", "layers"}) {
     if (report.contains(section)) walk(report[section], section, out);
   }
   if (report.contains("simulation") && report["simulation"].contains("events")) {
@@ -47,13 +47,18 @@ Direction direction_of(const std::string& path) {
   const auto dot = path.find_last_of('.');
   const std::string leaf = dot == std::string::npos ? path : path.substr(dot + 1);
   const bool in_stalls = path.find("stall_by_cause.") != std::string::npos;
-  if (in_stalls || ends_with(leaf, "cycles") || ends_with(leaf, "bytes") || leaf == "latency_ms" ||
-      leaf == "events" || leaf == "transfers") {
-    return Direction::kLowerIsBetter;
-  }
   if (leaf.find("utilization") != std::string::npos || leaf == "mapping_efficiency" ||
-      leaf == "achieved_macs_per_cycle") {
+      leaf == "achieved_macs_per_cycle" || leaf == "achieved_tops" || leaf == "tops_per_w" ||
+      leaf == "peak_tops_per_mm2") {
     return Direction::kHigherIsBetter;
+  }
+  // Energy, power and area: the totals and their breakdowns.
+  const bool cost = path.find("energy_by_") != std::string::npos ||
+                    path.find("_mm2.") != std::string::npos || ends_with(leaf, "_pj") ||
+                    ends_with(leaf, "_w") || ends_with(leaf, "_mm2") || leaf == "edp_j_s";
+  if (in_stalls || cost || ends_with(leaf, "cycles") || ends_with(leaf, "bytes") ||
+      leaf == "latency_ms" || leaf == "events" || leaf == "transfers") {
+    return Direction::kLowerIsBetter;
   }
   return Direction::kMustNotChange;
 }

@@ -11,15 +11,17 @@
 
 namespace tessel::reports {
 
-// Every numeric leaf of a report that describes the result: totals,
-// units, simulation events and each layer ("layers[3:conv1].cycles").
+// Every numeric leaf of a report that describes the result: hardware
+// (peaks, area), totals, units, simulation events and each layer
+// ("layers[3:conv1].cycles").
 // Left out: wall time, tool version, input paths, the echoed config.
 std::map<std::string, double> flatten(const nlohmann::json& report);
 
 enum class Direction { kLowerIsBetter, kHigherIsBetter, kMustNotChange };
-// By the metric's last path component: cycles, bytes, stalls, latency,
-// events, transfers are better lower; utilization, efficiency and
-// achieved throughput better higher; anything else (MACs, intensities,
+// By the metric's path: cycles, bytes, stalls, latency, events,
+// transfers, energy (pJ, its breakdowns, EDP), power (W) and area (mm2)
+// are better lower; utilization, efficiency, achieved throughput, TOPS/W
+// and peak TOPS/mm2 better higher; anything else (MACs, intensities,
 // peaks) must not change.
 Direction direction_of(const std::string& path);
 
