@@ -14,9 +14,21 @@
 
 namespace tessel::explorer {
 
+const std::set<std::string> kCostMetrics = {"hardware.area_mm2",
+                                            "hardware.peak_tops_per_mm2",
+                                            "hardware.idle_power_w",
+                                            "totals.energy_pj",
+                                            "totals.power_w",
+                                            "totals.tops_per_w",
+                                            "totals.edp_j_s",
+                                            "totals.energy_by_component_pj.dram",
+                                            "totals.energy_by_component_pj.sram",
+                                            "totals.energy_by_component_pj.mac"};
+
 namespace {
 
-// Report metrics an objective or constraint may name.
+// Report metrics an objective or constraint may name: these, and
+// kCostMetrics when the config has a technology block.
 const std::set<std::string> kMetrics = {"totals.cycles",
                                         "totals.latency_ms",
                                         "totals.compute_cycles",
@@ -33,16 +45,6 @@ const std::set<std::string> kMetrics = {"totals.cycles",
                                         "totals.stall_by_cause.vector",
                                         "hardware.peak_tops",
                                         "hardware.peak_macs_per_cycle",
-                                        "hardware.area_mm2",
-                                        "hardware.peak_tops_per_mm2",
-                                        "hardware.idle_power_w",
-                                        "totals.energy_pj",
-                                        "totals.power_w",
-                                        "totals.tops_per_w",
-                                        "totals.edp_j_s",
-                                        "totals.energy_by_component_pj.dram",
-                                        "totals.energy_by_component_pj.sram",
-                                        "totals.energy_by_component_pj.mac",
                                         "units.dram.bandwidth_utilization",
                                         "units.vector.utilization"};
 
@@ -168,7 +170,9 @@ SweepSpec load_sweep(const std::string& file) {
     }
     spec.parameters.push_back(std::move(p));
   });
-  auto known = [](const std::string& m) { return kMetrics.contains(m) || m == "accuracy"; };
+  auto known = [](const std::string& m) {
+    return kMetrics.contains(m) || kCostMetrics.contains(m) || m == "accuracy";
+  };
   // Energy, power and area exist only with a technology block, in the base
   // config or set by a parameter.
   const bool costed =
@@ -176,11 +180,7 @@ SweepSpec load_sweep(const std::string& file) {
       std::any_of(spec.parameters.begin(), spec.parameters.end(),
                   [](const Parameter& p) { return p.path.rfind("arch.technology", 0) == 0; });
   auto check_costed = [&](JsonReader& r, const std::string& m) {
-    const bool cost_metric =
-        m.find("energy") != std::string::npos || m.find("power") != std::string::npos ||
-        m.find("area") != std::string::npos || m.find("tops_per_w") != std::string::npos ||
-        m.find("edp") != std::string::npos;
-    if (cost_metric && !costed) {
+    if (kCostMetrics.contains(m) && !costed) {
       r.fail("metric", fmt::format("{} needs a \"technology\" block in {} (docs/energy-area.md)", m,
                                    spec.arch));
     }
@@ -189,8 +189,8 @@ SweepSpec load_sweep(const std::string& file) {
     Objective o;
     o.metric = r.required_string("metric");
     if (!known(o.metric)) {
-      r.fail("metric",
-             fmt::format("not a metric; one of: accuracy, {}", fmt::join(kMetrics, ", ")));
+      r.fail("metric", fmt::format("not a metric; one of: accuracy, {}, {}",
+                                   fmt::join(kMetrics, ", "), fmt::join(kCostMetrics, ", ")));
     }
     check_costed(r, o.metric);
     o.minimise = r.required_enum("goal", {"min", "max"}) == "min";

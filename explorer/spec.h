@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -64,6 +65,10 @@ struct SweepSpec {
   // "accuracy"; then every point records it.
   std::optional<AccuracyTable> accuracy;
 };
+
+// Energy, power and area metrics: they exist when the arch config has a
+// technology block, in reports and in the analytical estimate alike.
+extern const std::set<std::string> kCostMetrics;
 
 // Parses and validates a spec: every `arch.*` path exists in the base config
 // (checked by applying a value and validating), `model.*` parameters exist
