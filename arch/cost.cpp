@@ -92,8 +92,9 @@ CostModel::CostModel(const Config& config, const Technology& table)
   m_area.mac_array_mm2 = static_cast<double>(config.array.rows) * config.array.cols * pe_um2 *
                          table.mac_array_area_factor() * m_scale.area / kUm2PerMm2;
   for (const auto& s : config.sram) {
-    m_area.sram_mm2.push_back(static_cast<double>(s.capacity_bytes) * 8 * table.sram_cell_um2() *
-                              table.sram_area_factor() * m_scale.area / kUm2PerMm2);
+    const double bits = static_cast<double>(s.capacity_bytes) * 8;
+    m_area.sram_mm2.push_back(bits * table.sram_cell_um2() * table.sram_area_factor() *
+                              table.sram_banking_factor(bits, s.banks) * m_scale.area / kUm2PerMm2);
     // One access reads one bank; a byte costs an eighth of a 64-bit access.
     const double bank_bytes = static_cast<double>(s.capacity_bytes) / s.banks;
     m_sram_pj_per_byte.push_back(table.sram_access_64b_pj(bank_bytes) / 8 * m_scale.energy);

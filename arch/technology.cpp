@@ -109,6 +109,10 @@ Technology::Technology(const nlohmann::json& data, const std::string& source) {
     m_sram_cell_um2 = cited_value(r);
   }
   {
+    JsonReader r = top.object("sram_bank_periphery");
+    m_sram_bank_periphery = cited_value(r);
+  }
+  {
     JsonReader r = top.object("wire_pj_per_bit_mm");
     m_wire_pj_per_bit_mm = cited_value(r);
   }

@@ -5,6 +5,7 @@
 // its source in the data file; this class only reads them.
 
 #include <array>
+#include <cmath>
 #include <map>
 #include <optional>
 #include <string>
@@ -46,6 +47,11 @@ class Technology {
   // A 64-bit access of an SRAM array of `capacity_bytes`, 45 nm.
   double sram_access_64b_pj(double capacity_bytes) const;
   double sram_cell_um2() const { return m_sram_cell_um2; }
+  // Area of an SRAM of `bits` in `banks` banks relative to its cell array:
+  // 1 + periphery x sqrt(banks / bits).
+  double sram_banking_factor(double bits, double banks) const {
+    return 1 + m_sram_bank_periphery * std::sqrt(banks / bits);
+  }
   double wire_pj_per_bit_mm() const { return m_wire_pj_per_bit_mm; }
   // Energy per bit of a DRAM standard, or nullopt when no cited value.
   std::optional<double> dram_pj_per_bit(const std::string& standard) const;
@@ -73,6 +79,7 @@ class Technology {
   std::map<std::string, std::string> m_accumulator;      // dtype name -> op name
   std::vector<std::pair<double, double>> m_sram_points;  // capacity bytes, pJ
   double m_sram_cell_um2 = 0;
+  double m_sram_bank_periphery = 0;
   double m_wire_pj_per_bit_mm = 0;
   std::map<std::string, double> m_dram_pj_per_bit;
   double m_mac_array_area_factor = 0, m_sram_area_factor = 0, m_periphery_area_factor = 0;

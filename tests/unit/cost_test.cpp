@@ -81,8 +81,16 @@ TEST(Technology, DerivedValuesFollowTheirStatedRules) {
   const double die_um2 = 331e6;
   EXPECT_NEAR(cal["mac_array_area_factor"]["value"].get<double>(),
               0.24 * die_um2 / (65536 * (282 + 137) * a28), 1e-3);
-  EXPECT_NEAR(cal["sram_area_factor"]["value"].get<double>(),
-              0.29 * die_um2 / (24.0 * 1024 * 1024 * 8 * 0.346 * a28), 1e-3);
+  // OpenRAM's FreePDK45 16 KB macros: 1 bank 146,602.5 um^2, 4 banks
+  // 178,744.3 um^2; area = a bits + k sqrt(bits banks) through both.
+  const double bits16k = 131072;
+  const double k = (178744.321438 - 146602.501987) / (std::sqrt(4 * bits16k) - std::sqrt(bits16k));
+  const double per_bit = (146602.501987 - k * std::sqrt(bits16k)) / bits16k;
+  EXPECT_NEAR(j["sram_bank_periphery"]["value"].get<double>(), k / per_bit, 0.01);
+  const double ub_bits = 24.0 * 1024 * 1024 * 8;
+  EXPECT_NEAR(
+      cal["sram_area_factor"]["value"].get<double>(),
+      0.29 * die_um2 / (ub_bits * 0.346 * a28 * (1 + k / per_bit * std::sqrt(32 / ub_bits))), 1e-3);
   EXPECT_NEAR(cal["periphery_area_factor"]["value"].get<double>(), 1 / (0.29 + 0.24 + 0.06), 1e-3);
   EXPECT_NEAR(cal["idle_pj_per_cycle_mm2_28nm"]["value"].get<double>(), 28.0 / 331 / 700e6 * 1e12,
               0.1);
@@ -194,6 +202,24 @@ TEST(CostModel, AreaGrowsWithCapacityAndArraySize) {
     EXPECT_NEAR(m.area().mac_array_mm2, n * n * 419.0 * 7.858 / 1e6, 1e-9);
     last_array = m.area().mac_array_mm2;
     last_total = m.area().total_mm2();
+  }
+}
+
+TEST(CostModel, BankingCostsAreaAsOpenRamsMacrosDo) {
+  // A 16 KB buffer in 1 and in 4 banks at 45 nm: the ratio of OpenRAM's
+  // two FreePDK45 macros.
+  const arch::CostModel one(config_at_45nm(
+      {"sram[0].capacity_bytes=16384", "sram[0].banks=1", "sram[0].double_buffered=false"}));
+  const arch::CostModel four(config_at_45nm(
+      {"sram[0].capacity_bytes=16384", "sram[0].banks=4", "sram[0].double_buffered=false"}));
+  EXPECT_NEAR(four.area().sram_mm2[0] / one.area().sram_mm2[0], 178744.321438 / 146602.501987,
+              1e-4);
+  // More banks, more area, at any capacity.
+  double last = 0;
+  for (int banks : {2, 4, 8, 16, 32, 64}) {
+    const arch::CostModel m(config_at_45nm({"sram[0].banks=" + std::to_string(banks)}));
+    EXPECT_GT(m.area().sram_mm2[0], last) << banks;
+    last = m.area().sram_mm2[0];
   }
 }
 
