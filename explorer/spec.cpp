@@ -23,9 +23,10 @@ const std::set<std::string> kCostMetrics = {"hardware.area_mm2",
                                             "totals.edp_j_s",
                                             "totals.energy_by_component_pj.dram",
                                             "totals.energy_by_component_pj.sram",
-                                            "totals.energy_by_component_pj.mac"};
-
-namespace {
+                                            "totals.energy_by_component_pj.mac",
+                                            "totals.energy_by_component_pj.interconnect",
+                                            "totals.energy_by_component_pj.vector",
+                                            "totals.energy_by_component_pj.idle"};
 
 // Report metrics an objective or constraint may name: these, and
 // kCostMetrics when the config has a technology block.
@@ -39,14 +40,26 @@ const std::set<std::string> kMetrics = {"totals.cycles",
                                         "totals.dram_read_bytes",
                                         "totals.dram_write_bytes",
                                         "totals.roofline.achieved_macs_per_cycle",
+                                        "totals.roofline.attainable_macs_per_cycle",
+                                        "totals.roofline.operational_intensity_macs_per_dram_byte",
+                                        "totals.roofline.operational_intensity_macs_per_sram_byte",
                                         "totals.stall_by_cause.dram",
                                         "totals.stall_by_cause.sram",
                                         "totals.stall_by_cause.dma",
                                         "totals.stall_by_cause.vector",
                                         "hardware.peak_tops",
                                         "hardware.peak_macs_per_cycle",
+                                        "hardware.dram_bytes_per_cycle",
+                                        "hardware.array_sram_bytes_per_cycle",
+                                        "units.dram.busy_cycles",
                                         "units.dram.bandwidth_utilization",
-                                        "units.vector.utilization"};
+                                        "units.vector.busy_cycles",
+                                        "units.vector.utilization",
+                                        "units.dma.transfers",
+                                        "units.dma.busy_cycles",
+                                        "units.dma.channel_utilization"};
+
+namespace {
 
 std::vector<nlohmann::json> expand_range(JsonReader& r) {
   const auto& node = r;  // for messages

@@ -66,6 +66,8 @@ struct SweepSpec {
   std::optional<AccuracyTable> accuracy;
 };
 
+// Report paths an objective or constraint may name (docs/sweep-format.md).
+extern const std::set<std::string> kMetrics;
 // Energy, power and area metrics: they exist when the arch config has a
 // technology block, in reports and in the analytical estimate alike.
 extern const std::set<std::string> kCostMetrics;

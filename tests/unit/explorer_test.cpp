@@ -8,7 +8,9 @@
 
 #include <fmt/format.h>
 #include <gmock/gmock.h>
+
 #include <gtest/gtest.h>
+#include "arch/json_reader.h"
 
 #include "arch/error.h"
 #include "explorer/accuracy.h"
@@ -186,6 +188,16 @@ TEST(Sweep, DerivedParametersAndRules) {
                     {"path": "arch.array.rows", "derive": "model.precision"}], )" +
                          obj + "}"),
               HasSubstr("sweep.parameters[1]: model.precision has values that are not numbers"));
+}
+
+TEST(Sweep, EveryNamedMetricIsInAReport) {
+  // A golden report of a config with a technology block has every metric a
+  // spec may name, as a number.
+  const auto report = load_json_file(
+      testing::source_path("tests/regression/golden/edge_npu__bert_base_layer.json"));
+  for (const auto* names : {&explorer::kMetrics, &explorer::kCostMetrics}) {
+    for (const auto& m : *names) EXPECT_TRUE(explorer::metric(report, m)) << m;
+  }
 }
 
 std::string write_table(const std::string& body) {
