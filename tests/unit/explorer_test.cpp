@@ -13,6 +13,7 @@
 #include "arch/json_reader.h"
 
 #include "arch/error.h"
+#include "arch/json_reader.h"
 #include "explorer/accuracy.h"
 #include "explorer/pareto.h"
 #include "explorer/spec.h"
