@@ -10,7 +10,6 @@
 #include <gmock/gmock.h>
 
 #include <gtest/gtest.h>
-#include "arch/json_reader.h"
 
 #include "arch/error.h"
 #include "arch/json_reader.h"
