@@ -8,7 +8,6 @@
 
 #include <fmt/format.h>
 #include <gmock/gmock.h>
-
 #include <gtest/gtest.h>
 
 #include "arch/error.h"
