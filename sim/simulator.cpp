@@ -1,7 +1,5 @@
 #include "sim/simulator.h"
 
-#include "workloads/actions.h"
-
 #include <chrono>
 #include <memory>
 #include <stdexcept>
@@ -16,6 +14,7 @@
 #include "sim/mac_array.h"
 #include "sim/memory.h"
 #include "sim/sequencer.h"
+#include "workloads/actions.h"
 
 namespace tessel::sim {
 

@@ -6,11 +6,10 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "workloads/estimate.h"
-
 #include "arch/config.h"
 #include "arch/error.h"
 #include "test_paths.h"
+#include "workloads/estimate.h"
 #include "workloads/lowering.h"
 #include "workloads/zoo/registry.h"
 
