@@ -23,6 +23,10 @@ Actions& Actions::operator+=(const Actions& other) {
   return *this;
 }
 
+std::uint64_t Actions::total_macs() const {
+  return std::accumulate(macs.begin(), macs.end(), std::uint64_t{0});
+}
+
 double Energy::sram_total_pj() const {
   return std::accumulate(sram_pj.begin(), sram_pj.end(), 0.0);
 }

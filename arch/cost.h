@@ -33,6 +33,7 @@ struct Actions {
 
   explicit Actions(std::size_t buffers = 0)
       : sram_read_bytes(buffers, 0), sram_write_bytes(buffers, 0) {}
+  std::uint64_t total_macs() const;
   Actions& operator+=(const Actions& other);
 };
 

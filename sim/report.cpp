@@ -82,12 +82,11 @@ nlohmann::json make_report(const arch::Config& config, const SimResult& r,
   const double cycles = static_cast<double>(r.cycles.count());
   nlohmann::json layers = nlohmann::json::array();
   for (const auto& l : r.layers) {
-    nlohmann::json roof =
-        roofline_json(config, l.peak_macs_per_cycle, l.macs, l.dram_read_bytes + l.dram_write_bytes,
-                      l.array_sram_bytes, l.cycles);
-    roof["bound"] =
-        bound(config, l.cycles, l.streaming_cycles, l.dram_read_bytes + l.dram_write_bytes,
-              l.array_sram_bytes, l.vector_cycles);
+    const std::uint64_t dram_bytes = l.actions.dram_read_bytes + l.actions.dram_write_bytes;
+    nlohmann::json roof = roofline_json(config, l.peak_macs_per_cycle, l.macs(), dram_bytes,
+                                        l.array_sram_bytes, l.cycles);
+    roof["bound"] = bound(config, l.cycles, l.streaming_cycles, dram_bytes, l.array_sram_bytes,
+                          l.vector_cycles);
     layers.push_back({{"name", l.name},
                       {"roofline", roof},
                       {"cycles", l.cycles.count()},
@@ -95,11 +94,11 @@ nlohmann::json make_report(const arch::Config& config, const SimResult& r,
                       {"stall_cycles", l.stall_cycles.count()},
                       {"stall_by_cause", causes_json(l.stall_by_cause)},
                       {"vector_cycles", l.vector_cycles.count()},
-                      {"macs", l.macs},
+                      {"macs", l.macs()},
                       {"mapping_efficiency", l.mapping_efficiency},
                       {"utilization", l.utilization},
-                      {"dram_read_bytes", l.dram_read_bytes},
-                      {"dram_write_bytes", l.dram_write_bytes}});
+                      {"dram_read_bytes", l.actions.dram_read_bytes},
+                      {"dram_write_bytes", l.actions.dram_write_bytes}});
   }
   nlohmann::json sram = nlohmann::json::array();
   for (const auto& b : r.buffers) {

@@ -50,27 +50,16 @@ void account_layers(const arch::Config& config, const workloads::Trace& trace,
   for (const auto& inst : trace.instructions) {
     auto& l = r.layers[inst.layer];
     layer_end[inst.layer] = max(layer_end[inst.layer], sequencer.completed_at(inst.id));
-    if (inst.op == Opcode::kLoad) l.dram_read_bytes += inst.bytes();
-    if (inst.op == Opcode::kStore) l.dram_write_bytes += inst.bytes();
     if (inst.op == Opcode::kGemm) {
-      l.macs += inst.shape.macs();
+      const auto& a = config.array;
       const DType mac = mac_dtype(inst.input_dtype, inst.weight_dtype);
-      l.peak_macs_per_cycle =
-          std::max(l.peak_macs_per_cycle, arch::peak_macs_per_cycle(config.array, mac));
-      const auto traffic = arch::array_traffic(
-          config.array.dataflow, config.array.rows, config.array.cols,
-          arch::packed(inst.shape, config.array.rate(mac).value_or(arch::MacRate{})));
-      const std::uint64_t pack = config.array.rate(mac).value_or(arch::MacRate{}).pack;
-      l.streaming_cycles +=
-          arch::gemm_cycles(config.array.dataflow, config.array.rows, config.array.cols, inst.shape,
-                            false, config.array.rate(mac).value_or(arch::MacRate{}));
-      l.array_sram_bytes += bytes_for(traffic.input_elements * pack, inst.input_dtype) +
-                            bytes_for(traffic.weight_elements * pack, inst.weight_dtype) +
-                            bytes_for(traffic.output_elements, inst.output_dtype);
-      const auto f = arch::map_gemm(
-          config.array.dataflow, config.array.rows, config.array.cols,
-          arch::packed(inst.shape, config.array.rate(mac_dtype(inst.input_dtype, inst.weight_dtype))
-                                       .value_or(arch::MacRate{})));
+      const arch::MacRate rate = a.rate(mac).value_or(arch::MacRate{});
+      l.peak_macs_per_cycle = std::max(l.peak_macs_per_cycle, arch::peak_macs_per_cycle(a, mac));
+      l.streaming_cycles += arch::gemm_cycles(a.dataflow, a.rows, a.cols, inst.shape, false, rate);
+      const auto bytes = workloads::array_operand_bytes(config, inst.shape, inst.input_dtype,
+                                                        inst.weight_dtype, inst.output_dtype);
+      l.array_sram_bytes += bytes.input + bytes.weight + bytes.output;
+      const auto f = arch::map_gemm(a.dataflow, a.rows, a.cols, arch::packed(inst.shape, rate));
       used_pe[inst.layer] +=
           static_cast<double>(f.spatial_rows * f.spatial_cols * inst.shape.batch);
       fold_pe[inst.layer] +=
@@ -163,12 +152,11 @@ void account_layers(const arch::Config& config, const workloads::Trace& trace,
     previous = layer_end[i];
     l.stall_cycles = l.cycles - l.compute_cycles;
     l.mapping_efficiency = fold_pe[i] > 0 ? used_pe[i] / fold_pe[i] : 0.0;
-    l.utilization = l.cycles.count() ? static_cast<double>(l.macs) / (pes * l.cycles.count()) : 0.0;
+    l.utilization =
+        l.cycles.count() ? static_cast<double>(l.macs()) / (pes * l.cycles.count()) : 0.0;
     r.compute_cycles += l.compute_cycles;
     for (std::size_t c = 0; c < kCauseCount; ++c) r.stall_by_cause[c] += l.stall_by_cause[c];
-    r.macs += l.macs;
-    r.dram_read_bytes += l.dram_read_bytes;
-    r.dram_write_bytes += l.dram_write_bytes;
+    r.macs += l.macs();
   }
 }
 
@@ -218,6 +206,8 @@ SimResult simulate(const arch::Config& config, const workloads::Trace& trace,
   account_layers(config, trace, sequencer, array, r);
   for (const auto& [layer, busy] : vector.busy_by_layer()) r.layers[layer].vector_cycles = busy;
   r.vector_busy_cycles = vector.busy_cycles();
+  r.dram_read_bytes = dram.read_bytes();
+  r.dram_write_bytes = dram.write_bytes();
   r.dram_busy_cycles = dram.busy_cycles();
   r.dma_busy_cycles = dma.busy_cycles();
   r.dma_transfers = dma.transfers();

@@ -23,20 +23,20 @@ struct LayerStats {
   Cycles stall_cycles;                               // cycles - compute_cycles
   std::array<Cycles, kCauseCount> stall_by_cause{};  // indexed by Cause
   Cycles vector_cycles;                              // vector unit busy inside the window
-  std::uint64_t macs = 0;
   double mapping_efficiency = 0;
   double utilization = 0;
-  std::uint64_t dram_read_bytes = 0;
-  std::uint64_t dram_write_bytes = 0;
-  // Bytes the MAC array read and wrote in its buffers (closed form per GEMM).
+  // Bytes the MAC array read and wrote in its buffers (closed form per GEMM;
+  // partial sums read back for accumulation are not counted).
   std::uint64_t array_sram_bytes = 0;
   // Peak MACs per cycle at the precision of the layer's GEMMs.
   double peak_macs_per_cycle = 0;
   // The part of the GEMMs' closed-form cycles spent streaming (folds x T),
   // without pipeline fill and drain.
   Cycles streaming_cycles;
-  // What the layer did, for the energy model (workloads/actions.h).
+  // What the layer did (workloads/actions.h): MACs, DRAM and buffer bytes,
+  // for the report and the energy model.
   arch::Actions actions;
+  std::uint64_t macs() const { return actions.total_macs(); }
 };
 
 struct BufferStats {

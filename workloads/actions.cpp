@@ -5,24 +5,29 @@
 
 namespace tessel::workloads {
 
+ArrayBytes array_operand_bytes(const arch::Config& config, const arch::GemmShape& shape,
+                               DType input, DType weight, DType output) {
+  const arch::MacRate rate = config.array.rate(mac_dtype(input, weight)).value_or(arch::MacRate{});
+  const auto traffic = arch::array_traffic(config.array.dataflow, config.array.rows,
+                                           config.array.cols, arch::packed(shape, rate));
+  // Traffic counts elements of the packed shape; packing keeps the bytes.
+  return {ceil_div(traffic.input_elements * bits(input) * rate.pack, 8),
+          ceil_div(traffic.weight_elements * bits(weight) * rate.pack, 8),
+          bytes_for(traffic.output_elements, output)};
+}
+
 std::vector<BufferAccess> buffer_accesses(const arch::Config& config, const Instruction& inst) {
   std::vector<BufferAccess> out;
   if (inst.op == Opcode::kGemm) {
-    const arch::MacRate rate =
-        config.array.rate(mac_dtype(inst.input_dtype, inst.weight_dtype)).value_or(arch::MacRate{});
-    const auto traffic = arch::array_traffic(config.array.dataflow, config.array.rows,
-                                             config.array.cols, arch::packed(inst.shape, rate));
-    // Traffic counts elements of the packed shape; packing keeps the bytes.
-    auto operand = [&](std::uint64_t elements, DType dtype) {
-      return ceil_div(elements * bits(dtype) * rate.pack, 8);
-    };
-    out.push_back({inst.input, operand(traffic.input_elements, inst.input_dtype), false});
-    out.push_back({inst.weight, operand(traffic.weight_elements, inst.weight_dtype), false});
+    const ArrayBytes bytes = array_operand_bytes(config, inst.shape, inst.input_dtype,
+                                                 inst.weight_dtype, inst.output_dtype);
+    out.push_back({inst.input, bytes.input, false});
+    out.push_back({inst.weight, bytes.weight, false});
     if (inst.accumulate) {
       const std::uint64_t partials = inst.shape.m * inst.shape.n * inst.shape.batch;
-      out.push_back({inst.output, bytes_for(partials, inst.output_dtype), false});
+      out.push_back({inst.output, bytes_for(partials, inst.output_dtype), false, true});
     }
-    out.push_back({inst.output, bytes_for(traffic.output_elements, inst.output_dtype), true});
+    out.push_back({inst.output, bytes.output, true});
   } else if (inst.op == Opcode::kVector) {
     const std::uint64_t share = ceil_div(inst.in_bytes, inst.sources.size());
     for (const auto& s : inst.sources) out.push_back({s, share, false});

@@ -17,7 +17,17 @@ struct BufferAccess {
   Location at;
   std::uint64_t bytes = 0;
   bool write = false;
+  bool partial_sums = false;  // a GEMM reading back the output it adds to
 };
+
+// Bytes the MAC array streams for a GEMM of `shape` at these types: the
+// closed-form operand traffic of arch::array_traffic, in bytes (packing
+// keeps the bytes).
+struct ArrayBytes {
+  std::uint64_t input = 0, weight = 0, output = 0;
+};
+ArrayBytes array_operand_bytes(const arch::Config& config, const arch::GemmShape& shape,
+                               DType input, DType weight, DType output);
 
 // The buffer accesses of a GEMM (operand reads, the partial sums it adds
 // to, its output write) or a VECTOR instruction (source reads, output

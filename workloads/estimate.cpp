@@ -3,6 +3,7 @@
 #include "arch/cost.h"
 #include "arch/systolic.h"
 #include "arch/vector.h"
+#include "workloads/actions.h"
 #include "workloads/lowering.h"
 
 namespace tessel::workloads {
@@ -69,13 +70,11 @@ void add_layer_actions(arch::Actions& a, const Layer& l, const LayerTypes& t,
     const std::uint64_t out = bytes_for(l.output_elements(), t.activation);
     stage(a, paths.input, in);
     stage(a, paths.weight, w);
-    const auto traffic = arch::array_traffic(config.array.dataflow, config.array.rows,
-                                             config.array.cols, arch::packed(l.gemm(), t.rate));
-    a.sram_read_bytes[paths.input.back()] +=
-        ceil_div(traffic.input_elements * bits(t.activation) * t.rate.pack, 8);
-    a.sram_read_bytes[paths.weight.back()] +=
-        ceil_div(traffic.weight_elements * bits(t.weight) * t.rate.pack, 8);
-    a.sram_write_bytes[paths.output.back()] += bytes_for(traffic.output_elements, t.activation);
+    const ArrayBytes array =
+        array_operand_bytes(config, l.gemm(), t.activation, t.weight, t.activation);
+    a.sram_read_bytes[paths.input.back()] += array.input;
+    a.sram_read_bytes[paths.weight.back()] += array.weight;
+    a.sram_write_bytes[paths.output.back()] += array.output;
     // The output drains towards DRAM: staged in reverse, read for the store.
     const auto& path = paths.output;
     for (std::size_t i = path.size(); i-- > 0;) {
