@@ -10,7 +10,7 @@
 
 namespace tessel::arch {
 
-extern const char* const kBuiltinTechnology;  // technology_data.cpp, generated
+extern const char* const kBuiltinTechnology;  // generated from data/technology.json
 
 namespace {
 
