@@ -1,6 +1,7 @@
 #include "workloads/importers.h"
 
 #include <algorithm>
+#include <array>
 #include <cctype>
 #include <fstream>
 #include <functional>
@@ -66,6 +67,12 @@ void read_vector_layer(JsonReader& r, Layer& l, arch::VectorOp op, std::uint64_t
   using arch::VectorOp;
   l.kind = LayerKind::kVector;
   l.work.op = op;
+  // Pooling and resizing read a feature map: channels x in_h x in_w.
+  auto feature_map = [&r] {
+    return std::array<std::uint64_t, 3>{r.required_uint("channels", 1, kMaxDim),
+                                        r.required_uint("in_h", 1, kMaxDim),
+                                        r.required_uint("in_w", 1, kMaxDim)};
+  };
   switch (op) {
     case VectorOp::kRelu:
     case VectorOp::kSub:
@@ -108,9 +115,7 @@ void read_vector_layer(JsonReader& r, Layer& l, arch::VectorOp op, std::uint64_t
       break;
     case VectorOp::kMaxPool:
     case VectorOp::kAvgPool: {
-      const std::uint64_t c = r.required_uint("channels", 1, kMaxDim);
-      const std::uint64_t h = r.required_uint("in_h", 1, kMaxDim),
-                          w = r.required_uint("in_w", 1, kMaxDim);
+      const auto [c, h, w] = feature_map();
       const std::uint64_t kernel = r.required_uint("kernel", 1, 64);
       const std::uint64_t stride = r.optional_uint("stride", kernel, 1, 64);
       const std::uint64_t pad = r.optional_uint("pad", 0, 0, 64);
@@ -125,9 +130,7 @@ void read_vector_layer(JsonReader& r, Layer& l, arch::VectorOp op, std::uint64_t
       break;
     }
     case VectorOp::kGlobalAvgPool: {
-      const std::uint64_t c = r.required_uint("channels", 1, kMaxDim);
-      const std::uint64_t h = r.required_uint("in_h", 1, kMaxDim),
-                          w = r.required_uint("in_w", 1, kMaxDim);
+      const auto [c, h, w] = feature_map();
       l.work.rows = batch * c;
       l.work.row_length = h * w;
       l.in_elements = batch * c * h * w;
@@ -136,9 +139,7 @@ void read_vector_layer(JsonReader& r, Layer& l, arch::VectorOp op, std::uint64_t
     }
     case VectorOp::kUpsampleNearest:
     case VectorOp::kUpsampleBilinear: {
-      const std::uint64_t c = r.required_uint("channels", 1, kMaxDim);
-      const std::uint64_t h = r.required_uint("in_h", 1, kMaxDim),
-                          w = r.required_uint("in_w", 1, kMaxDim);
+      const auto [c, h, w] = feature_map();
       const std::uint64_t scale = r.required_uint("scale", 1, 64);
       l.work.rows = batch * c;
       l.work.row_length = h * w * scale * scale;

@@ -39,19 +39,30 @@ TEST(Pareto, HandCases) {
   EXPECT_TRUE(pareto_front({}, {true}).empty());
 }
 
-std::string write_spec(const std::string& body) {
-  const std::string path = ::testing::TempDir() + "/sweep.json";
+// `body` in a file `name` of the test's temporary directory.
+std::string write_temp(const std::string& name, const std::string& body) {
+  const std::string path = ::testing::TempDir() + "/" + name;
   std::ofstream(path) << body;
   return path;
 }
 
-std::string spec_error(const std::string& body) {
+// The InputError `f` throws, or "no error".
+template <typename F>
+std::string error_of(F f) {
   try {
-    explorer::load_sweep(write_spec(body));
+    f();
   } catch (const InputError& e) {
     return e.what();
   }
   return "no error";
+}
+
+std::string write_spec(const std::string& body) {
+  return write_temp("sweep.json", body);
+}
+
+std::string spec_error(const std::string& body) {
+  return error_of([&] { explorer::load_sweep(write_spec(body)); });
 }
 
 std::string arch() {
@@ -114,12 +125,7 @@ double eval(const std::string& text, std::map<std::string, double> values = {}) 
 }
 
 std::string expression_error(const std::string& text) {
-  try {
-    explorer::Expression e(text);
-  } catch (const InputError& e) {
-    return e.what();
-  }
-  return "no error";
+  return error_of([&] { explorer::Expression e(text); });
 }
 
 TEST(Expression, ArithmeticLogicAndPrecedence) {
@@ -200,18 +206,11 @@ TEST(Sweep, EveryNamedMetricIsInAReport) {
 }
 
 std::string write_table(const std::string& body) {
-  const std::string path = ::testing::TempDir() + "/accuracy.csv";
-  std::ofstream(path) << body;
-  return path;
+  return write_temp("accuracy.csv", body);
 }
 
 std::string table_error(const std::string& body) {
-  try {
-    explorer::load_accuracy_table(write_table(body));
-  } catch (const InputError& e) {
-    return e.what();
-  }
-  return "no error";
+  return error_of([&] { explorer::load_accuracy_table(write_table(body)); });
 }
 
 TEST(Accuracy, LookupMatchesTheMostSpecificRow) {

@@ -135,6 +135,11 @@ Map Builder::global_pool(const std::string& name, const Map& x) {
           1, 1, x.c};
 }
 
+Seq Builder::classifier(const std::string& name, const Map& x, std::uint64_t classes) {
+  const Map pooled = global_pool("avgpool", x);
+  return linear(name, {pooled.id, 1, pooled.c}, classes);
+}
+
 Map Builder::upsample(const std::string& name, const Map& x, std::uint64_t scale) {
   const std::uint64_t out = x.h * x.w * scale * scale;
   return {append(vector_layer(name, VectorOp::kUpsampleNearest, m_batch * x.c, out,

@@ -56,6 +56,9 @@ class Builder {
   Map maxpool(const std::string& name, const Map& x, std::uint64_t kernel, std::uint64_t stride,
               std::uint64_t pad);
   Map global_pool(const std::string& name, const Map& x);
+  // An image classifier's head: global average pooling ("avgpool"), then a
+  // fully connected layer `name` with `classes` outputs.
+  Seq classifier(const std::string& name, const Map& x, std::uint64_t classes);
   Map upsample(const std::string& name, const Map& x, std::uint64_t scale);
   Map concat(const std::string& name, const Map& a, const Map& b);
   // Group normalisation (cost as layer norm over each group's elements).

@@ -62,9 +62,7 @@ Workload build_efficientnet(const ModelParams& p, Builder& b) {
     }
   }
   x = b.conv("head", x, filters(1280), 1, 1, 1, VectorOp::kSilu);
-  const Map pooled = b.global_pool("avgpool", x);
-  b.linear("classifier", {pooled.id, 1, pooled.c},
-           static_cast<std::uint64_t>(p.integer("classes")));
+  b.classifier("classifier", x, static_cast<std::uint64_t>(p.integer("classes")));
   return b.finish();
 }
 

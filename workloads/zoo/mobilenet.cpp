@@ -38,9 +38,7 @@ Workload build_mobilenet_v2(const ModelParams& p, Builder& b) {
     }
   }
   x = b.conv("conv_head", x, make_divisible(1280 * std::max(1.0, wm)), 1, 1, 1, VectorOp::kRelu);
-  const Map pooled = b.global_pool("avgpool", x);
-  b.linear("classifier", {pooled.id, 1, pooled.c},
-           static_cast<std::uint64_t>(p.integer("classes")));
+  b.classifier("classifier", x, static_cast<std::uint64_t>(p.integer("classes")));
   return b.finish();
 }
 

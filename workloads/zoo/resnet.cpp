@@ -52,8 +52,7 @@ Workload build_resnet(const ModelParams& p, Builder& b) {
   const auto res = static_cast<std::uint64_t>(p.integer("resolution"));
   const auto stages = resnet_trunk(b, b.image(res, res, 3), static_cast<int>(p.integer("depth")),
                                    p.real("width_mult"));
-  const Map pooled = b.global_pool("avgpool", stages.back());
-  b.linear("fc", {pooled.id, 1, pooled.c}, static_cast<std::uint64_t>(p.integer("classes")));
+  b.classifier("fc", stages.back(), static_cast<std::uint64_t>(p.integer("classes")));
   return b.finish();
 }
 
