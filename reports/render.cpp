@@ -19,10 +19,15 @@ double num(const nlohmann::json& j, const char* key) {
   return j.contains(key) ? j[key].get<double>() : 0.0;
 }
 
+// Width of one layer's bar in the per-layer charts: 4 to 24 px, about
+// 1100 px in all.
+double layer_bar_width(const nlohmann::json& layers) {
+  return std::max(4.0, std::min(24.0, 1100.0 / std::max<std::size_t>(1, layers.size())));
+}
+
 // Per-layer cycles as stacked vertical bars: compute, then each stall cause.
 std::string stacked_cycles_svg(const nlohmann::json& layers) {
-  const double width_each =
-      std::max(4.0, std::min(24.0, 1100.0 / std::max<std::size_t>(1, layers.size())));
+  const double width_each = layer_bar_width(layers);
   const double height = 260, left = 60, top = 10;
   double max_cycles = 1;
   for (const auto& l : layers) max_cycles = std::max(max_cycles, num(l, "cycles"));
@@ -64,8 +69,7 @@ std::string legend() {
 }
 
 std::string utilization_svg(const nlohmann::json& layers) {
-  const double width_each =
-      std::max(4.0, std::min(24.0, 1100.0 / std::max<std::size_t>(1, layers.size())));
+  const double width_each = layer_bar_width(layers);
   const double height = 160, left = 60, top = 10;
   const double width = left + width_each * layers.size() + 10;
   std::string svg = fmt::format(
