@@ -6,6 +6,8 @@
 
 #include <fmt/format.h>
 
+#include "arch/roofline.h"
+
 namespace tessel::arch {
 
 Actions& Actions::operator+=(const Actions& other) {
@@ -77,6 +79,17 @@ nlohmann::json energy_totals_json(const Energy& energy, std::uint64_t macs, doub
           {"power_w", seconds > 0 ? joules / seconds : 0.0},
           {"tops_per_w", joules > 0 ? 2.0 * static_cast<double>(macs) / joules / 1e12 : 0.0},
           {"edp_j_s", joules * seconds}};
+}
+
+nlohmann::json hardware_cost_json(const CostModel& model, const Config& config) {
+  const Area& area = model.area();
+  return {{"technology_node_nm", config.technology_node_nm.value()},
+          {"area_mm2", area.total_mm2()},
+          {"area_by_component_mm2", components_json(area)},
+          {"area_by_buffer_mm2", buffers_json(area, config)},
+          {"peak_tops_per_mm2", peak_tops(config, config.array.precision) / area.total_mm2()},
+          {"idle_power_w", model.idle_power_w()},
+          {"energy_not_modelled", model.not_modelled()}};
 }
 
 CostModel::CostModel(const Config& config, const Technology& table)

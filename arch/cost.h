@@ -71,6 +71,12 @@ nlohmann::json buffers_json(const Energy& energy, const Config& config);
 // power_w (average), tops_per_w (2 operations per MAC) and edp_j_s.
 nlohmann::json energy_totals_json(const Energy& energy, std::uint64_t macs, double seconds);
 
+class CostModel;
+// The report's hardware cost fields: technology_node_nm, area_mm2, area by
+// component and by buffer, peak_tops_per_mm2, idle_power_w and
+// energy_not_modelled.
+nlohmann::json hardware_cost_json(const CostModel& model, const Config& config);
+
 class CostModel {
  public:
   // Needs config.technology_node_nm.

@@ -16,6 +16,12 @@ double peak_tops(const Config& config, DType dtype) {
   return 2.0 * peak_macs_per_cycle(config.array, dtype) * config.clock_mhz * 1e6 / 1e12;
 }
 
+double achieved_tops(const Config& config, std::uint64_t macs, std::uint64_t cycles) {
+  return cycles > 0 ? 2.0 * static_cast<double>(macs) / static_cast<double>(cycles) *
+                          config.clock_mhz * 1e6 / 1e12
+                    : 0.0;
+}
+
 double dram_bytes_per_cycle(const Config& config) {
   return config.dram.rate.bytes_per_cycle_real();
 }

@@ -14,6 +14,8 @@ namespace tessel::arch {
 double peak_macs_per_cycle(const ArrayConfig& array, DType dtype);
 // Tera-operations per second, counting a MAC as two operations.
 double peak_tops(const Config& config, DType dtype);
+// Achieved tera-operations per second: `macs` in `cycles` at the clock.
+double achieved_tops(const Config& config, std::uint64_t macs, std::uint64_t cycles);
 double dram_bytes_per_cycle(const Config& config);
 // Port bandwidth of the buffers that feed and drain the array (the
 // innermost buffer of each operand, one slot each, counted once).

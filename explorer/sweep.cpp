@@ -381,9 +381,7 @@ Result estimate_point(const SweepSpec& spec, const Resolved& resolved, EstimateC
           {"macs", e.macs},
           {"dram_read_bytes", e.dram_read_bytes},
           {"dram_write_bytes", e.dram_write_bytes},
-          {"achieved_tops", e.cycles.count()
-                                ? 2.0 * e.macs / e.cycles.count() * config.clock_mhz * 1e6 / 1e12
-                                : 0.0},
+          {"achieved_tops", arch::achieved_tops(config, e.macs, e.cycles.count())},
           {"utilization", e.cycles.count() ? static_cast<double>(e.macs) /
                                                  (static_cast<double>(config.array.rows) *
                                                   config.array.cols * e.cycles.count())
@@ -395,10 +393,7 @@ Result estimate_point(const SweepSpec& spec, const Resolved& resolved, EstimateC
     if (config.technology_node_nm) {
       // The cost model on the estimate's untiled action counts.
       const arch::CostModel cost(config);
-      auto& hw = report["hardware"];
-      hw["area_mm2"] = cost.area().total_mm2();
-      hw["peak_tops_per_mm2"] = hw["peak_tops"].get<double>() / cost.area().total_mm2();
-      hw["idle_power_w"] = cost.idle_power_w();
+      report["hardware"].update(arch::hardware_cost_json(cost, config));
       report["totals"].update(
           arch::energy_totals_json(cost.energy(e.actions, e.cycles), e.macs, e.latency_ms / 1e3));
     }

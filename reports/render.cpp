@@ -265,8 +265,6 @@ std::string html_page(const nlohmann::json& report) {
   const auto& t = report["totals"];
   const auto& hw = report["hardware"];
   const double clock_mhz = report["config"].value("clock_mhz", 0.0);
-  const double achieved_tops =
-      num(t, "cycles") > 0 ? 2.0 * num(t, "macs") / num(t, "cycles") * clock_mhz * 1e6 / 1e12 : 0;
   const std::string title =
       fmt::format("Tessel report: {} on {}", report["workload"].get<std::string>(),
                   report["config"].value("name", "unnamed"));
@@ -305,10 +303,10 @@ std::string html_page(const nlohmann::json& report) {
 )",
       t["cycles"].get<std::uint64_t>(), num(t, "latency_ms"), clock_mhz,
       t["compute_cycles"].get<std::uint64_t>(), t["stall_cycles"].get<std::uint64_t>(), stalls,
-      human(num(t, "macs")), 100 * num(t, "utilization"), achieved_tops, num(hw, "peak_tops"),
-      hw["peak_tops_precision"].get<std::string>(), human(num(t, "dram_read_bytes")),
-      human(num(t, "dram_write_bytes")), t["roofline"]["bound"].get<std::string>(),
-      cost_rows(report));
+      human(num(t, "macs")), 100 * num(t, "utilization"), num(t, "achieved_tops"),
+      num(hw, "peak_tops"), hw["peak_tops_precision"].get<std::string>(),
+      human(num(t, "dram_read_bytes")), human(num(t, "dram_write_bytes")),
+      t["roofline"]["bound"].get<std::string>(), cost_rows(report));
   if (t.contains("energy_by_component_pj")) {
     page += "<h2>Energy by component</h2>" +
             bars_svg(entries(t["energy_by_component_pj"]), "pJ", "energy by component");

@@ -51,15 +51,7 @@ namespace {
 void add_cost(const arch::Config& config, const SimResult& r, nlohmann::json& hardware,
               nlohmann::json& totals, nlohmann::json& layers) {
   const arch::CostModel model(config);
-  const arch::Area& area = model.area();
-  const double peak_tops = hardware["peak_tops"].get<double>();
-  hardware["technology_node_nm"] = *config.technology_node_nm;
-  hardware["area_mm2"] = area.total_mm2();
-  hardware["area_by_component_mm2"] = arch::components_json(area);
-  hardware["area_by_buffer_mm2"] = arch::buffers_json(area, config);
-  hardware["peak_tops_per_mm2"] = peak_tops / area.total_mm2();
-  hardware["idle_power_w"] = model.idle_power_w();
-  hardware["energy_not_modelled"] = model.not_modelled();
+  hardware.update(arch::hardware_cost_json(model, config));
   arch::Actions all(config.sram.size());
   for (std::size_t i = 0; i < r.layers.size(); ++i) {
     const auto& l = r.layers[i];
@@ -136,7 +128,7 @@ nlohmann::json make_report(const arch::Config& config, const SimResult& r,
       {"stall_by_cause", causes_json(r.stall_by_cause)},
       {"macs", r.macs},
       {"utilization", cycles > 0 ? static_cast<double>(r.macs) / (pes * cycles) : 0.0},
-      {"achieved_tops", cycles > 0 ? 2.0 * r.macs / cycles * config.clock_mhz * 1e6 / 1e12 : 0.0},
+      {"achieved_tops", arch::achieved_tops(config, r.macs, r.cycles.count())},
       {"dram_read_bytes", r.dram_read_bytes},
       {"dram_write_bytes", r.dram_write_bytes},
       {"roofline", totals_roofline}};
