@@ -161,11 +161,11 @@ int run_estimate(const std::vector<std::string>& args) {
   const auto e = workloads::estimate(w, config);
   nlohmann::json out = {{"workload", w.name},         {"cycles", e.cycles.count()},
                         {"latency_ms", e.latency_ms}, {"compute_cycles", e.compute_cycles.count()},
-                        {"dram_bytes", e.dram_bytes}, {"macs", e.macs}};
+                        {"dram_bytes", e.dram_bytes}, {"macs", e.macs()}};
   if (config.technology_node_nm) {
     const arch::CostModel cost(config);
     out.update(
-        arch::energy_totals_json(cost.energy(e.actions, e.cycles), e.macs, e.latency_ms / 1e3));
+        arch::energy_totals_json(cost.energy(e.actions, e.cycles), e.macs(), e.latency_ms / 1e3));
     out["area_mm2"] = cost.area().total_mm2();
   }
   std::cout << out.dump(2) << "\n";

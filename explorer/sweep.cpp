@@ -378,11 +378,11 @@ Result estimate_point(const SweepSpec& spec, const Resolved& resolved, EstimateC
          {{"cycles", e.cycles.count()},
           {"latency_ms", e.latency_ms},
           {"compute_cycles", e.compute_cycles.count()},
-          {"macs", e.macs},
+          {"macs", e.macs()},
           {"dram_read_bytes", e.dram_read_bytes},
           {"dram_write_bytes", e.dram_write_bytes},
-          {"achieved_tops", arch::achieved_tops(config, e.macs, e.cycles.count())},
-          {"utilization", e.cycles.count() ? static_cast<double>(e.macs) /
+          {"achieved_tops", arch::achieved_tops(config, e.macs(), e.cycles.count())},
+          {"utilization", e.cycles.count() ? static_cast<double>(e.macs()) /
                                                  (static_cast<double>(config.array.rows) *
                                                   config.array.cols * e.cycles.count())
                                            : 0.0}}},
@@ -395,7 +395,7 @@ Result estimate_point(const SweepSpec& spec, const Resolved& resolved, EstimateC
       const arch::CostModel cost(config);
       report["hardware"].update(arch::hardware_cost_json(cost, config));
       report["totals"].update(
-          arch::energy_totals_json(cost.energy(e.actions, e.cycles), e.macs, e.latency_ms / 1e3));
+          arch::energy_totals_json(cost.energy(e.actions, e.cycles), e.macs(), e.latency_ms / 1e3));
     }
     judge(spec, resolved, report, r);
   } catch (const InputError& e) {

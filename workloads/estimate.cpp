@@ -131,7 +131,6 @@ Estimate estimate(const Workload& workload, const arch::Config& config) {
     e.dram_bytes += le.dram_bytes;
     e.dram_read_bytes += le.dram_read_bytes;
     e.dram_write_bytes += le.dram_write_bytes;
-    e.macs += l.macs();
     add_layer_actions(e.actions, l, t, le, config, paths);
     e.layers.push_back(le);
   }

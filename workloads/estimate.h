@@ -28,12 +28,12 @@ struct Estimate {
   Cycles cycles, compute_cycles;
   std::uint64_t dram_bytes = 0;
   std::uint64_t dram_read_bytes = 0, dram_write_bytes = 0;
-  std::uint64_t macs = 0;
   double latency_ms = 0;
   // What the run does, untiled: each operand crosses its buffer path once
   // (no tile reloads or partial-sum spills), for the energy model.
   arch::Actions actions;
   std::vector<LayerEstimate> layers;
+  std::uint64_t macs() const { return actions.total_macs(); }
 };
 
 // Throws InputError for an unsupported MAC precision, as the lowering does.
