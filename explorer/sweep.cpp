@@ -355,6 +355,7 @@ void serve(const SweepSpec& spec, SweepOptions o, boost::mpi::communicator& worl
 struct EstimateCache {
   nlohmann::json base_config;
   std::map<std::string, workloads::Workload> workloads;
+  bool priced = false;  // the spec names an energy or area metric
 };
 
 // The analytical fidelity: metrics from workloads::estimate.
@@ -390,7 +391,7 @@ Result estimate_point(const SweepSpec& spec, const Resolved& resolved, EstimateC
          {{"peak_tops", arch::peak_tops(config, config.array.precision)},
           {"peak_macs_per_cycle",
            arch::peak_macs_per_cycle(config.array, config.array.precision)}}}};
-    if (config.technology_node_nm) {
+    if (cache.priced && config.technology_node_nm) {
       // The cost model on the estimate's untiled action counts.
       const arch::CostModel cost(config);
       report["hardware"].update(arch::hardware_cost_json(cost, config));
@@ -523,7 +524,11 @@ SweepSummary evaluate(const SweepSpec& spec, SearchStrategy& strategy, Store& st
                                      fmt::join(kEstimated, ", ")));
       }
     }
-    EstimateCache cache{arch::read_config_file(spec.arch), {}};
+    const auto names = metric_names(spec);
+    EstimateCache cache{arch::read_config_file(spec.arch),
+                        {},
+                        std::any_of(names.begin(), names.end(),
+                                    [](const std::string& m) { return kCostMetrics.contains(m); })};
     store.begin();
     for (auto batch = strategy.ask(256); !batch.empty(); batch = strategy.ask(256)) {
       for (const auto& p : batch) {
