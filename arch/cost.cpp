@@ -42,14 +42,16 @@ double Area::sram_total_mm2() const {
 }
 
 double Area::total_mm2() const {
-  return mac_array_mm2 + sram_total_mm2() + vector_mm2 + periphery_mm2;
+  return mac_array_mm2 + sram_total_mm2() + vector_mm2 + periphery_mm2 + dma_mm2 + interconnect_mm2;
 }
 
 nlohmann::json components_json(const Area& area) {
   return {{"mac_array", area.mac_array_mm2},
           {"sram", area.sram_total_mm2()},
           {"vector", area.vector_mm2},
-          {"periphery", area.periphery_mm2}};
+          {"periphery", area.periphery_mm2},
+          {"dma", area.dma_mm2},
+          {"interconnect", area.interconnect_mm2}};
 }
 
 nlohmann::json buffers_json(const Area& area, const Config& config) {
@@ -108,10 +110,12 @@ CostModel::CostModel(const Config& config, const Technology& table)
   }
   m_area.mac_array_mm2 = static_cast<double>(config.array.rows) * config.array.cols * pe_um2 *
                          table.mac_array_area_factor() * m_scale.area / kUm2PerMm2;
+  auto sram_mm2 = [&](double bits, double banks) {
+    return bits * table.sram_cell_um2() * table.sram_area_factor() *
+           table.sram_banking_factor(bits, banks) * m_scale.area / kUm2PerMm2;
+  };
   for (const auto& s : config.sram) {
-    const double bits = static_cast<double>(s.capacity_bytes) * 8;
-    m_area.sram_mm2.push_back(bits * table.sram_cell_um2() * table.sram_area_factor() *
-                              table.sram_banking_factor(bits, s.banks) * m_scale.area / kUm2PerMm2);
+    m_area.sram_mm2.push_back(sram_mm2(static_cast<double>(s.capacity_bytes) * 8, s.banks));
     // One access reads one bank; a byte costs an eighth of a 64-bit access.
     const double bank_bytes = static_cast<double>(s.capacity_bytes) / s.banks;
     m_sram_pj_per_byte.push_back(table.sram_access_64b_pj(bank_bytes) / 8 * m_scale.energy);
@@ -120,6 +124,23 @@ CostModel::CostModel(const Config& config, const Technology& table)
                       table.mac_array_area_factor() * m_scale.area / kUm2PerMm2;
   m_area.periphery_mm2 = (table.periphery_area_factor() - 1) *
                          (m_area.mac_array_mm2 + m_area.sram_total_mm2() + m_area.vector_mm2);
+  // A DMA channel: its address adders, and a one-bank read buffer holding
+  // what is in flight over the DRAM latency at the channel's rate (Little's
+  // law).
+  const double in_flight_bits =
+      8.0 * config.dma.bytes_per_cycle * static_cast<double>(config.dram.latency_cycles.count());
+  m_area.dma_mm2 =
+      config.dma.channels *
+      (table.dma_channel_logic_um2() * table.mac_array_area_factor() * m_scale.area / kUm2PerMm2 +
+       (in_flight_bits > 0 ? sram_mm2(in_flight_bits, 1) : 0.0));
+  // The channels' data buses span one die edge s, and their charged wire
+  // tracks are part of the die: s^2 = rest + h s, with h the buses' charged
+  // width, so s = (h + sqrt(h^2 + 4 rest)) / 2.
+  const double pitch_mm = table.wire_pitch_45nm_um() * std::sqrt(m_scale.area) / 1e3;
+  const double h_mm = table.bus_wire_track_share() * 8.0 * config.dma.channels *
+                      config.dma.bytes_per_cycle * pitch_mm;
+  const double rest_mm2 = m_area.total_mm2();
+  m_area.interconnect_mm2 = h_mm * (h_mm + std::sqrt(h_mm * h_mm + 4 * rest_mm2)) / 2;
   m_idle_w =
       config.idle_w_per_mm2.value_or(table.idle_w_per_mm2(node, config.clock_mhz, config.vdd)) *
       m_area.total_mm2();

@@ -52,15 +52,19 @@ struct Area {
   double mac_array_mm2 = 0;
   std::vector<double> sram_mm2;  // per buffer
   double vector_mm2 = 0;
-  // Control, DMA engines, interconnect, I/O: the periphery factor applied to
-  // the blocks above.
+  // Control, I/O and glue logic: the periphery factor applied to the blocks
+  // above.
   double periphery_mm2 = 0;
+  // DMA engines: address generation and a read buffer per channel.
+  double dma_mm2 = 0;
+  // The DMA channels' data buses across the die.
+  double interconnect_mm2 = 0;
   double sram_total_mm2() const;
   double total_mm2() const;
 };
 
-// {"mac_array": .., "sram": .., "vector": .., "periphery": ..} and the
-// buffers by name, for reports.
+// {"mac_array": .., "sram": .., "vector": .., "periphery": .., "dma": ..,
+// "interconnect": ..} and the buffers by name, for reports.
 nlohmann::json components_json(const Area& area);
 nlohmann::json buffers_json(const Area& area, const Config& config);
 // {"mac": .., "sram": .., "dram": .., "interconnect": .., "vector": .., "idle": ..}

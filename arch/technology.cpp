@@ -116,6 +116,18 @@ Technology::Technology(const nlohmann::json& data, const std::string& source) {
     JsonReader r = top.object("wire_pj_per_bit_mm");
     m_wire_pj_per_bit_mm = cited_value(r);
   }
+  {
+    JsonReader r = top.object("wire_pitch_45nm_um");
+    m_wire_pitch_45nm_um = cited_value(r);
+  }
+  {
+    JsonReader r = top.object("bus_wire_track_share");
+    m_bus_wire_track_share = cited_value(r);
+  }
+  {
+    JsonReader r = top.object("dma_channel_adders");
+    m_dma_channel_adders = cited_value(r);
+  }
   members(data, top, "dram_pj_per_bit",
           [&](const std::string& name, const nlohmann::json&, JsonReader& r) {
             m_dram_pj_per_bit[name] = cited_value(r);
@@ -239,6 +251,10 @@ double Technology::fp32_fma_energy_pj() const {
 
 double Technology::fp32_fma_area_um2() const {
   return op("fp32_mul").area_um2 + op("fp32_add").area_um2;
+}
+
+double Technology::dma_channel_logic_um2() const {
+  return m_dma_channel_adders * op("int32_add").area_um2;
 }
 
 double Technology::sram_access_64b_pj(double capacity_bytes) const {

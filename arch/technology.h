@@ -53,6 +53,12 @@ class Technology {
     return 1 + m_sram_bank_periphery * std::sqrt(banks / bits);
   }
   double wire_pj_per_bit_mm() const { return m_wire_pj_per_bit_mm; }
+  // Semi-global wire pitch at 45 nm, and the share of a bus's wire tracks
+  // charged as die area.
+  double wire_pitch_45nm_um() const { return m_wire_pitch_45nm_um; }
+  double bus_wire_track_share() const { return m_bus_wire_track_share; }
+  // Address generation of one DMA channel (its int32 adders), 45 nm.
+  double dma_channel_logic_um2() const;
   // Energy per bit of a DRAM standard, or nullopt when no cited value.
   std::optional<double> dram_pj_per_bit(const std::string& standard) const;
   std::vector<std::string> dram_standards() const;
@@ -81,6 +87,9 @@ class Technology {
   double m_sram_cell_um2 = 0;
   double m_sram_bank_periphery = 0;
   double m_wire_pj_per_bit_mm = 0;
+  double m_wire_pitch_45nm_um = 0;
+  double m_bus_wire_track_share = 0;
+  double m_dma_channel_adders = 0;
   std::map<std::string, double> m_dram_pj_per_bit;
   double m_mac_array_area_factor = 0, m_sram_area_factor = 0, m_periphery_area_factor = 0;
   double m_idle_pj_per_cycle_mm2_28nm = 0;

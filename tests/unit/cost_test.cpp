@@ -91,7 +91,22 @@ TEST(Technology, DerivedValuesFollowTheirStatedRules) {
   EXPECT_NEAR(
       cal["sram_area_factor"]["value"].get<double>(),
       0.29 * die_um2 / (ub_bits * 0.346 * a28 * (1 + k / per_bit * std::sqrt(32 / ub_bits))), 1e-3);
-  EXPECT_NEAR(cal["periphery_area_factor"]["value"].get<double>(), 1 / (0.29 + 0.24 + 0.06), 1e-3);
+  // Periphery: the die less tpu_v1_like's DMA engines and buses, over the
+  // three blocks. DMA: 4 channels, each 3 int32 adders (137 um^2, with the
+  // logic calibration) and a one-bank buffer of 64 bytes x 70 cycles (DDR3
+  // latency, 100 ns at 700 MHz). Buses: half the tracks of 4 x 64 x 8 wires
+  // at FreePDK45's 0.28 um pitch shrunk to 28 nm, across sqrt(331) mm.
+  const double mac_factor = cal["mac_array_area_factor"]["value"].get<double>();
+  const double sram_factor = cal["sram_area_factor"]["value"].get<double>();
+  const double buffer_bits = 64.0 * 8 * 70;
+  const double dma_mm2 = 4 *
+                         (3 * 137 * mac_factor + buffer_bits * 0.346 * sram_factor *
+                                                     (1 + k / per_bit / std::sqrt(buffer_bits))) *
+                         a28 / 1e6;
+  const double bus_mm2 = 0.5 * 4 * 64 * 8 * 0.28e-3 * std::sqrt(a28) * std::sqrt(331.0);
+  EXPECT_NEAR(cal["periphery_area_factor"]["value"].get<double>(),
+              (331 - dma_mm2 - bus_mm2) / ((0.29 + 0.24 + 0.06) * 331), 1e-3);
+  EXPECT_NEAR(j["wire_pitch_45nm_um"]["value"].get<double>(), 0.14 + 0.14, 1e-12);
   EXPECT_NEAR(cal["idle_pj_per_cycle_mm2_28nm"]["value"].get<double>(), 28.0 / 331 / 700e6 * 1e12,
               0.1);
 }
@@ -203,6 +218,50 @@ TEST(CostModel, AreaGrowsWithCapacityAndArraySize) {
     last_array = m.area().mac_array_mm2;
     last_total = m.area().total_mm2();
   }
+}
+
+TEST(CostModel, DmaEnginesAndBusesHaveTheirOwnArea) {
+  // edge_npu at 45 nm (area scale 1): 4 DMA channels of 32 bytes per cycle,
+  // 100 cycles of DRAM latency at 1 GHz.
+  const auto c = config_at_45nm();
+  ASSERT_EQ(c.dram.latency_cycles.count(), 100u);
+  const arch::CostModel m(c);
+  const auto& a = m.area();
+  // Per channel: 3 int32 adders (137 um^2) x the logic calibration 7.858,
+  // and 32 x 100 bytes of one-bank buffer (cell 0.346 um^2 x 3.597 x the
+  // banking term 1 + 101.66 / sqrt(bits)).
+  const double bits = 32.0 * 100 * 8;
+  const double channel_um2 =
+      3 * 137 * 7.858 + bits * 0.346 * 3.597 * (1 + 101.66 / std::sqrt(bits));
+  EXPECT_NEAR(a.dma_mm2, 4 * channel_um2 / 1e6, 1e-4);
+  // Buses: half the tracks of 4 x 32 x 8 wires at 0.28 um across the die's
+  // edge, the edge including the buses themselves.
+  const double h_mm = 0.5 * 4 * 32 * 8 * 0.28e-3;
+  const double edge_mm = std::sqrt(a.total_mm2());
+  EXPECT_NEAR(a.interconnect_mm2, h_mm * edge_mm, 1e-9);
+  EXPECT_NEAR(a.total_mm2() - a.interconnect_mm2,
+              a.mac_array_mm2 + a.sram_total_mm2() + a.vector_mm2 + a.periphery_mm2 + a.dma_mm2,
+              1e-9);
+  // More or wider channels, more area.
+  double last_dma = 0, last_bus = 0;
+  for (int channels : {1, 2, 4, 8}) {
+    const arch::CostModel more(config_at_45nm({"dma.channels=" + std::to_string(channels)}));
+    EXPECT_GT(more.area().dma_mm2, last_dma) << channels;
+    EXPECT_GT(more.area().interconnect_mm2, last_bus) << channels;
+    last_dma = more.area().dma_mm2;
+    last_bus = more.area().interconnect_mm2;
+  }
+  last_dma = last_bus = 0;
+  for (int width : {8, 16, 32, 64}) {
+    const arch::CostModel wider(config_at_45nm({"dma.bytes_per_cycle=" + std::to_string(width)}));
+    EXPECT_GT(wider.area().dma_mm2, last_dma) << width;
+    EXPECT_GT(wider.area().interconnect_mm2, last_bus) << width;
+    last_dma = wider.area().dma_mm2;
+    last_bus = wider.area().interconnect_mm2;
+  }
+  // A longer DRAM latency needs a deeper read buffer.
+  const arch::CostModel slower(config_at_45nm({"dram.latency_ns=200"}));
+  EXPECT_GT(slower.area().dma_mm2, a.dma_mm2);
 }
 
 TEST(CostModel, BankingCostsAreaAsOpenRamsMacrosDo) {
