@@ -104,30 +104,17 @@ Technology::Technology(const nlohmann::json& data, const std::string& source) {
     r.finish();
     return v;
   };
-  {
-    JsonReader r = top.object("sram_cell_45nm_um2");
-    m_sram_cell_um2 = cited_value(r);
-  }
-  {
-    JsonReader r = top.object("sram_bank_periphery");
-    m_sram_bank_periphery = cited_value(r);
-  }
-  {
-    JsonReader r = top.object("wire_pj_per_bit_mm");
-    m_wire_pj_per_bit_mm = cited_value(r);
-  }
-  {
-    JsonReader r = top.object("wire_pitch_45nm_um");
-    m_wire_pitch_45nm_um = cited_value(r);
-  }
-  {
-    JsonReader r = top.object("bus_wire_track_share");
-    m_bus_wire_track_share = cited_value(r);
-  }
-  {
-    JsonReader r = top.object("dma_channel_adders");
-    m_dma_channel_adders = cited_value(r);
-  }
+  // A top-level {"value": .., "source": ..} entry.
+  auto top_value = [&](const char* name) {
+    JsonReader r = top.object(name);
+    return cited_value(r);
+  };
+  m_sram_cell_um2 = top_value("sram_cell_45nm_um2");
+  m_sram_bank_periphery = top_value("sram_bank_periphery");
+  m_wire_pj_per_bit_mm = top_value("wire_pj_per_bit_mm");
+  m_wire_pitch_45nm_um = top_value("wire_pitch_45nm_um");
+  m_bus_wire_track_share = top_value("bus_wire_track_share");
+  m_dma_channel_adders = top_value("dma_channel_adders");
   members(data, top, "dram_pj_per_bit",
           [&](const std::string& name, const nlohmann::json&, JsonReader& r) {
             m_dram_pj_per_bit[name] = cited_value(r);

@@ -250,21 +250,15 @@ TEST(CostModel, DmaEnginesAndBusesHaveTheirOwnArea) {
               a.mac_array_mm2 + a.sram_total_mm2() + a.vector_mm2 + a.periphery_mm2 + a.dma_mm2,
               1e-9);
   // More or wider channels, more area.
-  double last_dma = 0, last_bus = 0;
-  for (int channels : {1, 2, 4, 8}) {
-    const arch::CostModel more(config_at_45nm({"dma.channels=" + std::to_string(channels)}));
-    EXPECT_GT(more.area().dma_mm2, last_dma) << channels;
-    EXPECT_GT(more.area().interconnect_mm2, last_bus) << channels;
-    last_dma = more.area().dma_mm2;
-    last_bus = more.area().interconnect_mm2;
-  }
-  last_dma = last_bus = 0;
-  for (int width : {8, 16, 32, 64}) {
-    const arch::CostModel wider(config_at_45nm({"dma.bytes_per_cycle=" + std::to_string(width)}));
-    EXPECT_GT(wider.area().dma_mm2, last_dma) << width;
-    EXPECT_GT(wider.area().interconnect_mm2, last_bus) << width;
-    last_dma = wider.area().dma_mm2;
-    last_bus = wider.area().interconnect_mm2;
+  for (const char* path : {"dma.channels=", "dma.bytes_per_cycle="}) {
+    double last_dma = 0, last_bus = 0;
+    for (int value : {1, 2, 4, 8, 16, 32, 64}) {
+      const arch::CostModel more(config_at_45nm({path + std::to_string(value)}));
+      EXPECT_GT(more.area().dma_mm2, last_dma) << path << value;
+      EXPECT_GT(more.area().interconnect_mm2, last_bus) << path << value;
+      last_dma = more.area().dma_mm2;
+      last_bus = more.area().interconnect_mm2;
+    }
   }
   // A longer DRAM latency needs a deeper read buffer.
   const arch::CostModel slower(config_at_45nm({"dram.latency_ns=200"}));
