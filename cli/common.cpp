@@ -22,6 +22,10 @@ po::variables_map parse(const po::options_description& desc, const std::vector<s
   } catch (const po::error& e) {
     throw UsageError(e.what());
   }
+  if (vm.count("help")) {
+    std::cout << desc << "\n";
+    throw HelpShown{};
+  }
   return vm;
 }
 
@@ -44,6 +48,8 @@ std::vector<std::string> overrides(const po::variables_map& vm) {
 int guarded(const char* program, const std::function<int()>& command) {
   try {
     return command();
+  } catch (const HelpShown&) {
+    return 0;
   } catch (const UsageError& e) {
     std::cerr << program << ": usage error: " << e.what() << "\n";
     return 2;

@@ -15,6 +15,11 @@ struct UsageError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// Thrown by parse() after printing the usage for --help; guarded() exits 0.
+struct HelpShown {};
+
+// Parses a command's options; with --help (which `desc` must declare),
+// prints `desc` and throws HelpShown.
 boost::program_options::variables_map parse(
     const boost::program_options::options_description& desc, const std::vector<std::string>& args,
     const boost::program_options::positional_options_description* positional = nullptr);
@@ -24,7 +29,7 @@ void write_text(const std::string& file, const std::string& text);
 std::string required(const boost::program_options::variables_map& vm, const char* name);
 std::vector<std::string> overrides(const boost::program_options::variables_map& vm);
 
-// Runs a command; a UsageError exits 2, an InputError 1 (the sweep counts
+// Runs a command; --help exits 0, a UsageError 2, an InputError 1 (the sweep counts
 // that point infeasible), anything else 3, each with one line on stderr.
 int guarded(const char* program, const std::function<int()>& command);
 

@@ -79,10 +79,6 @@ po::options_description lower_options() {
 int run_lower(const std::vector<std::string>& args) {
   const auto desc = lower_options();
   const auto vm = parse(desc, args);
-  if (vm.count("help")) {
-    std::cout << desc << "\n";
-    return 0;
-  }
   const arch::Config config = arch::load_config(required(vm, "arch"), overrides(vm));
   const auto workload = workloads::zoo::load(required(vm, "workload"));
   const auto lowered = workloads::lower(workload, config);
@@ -152,10 +148,6 @@ int run_estimate(const std::vector<std::string>& args) {
       "set,s", po::value<std::vector<std::string>>()->value_name("PATH=VALUE")->composing(),
       "override a config value");
   const auto vm = parse(desc, args);
-  if (vm.count("help")) {
-    std::cout << desc << "\n";
-    return 0;
-  }
   const auto config = arch::load_config(required(vm, "arch"), overrides(vm));
   const auto w = workloads::zoo::load(required(vm, "workload"));
   const auto e = workloads::estimate(w, config);

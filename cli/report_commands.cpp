@@ -58,10 +58,6 @@ int run_diff(const std::vector<std::string>& args) {
   po::positional_options_description pos;
   pos.add("base", 1).add("new", 1);
   const auto vm = parse(desc, args, &pos);
-  if (vm.count("help")) {
-    std::cout << desc << "\n";
-    return 0;
-  }
   if (!vm.count("base") || !vm.count("new")) throw UsageError("give BASE.json and NEW.json");
   const auto base = load_report(vm["base"].as<std::string>());
   const auto current = load_report(vm["new"].as<std::string>());
@@ -102,10 +98,6 @@ int run_regress(const std::vector<std::string>& args) {
       "path (totals.cycles); repeatable")("markdown", po::value<std::string>()->value_name("FILE"),
                                           "also write a Markdown summary (for a pull request)");
   const auto vm = parse(desc, args);
-  if (vm.count("help")) {
-    std::cout << desc << "\n";
-    return 0;
-  }
   if (!vm.count("baseline") || !vm.count("current"))
     throw UsageError("give --baseline DIR and --current DIR");
   const std::filesystem::path base_dir = vm["baseline"].as<std::string>(),
@@ -182,10 +174,6 @@ int run_report(const std::vector<std::string>& args) {
   po::positional_options_description pos;
   pos.add("report", 1);
   const auto vm = parse(desc, args, &pos);
-  if (vm.count("help")) {
-    std::cout << desc << "\n";
-    return 0;
-  }
   if (!vm.count("report")) throw UsageError("give a report file");
   if (!vm.count("html") && !vm.count("csv")) throw UsageError("give --html FILE and/or --csv FILE");
   const auto report = load_report(vm["report"].as<std::string>());

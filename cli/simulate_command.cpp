@@ -64,10 +64,6 @@ po::options_description simulate_options() {
 int run_simulate(const std::vector<std::string>& args) {
   const auto desc = simulate_options();
   const auto vm = parse(desc, args);
-  if (vm.count("help")) {
-    std::cout << desc << "\n";
-    return 0;
-  }
   const std::string arch_file = required(vm, "arch");
   if (vm.count("workload") == vm.count("trace")) {
     throw UsageError("give exactly one of --workload FILE or --trace FILE");

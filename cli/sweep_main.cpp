@@ -51,10 +51,6 @@ int run_sweep(const std::vector<std::string>& args) {
   po::positional_options_description pos;
   pos.add("spec", 1);
   const auto vm = parse(desc, args, &pos);
-  if (vm.count("help")) {
-    std::cout << desc << "\n";
-    return 0;
-  }
   if (!vm.count("spec")) throw UsageError("give the sweep spec file");
   explorer::SweepOptions options;
   options.out_dir = required(vm, "output");
