@@ -21,6 +21,13 @@ double num(const nlohmann::json& j, const char* key) {
 
 // Width of one layer's bar in the per-layer charts: 4 to 24 px, about
 // 1100 px in all.
+// An <svg> element of the given size, labelled for screen readers.
+std::string svg_open(double width, double height, const std::string& label) {
+  return fmt::format(
+      R"(<svg xmlns="http://www.w3.org/2000/svg" width="{:.0f}" height="{:.0f}" role="img" aria-label="{}">)",
+      width, height, label);
+}
+
 double layer_bar_width(const nlohmann::json& layers) {
   return std::max(4.0, std::min(24.0, 1100.0 / std::max<std::size_t>(1, layers.size())));
 }
@@ -32,9 +39,7 @@ std::string stacked_cycles_svg(const nlohmann::json& layers) {
   double max_cycles = 1;
   for (const auto& l : layers) max_cycles = std::max(max_cycles, num(l, "cycles"));
   const double width = left + width_each * layers.size() + 10;
-  std::string svg = fmt::format(
-      R"(<svg xmlns="http://www.w3.org/2000/svg" width="{:.0f}" height="{:.0f}" role="img" aria-label="cycles per layer">)",
-      width, height + 40);
+  std::string svg = svg_open(width, height + 40, "cycles per layer");
   svg += fmt::format(
       R"(<text x="4" y="{:.0f}" font-size="11">{}</text><text x="4" y="{:.0f}" font-size="11">0</text>)",
       top + 10, human(max_cycles), top + height);
@@ -72,9 +77,7 @@ std::string utilization_svg(const nlohmann::json& layers) {
   const double width_each = layer_bar_width(layers);
   const double height = 160, left = 60, top = 10;
   const double width = left + width_each * layers.size() + 10;
-  std::string svg = fmt::format(
-      R"(<svg xmlns="http://www.w3.org/2000/svg" width="{:.0f}" height="{:.0f}" role="img" aria-label="utilization per layer">)",
-      width, height + 30);
+  std::string svg = svg_open(width, height + 30, "utilization per layer");
   svg += fmt::format(
       R"(<text x="4" y="{:.0f}" font-size="11">100%</text><text x="4" y="{:.0f}" font-size="11">0%</text>)",
       top + 10, top + height);
@@ -103,9 +106,7 @@ std::string traffic_svg(const nlohmann::json& report) {
   double most = 1;
   for (const auto& b : bars) most = std::max(most, b.read + b.write);
   const double row = 28, left = 120, width = 700;
-  std::string svg = fmt::format(
-      R"(<svg xmlns="http://www.w3.org/2000/svg" width="{:.0f}" height="{:.0f}" role="img" aria-label="memory traffic">)",
-      left + width + 260, row * bars.size() + 10);
+  std::string svg = svg_open(left + width + 260, row * bars.size() + 10, "memory traffic");
   for (std::size_t i = 0; i < bars.size(); ++i) {
     const auto& b = bars[i];
     const double y = 5 + i * row, wr = width * b.read / most, ww = width * b.write / most;
@@ -140,9 +141,7 @@ std::string roofline_svg(const nlohmann::json& report) {
            (height - bottom - 10) * (std::log10(y) - std::log10(ymin)) /
                (std::log10(ymax) - std::log10(ymin));
   };
-  std::string svg = fmt::format(
-      R"(<svg xmlns="http://www.w3.org/2000/svg" width="{:.0f}" height="{:.0f}" role="img" aria-label="roofline">)",
-      width, height);
+  std::string svg = svg_open(width, height, "roofline");
   svg += fmt::format(
       R"(<rect x="{:.0f}" y="10" width="{:.0f}" height="{:.0f}" fill="none" stroke="#999"/>)", left,
       width - left - 20, height - bottom - 10);
@@ -186,9 +185,7 @@ std::string bars_svg(const std::vector<std::pair<std::string, double>>& bars, co
   double most = 1e-300;
   for (const auto& [name, v] : bars) most = std::max(most, v);
   const double row = 26, left = 120, width = 600;
-  std::string svg = fmt::format(
-      R"(<svg xmlns="http://www.w3.org/2000/svg" width="{:.0f}" height="{:.0f}" role="img" aria-label="{}">)",
-      left + width + 200, row * bars.size() + 10, label);
+  std::string svg = svg_open(left + width + 200, row * bars.size() + 10, label);
   double total = 0;
   for (const auto& [name, v] : bars) total += v;
   for (std::size_t i = 0; i < bars.size(); ++i) {
