@@ -259,36 +259,27 @@ TEST(Accuracy, BuiltinTableHasPublishedFigures) {
   // documents acc@1 76.130; the TF-Slim MobileNetV2 table lists 1.0/224 at
   // 71.8 and 0.35/96 at 45.5.
   const auto table = explorer::load_accuracy_table("builtin");
-  const auto resnet50 = workloads::zoo::resolve_spec("resnet");
-  EXPECT_EQ(resnet50.first, "resnet");
-  EXPECT_EQ(explorer::lookup(table, resnet50.first, resnet50.second), 76.130);
-  const auto mb = workloads::zoo::resolve_spec("mobilenet_v2");
-  EXPECT_EQ(explorer::lookup(table, mb.first, mb.second), 71.8);
-  const auto small = workloads::zoo::resolve_spec("mobilenet_v2:width_mult=0.35,resolution=96");
-  EXPECT_EQ(explorer::lookup(table, small.first, small.second), 45.5);
+  auto top1 = [&](const std::string& spec) {
+    const auto [family, params] = workloads::zoo::resolve_spec(spec);
+    return explorer::lookup(table, family, params);
+  };
+  EXPECT_EQ(workloads::zoo::resolve_spec("resnet").first, "resnet");
+  EXPECT_EQ(top1("resnet"), 76.130);
+  EXPECT_EQ(top1("mobilenet_v2"), 71.8);
+  EXPECT_EQ(top1("mobilenet_v2:width_mult=0.35,resolution=96"), 45.5);
   // torchvision's EfficientNet weights: B0 77.692 at 224, B2 80.608 at 288.
-  const auto b0 = workloads::zoo::resolve_spec("efficientnet");
-  EXPECT_EQ(explorer::lookup(table, b0.first, b0.second), 77.692);
-  const auto b0_224 = workloads::zoo::resolve_spec("efficientnet:resolution=224");
-  EXPECT_EQ(explorer::lookup(table, b0_224.first, b0_224.second), 77.692);
-  const auto b0_192 = workloads::zoo::resolve_spec("efficientnet:resolution=192");
-  EXPECT_FALSE(explorer::lookup(table, b0_192.first, b0_192.second));
-  const auto b2 = workloads::zoo::resolve_spec("efficientnet:variant=b2");  // 260: not evaluated
-  EXPECT_FALSE(explorer::lookup(table, b2.first, b2.second));
-  const auto b2_288 = workloads::zoo::resolve_spec("efficientnet:variant=b2,resolution=288");
-  EXPECT_EQ(explorer::lookup(table, b2_288.first, b2_288.second), 80.608);
+  EXPECT_EQ(top1("efficientnet"), 77.692);
+  EXPECT_EQ(top1("efficientnet:resolution=224"), 77.692);
+  EXPECT_FALSE(top1("efficientnet:resolution=192"));
+  EXPECT_FALSE(top1("efficientnet:variant=b2"));  // 260: not evaluated
+  EXPECT_EQ(top1("efficientnet:variant=b2,resolution=288"), 80.608);
   // torchvision's ViT weights at 224: B/16 81.072, L/32 76.972.
-  const auto vit = workloads::zoo::resolve_spec("vit");
-  EXPECT_EQ(explorer::lookup(table, vit.first, vit.second), 81.072);
-  const auto l32 = workloads::zoo::resolve_spec("vit:depth=24,dim=1024,heads=16,patch=32");
-  EXPECT_EQ(explorer::lookup(table, l32.first, l32.second), 76.972);
-  const auto vit6 = workloads::zoo::resolve_spec("vit:depth=6");
-  EXPECT_FALSE(explorer::lookup(table, vit6.first, vit6.second));
+  EXPECT_EQ(top1("vit"), 81.072);
+  EXPECT_EQ(top1("vit:depth=24,dim=1024,heads=16,patch=32"), 76.972);
+  EXPECT_FALSE(top1("vit:depth=6"));
   // Not published: a width between the checkpoints, another class count.
-  const auto odd = workloads::zoo::resolve_spec("mobilenet_v2:width_mult=0.6");
-  EXPECT_EQ(explorer::lookup(table, odd.first, odd.second), std::nullopt);
-  const auto classes = workloads::zoo::resolve_spec("resnet:classes=10");
-  EXPECT_EQ(explorer::lookup(table, classes.first, classes.second), std::nullopt);
+  EXPECT_FALSE(top1("mobilenet_v2:width_mult=0.6"));
+  EXPECT_FALSE(top1("resnet:classes=10"));
 }
 
 TEST(Sweep, AccuracyNeedsAZooWorkloadTheTableCovers) {
