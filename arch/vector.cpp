@@ -60,9 +60,13 @@ VectorOpCounts vector_op_counts(const VectorWork& w) {
     case VectorOp::kAdd:
     case VectorOp::kMul:
     case VectorOp::kUpsampleNearest:
+    case VectorOp::kSub:
+    case VectorOp::kReduceMean:
       return {n, 0, 0};
     case VectorOp::kSigmoid:
     case VectorOp::kTanh:
+    case VectorOp::kExp:
+    case VectorOp::kErf:
       return {0, n, 0};
     case VectorOp::kSilu:
       return {n, n, 0};  // x * sigmoid(x)
@@ -82,12 +86,6 @@ VectorOpCounts vector_op_counts(const VectorWork& w) {
       return {n + w.rows, 0, 0};  // rows = channels, length = H*W
     case VectorOp::kUpsampleBilinear:
       return {4 * n, 0, 0};
-    case VectorOp::kSub:
-    case VectorOp::kReduceMean:
-      return {n, 0, 0};
-    case VectorOp::kExp:
-    case VectorOp::kErf:
-      return {0, n, 0};
     case VectorOp::kDiv:
     case VectorOp::kSqrt:
       return {0, 0, n};

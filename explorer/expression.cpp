@@ -1,5 +1,6 @@
 #include "explorer/expression.h"
 
+#include <algorithm>
 #include <cctype>
 #include <cmath>
 
@@ -57,16 +58,18 @@ class Parser {
     n->args.push_back(std::move(b));
     return n;
   }
-  std::unique_ptr<Node> logical_or() {
-    auto left = logical_and();
-    while (take("||")) left = binary("||", std::move(left), logical_and());
-    return left;
+  // Operands of `next` joined left to right by any of `ops`.
+  std::unique_ptr<Node> left_assoc(std::initializer_list<const char*> ops,
+                                   std::unique_ptr<Node> (Parser::*next)()) {
+    auto left = (this->*next)();
+    for (;;) {
+      const auto op = std::find_if(ops.begin(), ops.end(), [&](const char* o) { return take(o); });
+      if (op == ops.end()) return left;
+      left = binary(*op, std::move(left), (this->*next)());
+    }
   }
-  std::unique_ptr<Node> logical_and() {
-    auto left = comparison();
-    while (take("&&")) left = binary("&&", std::move(left), comparison());
-    return left;
-  }
+  std::unique_ptr<Node> logical_or() { return left_assoc({"||"}, &Parser::logical_and); }
+  std::unique_ptr<Node> logical_and() { return left_assoc({"&&"}, &Parser::comparison); }
   std::unique_ptr<Node> comparison() {
     auto left = sum();
     for (const char* op : {"==", "!=", "<=", ">=", "<", ">"}) {
@@ -74,32 +77,8 @@ class Parser {
     }
     return left;
   }
-  std::unique_ptr<Node> sum() {
-    auto left = term();
-    for (;;) {
-      if (take("+")) {
-        left = binary("+", std::move(left), term());
-      } else if (take("-")) {
-        left = binary("-", std::move(left), term());
-      } else {
-        return left;
-      }
-    }
-  }
-  std::unique_ptr<Node> term() {
-    auto left = unary();
-    for (;;) {
-      if (take("*")) {
-        left = binary("*", std::move(left), unary());
-      } else if (take("/")) {
-        left = binary("/", std::move(left), unary());
-      } else if (take("%")) {
-        left = binary("%", std::move(left), unary());
-      } else {
-        return left;
-      }
-    }
-  }
+  std::unique_ptr<Node> sum() { return left_assoc({"+", "-"}, &Parser::term); }
+  std::unique_ptr<Node> term() { return left_assoc({"*", "/", "%"}, &Parser::unary); }
   std::unique_ptr<Node> unary() {
     for (const char* op : {"-", "!"}) {
       if (take(op)) {

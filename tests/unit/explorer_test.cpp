@@ -133,6 +133,8 @@ TEST(Expression, ArithmeticLogicAndPrecedence) {
   EXPECT_EQ(eval("(1 + 2) * 3"), 9);
   EXPECT_EQ(eval("7 % 4 + 10 / 4"), 5.5);
   EXPECT_EQ(eval("-2 * -3"), 6);
+  EXPECT_EQ(eval("8 - 2 - 1"), 5);  // left to right
+  EXPECT_EQ(eval("16 / 4 / 2"), 2);
   EXPECT_EQ(eval("2 < 3 && 3 <= 3 && !(1 > 2) && 4 >= 4 && 1 != 2 && 2 == 2"), 1);
   EXPECT_EQ(eval("1 > 2 || 0"), 0);
   EXPECT_EQ(eval("max(2, min(8, 5)) + floor(2.7) + ceil(2.1) + log2(8) + pow(2, 10)"),
