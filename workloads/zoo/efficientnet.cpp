@@ -83,7 +83,7 @@ TESSEL_REGISTER_MODEL(ModelFamily{
       0,
       4096,
       {}},
-     {"classes", ParamSpec::Type::kInt, "1000", "classifier outputs", 1, 100000, {}}},
+     classifier_classes_param()},
     build_efficientnet});
 TESSEL_REGISTER_PRESET(ModelPreset{"efficientnet_b0", "efficientnet", "variant=b0"});
 TESSEL_REGISTER_PRESET(ModelPreset{"efficientnet_b1", "efficientnet", "variant=b1"});

@@ -53,7 +53,7 @@ TESSEL_REGISTER_MODEL(ModelFamily{
       4,
       {}},
      {"resolution", ParamSpec::Type::kInt, "224", "input height and width", 32, 4096, {}},
-     {"classes", ParamSpec::Type::kInt, "1000", "classifier outputs", 1, 100000, {}}},
+     classifier_classes_param()},
     build_mobilenet_v2});
 
 }  // namespace

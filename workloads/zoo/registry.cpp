@@ -115,6 +115,10 @@ const std::vector<ModelPreset>& presets() {
   return list;
 }
 
+ParamSpec classifier_classes_param() {
+  return {"classes", ParamSpec::Type::kInt, "1000", "classifier outputs", 1, 100000, {}};
+}
+
 std::vector<ParamSpec> common_params() {
   std::vector<std::string> dtypes = {"int4", "int8", "fp8", "int16", "fp16", "bf16", "fp32"};
   std::vector<std::string> weights = dtypes;

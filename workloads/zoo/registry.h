@@ -57,6 +57,8 @@ const std::vector<ModelPreset>& presets();
 
 // Parameters every family takes, added by the registry.
 std::vector<ParamSpec> common_params();
+// `classes` of an image classifier, default ImageNet's 1000.
+ParamSpec classifier_classes_param();
 
 // Builds "name" or "name:k=v,k=v" (a family or a preset). Throws InputError
 // naming the spec and what was expected.

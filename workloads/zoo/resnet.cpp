@@ -68,7 +68,7 @@ TESSEL_REGISTER_MODEL(ModelFamily{
       {"18", "34", "50", "101", "152"}},
      {"width_mult", ParamSpec::Type::kReal, "1.0", "channel multiplier", 0.125, 8, {}},
      {"resolution", ParamSpec::Type::kInt, "224", "input height and width", 32, 4096, {}},
-     {"classes", ParamSpec::Type::kInt, "1000", "classifier outputs", 1, 100000, {}}},
+     classifier_classes_param()},
     build_resnet});
 TESSEL_REGISTER_PRESET(ModelPreset{"resnet18", "resnet", "depth=18"});
 TESSEL_REGISTER_PRESET(ModelPreset{"resnet34", "resnet", "depth=34"});

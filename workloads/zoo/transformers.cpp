@@ -68,7 +68,7 @@ TESSEL_REGISTER_MODEL(ModelFamily{
      {"heads", ParamSpec::Type::kInt, "12", "attention heads (must divide dim)", 1, 256, {}},
      {"mlp_ratio", ParamSpec::Type::kReal, "4", "MLP width / dim", 0.25, 16, {}},
      {"resolution", ParamSpec::Type::kInt, "224", "input size (a multiple of patch)", 16, 4096, {}},
-     {"classes", ParamSpec::Type::kInt, "1000", "classifier outputs", 1, 100000, {}}},
+     classifier_classes_param()},
     build_vit});
 
 Workload build_bert(const ModelParams& p, Builder& b) {
