@@ -79,12 +79,12 @@ void account_layers(const arch::Config& config, const workloads::Trace& trace,
   };
   std::vector<Piece> pieces;
   auto queued_cause = [&](std::uint32_t x) {
-    switch (trace.instructions[x].op) {
-      case Opcode::kLoad:
-      case Opcode::kStore:
-      case Opcode::kMove:
+    // Waiting in a unit's queue is that unit's stall; the array's queue and
+    // barriers are dependencies.
+    switch (workloads::unit_of(trace.instructions[x].op)) {
+      case workloads::Unit::kDma:
         return Cause::kDma;
-      case Opcode::kVector:
+      case workloads::Unit::kVector:
         return Cause::kVector;
       default:
         return Cause::kDependency;
