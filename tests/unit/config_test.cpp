@@ -8,12 +8,14 @@
 #include "arch/error.h"
 #include "arch/overrides.h"
 #include "arch/scalesim_cfg.h"
+#include "input_error.h"
 #include "test_paths.h"
 
 namespace tessel {
 namespace {
 
 using ::testing::HasSubstr;
+using testing::input_error_of;
 using testing::source_path;
 
 nlohmann::json base() {
@@ -28,12 +30,7 @@ nlohmann::json base() {
 }
 
 std::string error_of(const nlohmann::json& j) {
-  try {
-    arch::parse_config(j, "hw.json");
-  } catch (const InputError& e) {
-    return e.what();
-  }
-  return "";
+  return input_error_of([&] { arch::parse_config(j, "hw.json"); });
 }
 
 TEST(Config, ParsesAndDerivesRates) {
@@ -100,18 +97,10 @@ TEST(Config, OverridesWithAndWithoutRootPrefix) {
 TEST(Config, OverrideErrors) {
   auto j = base();
   EXPECT_THROW(apply_override(j, "array.rows", "arch"), InputError);
-  try {
-    apply_override(j, "sram[3].banks=2", "arch");
-    FAIL();
-  } catch (const InputError& e) {
-    EXPECT_STREQ(e.what(), "--set sram[3].banks=2: arch.sram has 1 elements, no index 3");
-  }
-  try {
-    apply_override(j, "nope.rows=2", "arch");
-    FAIL();
-  } catch (const InputError& e) {
-    EXPECT_STREQ(e.what(), "--set nope.rows=2: no such key arch.nope");
-  }
+  EXPECT_EQ(input_error_of([&] { apply_override(j, "sram[3].banks=2", "arch"); }),
+            "--set sram[3].banks=2: arch.sram has 1 elements, no index 3");
+  EXPECT_EQ(input_error_of([&] { apply_override(j, "nope.rows=2", "arch"); }),
+            "--set nope.rows=2: no such key arch.nope");
   // A new key is accepted by --set but rejected by validation.
   apply_override(j, "array.colz=2", "arch");
   EXPECT_EQ(error_of(j), "hw.json: arch.array.colz: unknown key");
@@ -131,12 +120,8 @@ TEST(Config, ExampleConfigsLoad) {
 TEST(Config, InvalidJsonNamesLine) {
   const std::string path = ::testing::TempDir() + "/bad.json";
   std::ofstream(path) << "{\n  \"name\": \"x\",\n  \"clock_mhz\": ,\n}\n";
-  try {
-    arch::load_config(path);
-    FAIL();
-  } catch (const InputError& e) {
-    EXPECT_THAT(e.what(), HasSubstr(path + ":3: invalid JSON"));
-  }
+  EXPECT_THAT(input_error_of([&] { arch::load_config(path); }),
+              HasSubstr(path + ":3: invalid JSON"));
 }
 
 TEST(ScaleSimCfg, TranslatesArchitecturePresets) {
@@ -155,21 +140,12 @@ TEST(ScaleSimCfg, TranslatesArchitecturePresets) {
 TEST(ScaleSimCfg, ErrorsNameLine) {
   const std::string path = ::testing::TempDir() + "/bad.cfg";
   std::ofstream(path) << "[architecture_presets]\nArrayHeight: 8\nArrayWidht: 8\n";
-  try {
-    arch::scalesim_cfg_to_json(path);
-    FAIL();
-  } catch (const InputError& e) {
-    EXPECT_EQ(std::string(e.what()), path + ":3: unknown SCALE-Sim key \"ArrayWidht\"");
-  }
+  EXPECT_EQ(input_error_of([&] { arch::scalesim_cfg_to_json(path); }),
+            path + ":3: unknown SCALE-Sim key \"ArrayWidht\"");
   std::ofstream(path) << "[a]\nArrayHeight: 8\nArrayWidth: x\nDataflow: ws\nBandwidth: 4\n"
                          "IfmapSramSzkB: 1\nFilterSramSzkB: 1\nOfmapSramSzkB: 1\n";
-  try {
-    arch::scalesim_cfg_to_json(path);
-    FAIL();
-  } catch (const InputError& e) {
-    EXPECT_EQ(std::string(e.what()),
-              path + ":3: arraywidth: expected a positive integer, got \"x\"");
-  }
+  EXPECT_EQ(input_error_of([&] { arch::scalesim_cfg_to_json(path); }),
+            path + ":3: arraywidth: expected a positive integer, got \"x\"");
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 
 #include <cmath>
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include "arch/config.h"
@@ -12,11 +13,15 @@
 #include "arch/error.h"
 #include "arch/json_reader.h"
 #include "arch/technology.h"
+#include "input_error.h"
 #include "test_paths.h"
 
 namespace tessel {
 namespace {
 
+using ::testing::AllOf;
+using ::testing::HasSubstr;
+using testing::input_error_of;
 using testing::source_path;
 
 nlohmann::json technology_file() {
@@ -123,14 +128,8 @@ TEST(Technology, EveryValueNamesItsSource) {
   EXPECT_NO_THROW(arch::Technology(j, "t.json"));
   auto unsourced = j;
   unsourced["operations_45nm"]["int8_mul"].erase("source");
-  try {
-    arch::Technology(unsourced, "t.json");
-    FAIL() << "a value without a source was accepted";
-  } catch (const InputError& e) {
-    EXPECT_NE(std::string(e.what()).find("technology.operations_45nm.int8_mul.source"),
-              std::string::npos)
-        << e.what();
-  }
+  EXPECT_THAT(input_error_of([&] { arch::Technology(unsourced, "t.json"); }),
+              HasSubstr("technology.operations_45nm.int8_mul.source"));
   auto unknown = j;
   unknown["dram_pj_per_bit"]["hbm2"]["source"] = "somebody said so";
   EXPECT_THROW(arch::Technology(unknown, "t.json"), InputError);
@@ -319,25 +318,15 @@ TEST(CostModel, TpuV1AreaAgainstItsFloorPlan) {
 
 TEST(Config, TechnologyAndDramStandardAreValidated) {
   const auto file = source_path("configs/arch/edge_npu.json");
-  try {
-    arch::load_config(file, {"technology.node_nm=22"});
-    FAIL();
-  } catch (const InputError& e) {
-    const std::string m = e.what();
-    EXPECT_NE(m.find("arch.technology.node_nm: no cited scaling for 22 nm"), std::string::npos)
-        << m;
-    EXPECT_NE(m.find("5, 7, 10"), std::string::npos) << m;
-  }
+  EXPECT_THAT(input_error_of([&] { arch::load_config(file, {"technology.node_nm=22"}); }),
+              AllOf(HasSubstr("arch.technology.node_nm: no cited scaling for 22 nm"),
+                    HasSubstr("5, 7, 10")));
   EXPECT_THROW(arch::load_config(file, {"dram.standard=ddr9"}), InputError);
   EXPECT_NO_THROW(arch::load_config(file, {"technology.vdd=0.75"}));  // 16 nm has a fit
-  try {
-    arch::load_config(file, {"technology.node_nm=28", "technology.vdd=0.8"});
-    FAIL();
-  } catch (const InputError& e) {
-    EXPECT_NE(std::string(e.what()).find("arch.technology.vdd: 28 nm has no cited voltage fit"),
-              std::string::npos)
-        << e.what();
-  }
+  EXPECT_THAT(input_error_of([&] {
+                arch::load_config(file, {"technology.node_nm=28", "technology.vdd=0.8"});
+              }),
+              HasSubstr("arch.technology.vdd: 28 nm has no cited voltage fit"));
   EXPECT_THROW(arch::load_config(file, {"technology.vdd=3"}), InputError);
   EXPECT_THROW(arch::load_config(file, {"technology.nm=7"}), InputError);  // unknown key
 }

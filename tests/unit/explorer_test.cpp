@@ -16,6 +16,7 @@
 #include "explorer/pareto.h"
 #include "explorer/spec.h"
 #include "explorer/strategy.h"
+#include "input_error.h"
 #include "reports/sweep_page.h"
 #include "test_paths.h"
 #include "workloads/zoo/registry.h"
@@ -26,6 +27,7 @@ namespace {
 using explorer::pareto_front;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
+using testing::input_error_of;
 
 TEST(Pareto, HandCases) {
   // Minimise both: (1,5) (2,2) (5,1) trade off; (3,3) is dominated by (2,2);
@@ -46,23 +48,12 @@ std::string write_temp(const std::string& name, const std::string& body) {
   return path;
 }
 
-// The InputError `f` throws, or "no error".
-template <typename F>
-std::string error_of(F f) {
-  try {
-    f();
-  } catch (const InputError& e) {
-    return e.what();
-  }
-  return "no error";
-}
-
 std::string write_spec(const std::string& body) {
   return write_temp("sweep.json", body);
 }
 
 std::string spec_error(const std::string& body) {
-  return error_of([&] { explorer::load_sweep(write_spec(body)); });
+  return input_error_of([&] { explorer::load_sweep(write_spec(body)); });
 }
 
 std::string arch() {
@@ -125,7 +116,7 @@ double eval(const std::string& text, std::map<std::string, double> values = {}) 
 }
 
 std::string expression_error(const std::string& text) {
-  return error_of([&] { explorer::Expression e(text); });
+  return input_error_of([&] { explorer::Expression e(text); });
 }
 
 TEST(Expression, ArithmeticLogicAndPrecedence) {
@@ -212,7 +203,7 @@ std::string write_table(const std::string& body) {
 }
 
 std::string table_error(const std::string& body) {
-  return error_of([&] { explorer::load_accuracy_table(write_table(body)); });
+  return input_error_of([&] { explorer::load_accuracy_table(write_table(body)); });
 }
 
 TEST(Accuracy, LookupMatchesTheMostSpecificRow) {

@@ -8,6 +8,7 @@
 #include "arch/error.h"
 #include "arch/overrides.h"
 #include "arch/systolic.h"
+#include "input_error.h"
 #include "test_paths.h"
 #include "workloads/importers.h"
 #include "workloads/lowering.h"
@@ -228,12 +229,8 @@ TEST(Lowering, BufferTooSmallIsAClearError) {
       arch::load_config(source_path("configs/arch/edge_npu.json"), {"sram[2].capacity_bytes=32"});
   const auto workload =
       workloads::load_workload(source_path("configs/workloads/bert_base_layer.json"));
-  try {
-    workloads::lower(workload, config);
-    FAIL();
-  } catch (const InputError& e) {
-    EXPECT_THAT(e.what(), ::testing::HasSubstr("layer \"q_proj\": no tile fits the buffers"));
-  }
+  EXPECT_THAT(testing::input_error_of([&] { workloads::lower(workload, config); }),
+              ::testing::HasSubstr("layer \"q_proj\": no tile fits the buffers"));
 }
 
 }  // namespace

@@ -4,6 +4,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "input_error.h"
+
 #include "arch/config.h"
 #include "arch/error.h"
 #include "arch/systolic.h"
@@ -131,15 +133,14 @@ TEST(Lowering, BytesFollowTheDtypes) {
 
 TEST(Lowering, UnsupportedPrecisionIsAClearError) {
   const auto c = arch::parse_config(arch_json(), "p.json");
-  try {
-    workloads::lower(
-        parse(R"({"layers":[{"name":"fc","type":"gemm","m":8,"n":8,"k":8,"dtype":"bf16"}]})"), c);
-    FAIL();
-  } catch (const InputError& e) {
-    EXPECT_STREQ(e.what(),
-                 "layer \"fc\": needs bf16 MACs (bf16 x bf16); the array of \"p\" supports fp16, "
-                 "int4, int8 (arch.array.macs_per_pe_per_cycle)");
-  }
+  EXPECT_EQ(
+      testing::input_error_of([&] {
+        workloads::lower(
+            parse(R"({"layers":[{"name":"fc","type":"gemm","m":8,"n":8,"k":8,"dtype":"bf16"}]})"),
+            c);
+      }),
+      "layer \"fc\": needs bf16 MACs (bf16 x bf16); the array of \"p\" supports fp16, "
+      "int4, int8 (arch.array.macs_per_pe_per_cycle)");
 }
 
 TEST(Lowering, FusedEpilogueSavesTheRoundTrip) {

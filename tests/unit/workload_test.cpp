@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "arch/error.h"
+#include "input_error.h"
 #include "test_paths.h"
 #include "workloads/importers.h"
 
@@ -99,12 +100,8 @@ TEST(Workloads, ScaleSimDepthwiseByName) {
 std::string error_of(const std::string& text, const std::string& ext) {
   const std::string path = ::testing::TempDir() + "/w" + ext;
   std::ofstream(path) << text;
-  try {
-    workloads::load_workload(path);
-  } catch (const InputError& e) {
-    return std::string(e.what()).substr(path.size());
-  }
-  return "no error";
+  const std::string m = testing::input_error_of([&] { workloads::load_workload(path); });
+  return m.rfind(path, 0) == 0 ? m.substr(path.size()) : m;
 }
 
 TEST(Workloads, ErrorsNamePathOrLine) {
