@@ -15,18 +15,6 @@
 
 namespace tessel::arch {
 
-std::string to_string(Dataflow dataflow) {
-  switch (dataflow) {
-    case Dataflow::kOutputStationary:
-      return "os";
-    case Dataflow::kWeightStationary:
-      return "ws";
-    case Dataflow::kInputStationary:
-      return "is";
-  }
-  return "?";
-}
-
 std::string to_string(Operand operand) {
   switch (operand) {
     case Operand::kInput:
@@ -68,12 +56,6 @@ std::vector<std::size_t> Config::path(Operand operand) const {
 }
 
 namespace {
-
-Dataflow parse_dataflow(const std::string& s) {
-  if (s == "os") return Dataflow::kOutputStationary;
-  if (s == "is") return Dataflow::kInputStationary;
-  return Dataflow::kWeightStationary;
-}
 
 DType read_dtype(JsonReader& r, const std::string& key, DType fallback) {
   if (!r.has(key)) {
@@ -147,7 +129,9 @@ Config parse_config(const nlohmann::json& json, const std::string& source) {
     JsonReader a = top.object("array");
     config.array.rows = static_cast<std::uint32_t>(a.required_uint("rows", 1, kMaxArrayDim));
     config.array.cols = static_cast<std::uint32_t>(a.required_uint("cols", 1, kMaxArrayDim));
-    config.array.dataflow = parse_dataflow(a.required_enum("dataflow", {"os", "ws", "is"}));
+    std::vector<std::string> dataflows;
+    for (const auto& row : kDataflows) dataflows.emplace_back(row.name);
+    config.array.dataflow = *parse_dataflow(a.required_enum("dataflow", dataflows));
     config.array.precision = read_dtype(a, "precision", DType::kInt8);
     if (a.has("macs_per_pe_per_cycle")) {
       JsonReader rates = a.object("macs_per_pe_per_cycle");
@@ -297,7 +281,14 @@ Config parse_config(const nlohmann::json& json, const std::string& source) {
     }
     t.finish();
   }
+  if (top.has("schedule")) {
+    JsonReader s = top.object("schedule");
+    config.schedule.mapper = s.optional_string("mapper", config.schedule.mapper);
+    if (config.schedule.mapper.empty()) s.fail("mapper", "must name a registered mapper");
+    s.finish();
+  }
   top.finish();
+  config.source = source;
   config.resolved = json;
   return config;
 }

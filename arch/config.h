@@ -10,17 +10,16 @@
 
 #include <nlohmann/json.hpp>
 
+#include "arch/dataflow.h"
 #include "arch/dtype.h"
 #include "arch/units.h"
 
 namespace tessel::arch {
 
-enum class Dataflow { kOutputStationary, kWeightStationary, kInputStationary };
 enum class Operand { kInput, kWeight, kOutput };
 
 inline constexpr Operand kAllOperands[] = {Operand::kInput, Operand::kWeight, Operand::kOutput};
 
-std::string to_string(Dataflow dataflow);
 std::string to_string(Operand operand);
 
 // MAC throughput of one PE at one precision: `pack` MACs per cycle (e.g.
@@ -112,14 +111,23 @@ struct DramConfig {
   Cycles latency_cycles;
 };
 
+// Scheduling choices the lowering makes (docs/config.md, "schedule").
+struct ScheduleConfig {
+  // The registered mapper (workloads/lowering/mapper.h) that tiles layers.
+  std::string mapper = "single_level";
+};
+
 struct Config {
   std::string name;
+  // The file the config came from, for errors found after parsing.
+  std::string source;
   double clock_mhz = 0;
   ArrayConfig array;
   std::vector<SramConfig> sram;
   VectorConfig vector;
   DmaConfig dma;
   DramConfig dram;
+  ScheduleConfig schedule;
   // Process node for energy, power and area (arch/technology.h); nullopt
   // when the config has no "technology" block, and then no cost model.
   std::optional<int> technology_node_nm;

@@ -2,34 +2,28 @@
 
 namespace tessel::arch {
 
+namespace {
+
+std::uint64_t dim_of(const GemmShape& g, char dim) {
+  return dim == 'm' ? g.m : dim == 'n' ? g.n : g.k;
+}
+
+}  // namespace
+
 FoldMapping map_gemm(Dataflow dataflow, std::uint32_t rows, std::uint32_t cols,
                      const GemmShape& g) {
+  const DataflowRow& d = dataflow_row(dataflow);
   FoldMapping f;
-  switch (dataflow) {
-    case Dataflow::kOutputStationary:
-      f.spatial_rows = g.m;
-      f.spatial_cols = g.n;
-      f.temporal = g.k;
-      break;
-    case Dataflow::kWeightStationary:
-      f.spatial_rows = g.k;
-      f.spatial_cols = g.n;
-      f.temporal = g.m;
-      break;
-    case Dataflow::kInputStationary:
-      f.spatial_rows = g.k;
-      f.spatial_cols = g.m;
-      f.temporal = g.n;
-      break;
-  }
+  f.spatial_rows = dim_of(g, d.rows_dim);
+  f.spatial_cols = dim_of(g, d.cols_dim);
+  f.temporal = dim_of(g, d.temporal_dim);
   f.row_folds = ceil_div(f.spatial_rows, rows);
   f.col_folds = ceil_div(f.spatial_cols, cols);
   return f;
 }
 
 Cycles fold_overhead(Dataflow dataflow, std::uint32_t rows, std::uint32_t cols) {
-  if (dataflow == Dataflow::kOutputStationary) return Cycles(std::uint64_t{rows} + cols - 2);
-  return Cycles(2 * std::uint64_t{rows} + cols - 2);
+  return Cycles(dataflow_row(dataflow).fill_rows * std::uint64_t{rows} + cols - 2);
 }
 
 GemmShape packed(const GemmShape& g, MacRate rate) {
@@ -57,23 +51,18 @@ double mapping_efficiency(Dataflow dataflow, std::uint32_t rows, std::uint32_t c
 
 ArrayTraffic array_traffic(Dataflow dataflow, std::uint32_t rows, std::uint32_t cols,
                            const GemmShape& g) {
+  // Each operand streams once per fold of the spatial dimension it does
+  // not span: input (m, k), weight (k, n), output (m, n).
+  const DataflowRow& d = dataflow_row(dataflow);
   const FoldMapping f = map_gemm(dataflow, rows, cols, g);
-  ArrayTraffic t;
-  const std::uint64_t in = g.m * g.k * g.batch;
-  const std::uint64_t w = g.k * g.n * g.batch;
-  const std::uint64_t out = g.m * g.n * g.batch;
-  switch (dataflow) {
-    case Dataflow::kOutputStationary:
-      t = {in * f.col_folds, w * f.row_folds, out};
-      break;
-    case Dataflow::kWeightStationary:
-      t = {in * f.col_folds, w, out * f.row_folds};
-      break;
-    case Dataflow::kInputStationary:
-      t = {in, w * f.col_folds, out * f.row_folds};
-      break;
-  }
-  return t;
+  auto repeats = [&](char a, char b) {
+    std::uint64_t r = 1;
+    if (d.rows_dim != a && d.rows_dim != b) r *= f.row_folds;
+    if (d.cols_dim != a && d.cols_dim != b) r *= f.col_folds;
+    return r;
+  };
+  return {g.m * g.k * g.batch * repeats('m', 'k'), g.k * g.n * g.batch * repeats('k', 'n'),
+          g.m * g.n * g.batch * repeats('m', 'n')};
 }
 
 }  // namespace tessel::arch

@@ -23,7 +23,7 @@
 #include "arch/error.h"
 #include "workloads/estimate.h"
 #include "workloads/importers.h"
-#include "workloads/lowering.h"
+#include "workloads/lowering/lower.h"
 #include "workloads/trace.h"
 #include "workloads/zoo/registry.h"
 
@@ -87,12 +87,12 @@ int run_lower(const std::vector<std::string>& args) {
     text +=
         fmt::format("{:<24} {:>8} {:>8} {:>8} {:>6} {:>6} {:>8} {:>14} {:>14}\n", "layer", "tile_m",
                     "tile_n", "tile_k", "tile_g", "order", "chunked", "est_cycles", "dram_bytes");
-    for (std::size_t i = 0; i < lowered.plans.size(); ++i) {
-      const auto& p = lowered.plans[i];
+    for (std::size_t i = 0; i < lowered.mappings.size(); ++i) {
+      const auto& p = lowered.mappings[i];
       text += fmt::format("{:<24} {:>8} {:>8} {:>8} {:>6} {:>6} {:>8} {:>14} {:>14}\n",
                           workload.layers[i].name, p.tm, p.tn, p.tk, p.tg, p.order,
-                          p.chunking == workloads::TilePlan::Chunking::kNone         ? "no"
-                          : p.chunking == workloads::TilePlan::Chunking::kRepeatFold ? "repeat"
+                          p.chunking == workloads::Mapping::Chunking::kNone         ? "no"
+                          : p.chunking == workloads::Mapping::Chunking::kRepeatFold ? "repeat"
                                                                                      : "stream",
                           p.estimated_cycles, p.dram_bytes);
     }

@@ -14,7 +14,7 @@
 #include "sim/report.h"
 #include "sim/simulator.h"
 #include "sim/timeline_json.h"
-#include "workloads/lowering.h"
+#include "workloads/lowering/lower.h"
 #include "workloads/trace.h"
 #include "workloads/zoo/registry.h"
 

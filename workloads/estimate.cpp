@@ -4,7 +4,7 @@
 #include "arch/systolic.h"
 #include "arch/vector.h"
 #include "workloads/actions.h"
-#include "workloads/lowering.h"
+#include "workloads/lowering/lower.h"
 
 namespace tessel::workloads {
 

@@ -12,7 +12,7 @@
 #include "workloads/actions.h"
 #include "workloads/estimate.h"
 #include "workloads/importers.h"
-#include "workloads/lowering.h"
+#include "workloads/lowering/lower.h"
 #include "workloads/zoo/registry.h"
 
 namespace tessel {

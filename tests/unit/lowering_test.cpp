@@ -11,7 +11,7 @@
 #include "input_error.h"
 #include "test_paths.h"
 #include "workloads/importers.h"
-#include "workloads/lowering.h"
+#include "workloads/lowering/lower.h"
 
 namespace tessel {
 namespace {
@@ -110,8 +110,8 @@ TEST(Lowering, EveryExampleTilesFitsAndRespectsHazards) {
       EXPECT_EQ(stored - final_stored, partial_loaded);
       EXPECT_EQ(macs, workload.macs());
       // Each tile fits every buffer's per-slot budget.
-      for (std::size_t li = 0; li < lowered.plans.size(); ++li) {
-        const auto& p = lowered.plans[li];
+      for (std::size_t li = 0; li < lowered.mappings.size(); ++li) {
+        const auto& p = lowered.mappings[li];
         const auto& layer = workload.layers[li];
         if (!layer.on_array()) continue;
         const std::uint64_t in = layer.input_tile_elements(p.tm, p.tk) * p.tg;
@@ -165,9 +165,9 @@ TEST(Lowering, ScaleSimInputsKeepSramSizeOutOfComputeCycles) {
                                std::string("sram[1].capacity_bytes=") + bytes,
                                std::string("sram[2].capacity_bytes=") + bytes});
         const auto lowered = workloads::lower(workload, sized);
-        for (const auto& p : lowered.plans) {
-          EXPECT_NE(p.chunking, workloads::TilePlan::Chunking::kRepeatFold);
-          chunked |= p.chunking == workloads::TilePlan::Chunking::kStreamFold;
+        for (const auto& p : lowered.mappings) {
+          EXPECT_NE(p.chunking, workloads::Mapping::Chunking::kRepeatFold);
+          chunked |= p.chunking == workloads::Mapping::Chunking::kStreamFold;
         }
         EXPECT_EQ(trace_compute_cycles(sized, lowered.trace), expected)
             << file << " " << df << " " << bytes;
@@ -231,6 +231,47 @@ TEST(Lowering, BufferTooSmallIsAClearError) {
       workloads::load_workload(source_path("configs/workloads/bert_base_layer.json"));
   EXPECT_THAT(testing::input_error_of([&] { workloads::lower(workload, config); }),
               ::testing::HasSubstr("layer \"q_proj\": no tile fits the buffers"));
+}
+
+TEST(Mapper, EveryMapperIsRegistered) {
+  std::set<std::string> names;
+  for (const auto& m : workloads::mappers()) names.insert(m.name);
+  for (const char* expected : {"single_level"}) EXPECT_TRUE(names.contains(expected)) << expected;
+}
+
+TEST(Mapper, ScheduleKeysAreChecked) {
+  const auto workload =
+      workloads::load_workload(source_path("configs/workloads/bert_base_layer.json"));
+  const auto config =
+      arch::load_config(source_path("configs/arch/edge_npu.json"), {"schedule.mapper=nosuch"});
+  EXPECT_THAT(testing::input_error_of([&] { workloads::lower(workload, config); }),
+              ::testing::EndsWith("edge_npu.json: arch.schedule.mapper: no mapper is named "
+                                  "\"nosuch\" (known: single_level)"));
+  EXPECT_THAT(testing::input_error_of([&] {
+                arch::load_config(source_path("configs/arch/edge_npu.json"),
+                                  {"schedule.mappr=single_level"});
+              }),
+              ::testing::HasSubstr("arch.schedule.mappr"));
+}
+
+TEST(Dataflow, TableRowsAreTheClosedFormsRoles) {
+  // The fold overheads of arch/systolic.h and the spatial/temporal roles of
+  // each dataflow (os: M x N spatial, K in time; ws: K x N, M; is: K x M, N).
+  const arch::GemmShape g{5, 7, 11, 1};
+  for (const auto& row : arch::kDataflows) {
+    SCOPED_TRACE(std::string(row.name));
+    EXPECT_EQ(arch::parse_dataflow(row.name), row.dataflow);
+    EXPECT_EQ(arch::to_string(row.dataflow), row.name);
+    const auto f = arch::map_gemm(row.dataflow, 4, 4, g);
+    const std::map<char, std::uint64_t> dims{{'m', 5}, {'n', 7}, {'k', 11}};
+    EXPECT_EQ(f.spatial_rows, dims.at(row.rows_dim));
+    EXPECT_EQ(f.spatial_cols, dims.at(row.cols_dim));
+    EXPECT_EQ(f.temporal, dims.at(row.temporal_dim));
+  }
+  EXPECT_EQ(arch::fold_overhead(arch::Dataflow::kOutputStationary, 8, 4).count(), 8u + 4 - 2);
+  EXPECT_EQ(arch::fold_overhead(arch::Dataflow::kWeightStationary, 8, 4).count(), 16u + 4 - 2);
+  EXPECT_EQ(arch::fold_overhead(arch::Dataflow::kInputStationary, 8, 4).count(), 16u + 4 - 2);
+  EXPECT_FALSE(arch::parse_dataflow("rs").has_value());
 }
 
 }  // namespace

@@ -13,7 +13,7 @@
 #include "input_error.h"
 #include "test_paths.h"
 #include "workloads/importers.h"
-#include "workloads/lowering.h"
+#include "workloads/lowering/lower.h"
 #include "workloads/zoo/registry.h"
 
 namespace tessel {

@@ -11,7 +11,7 @@
 #include "arch/systolic.h"
 #include "arch/vector.h"
 #include "workloads/importers.h"
-#include "workloads/lowering.h"
+#include "workloads/lowering/lower.h"
 
 namespace tessel {
 namespace {
@@ -217,7 +217,7 @@ TEST(Workloads, VectorAndMoveLayersParse) {
   EXPECT_TRUE(w.layers[4].inputs.empty());
   const auto c = arch::parse_config(arch_json(), "p.json");
   const auto lowered = workloads::lower(w, c);
-  EXPECT_EQ(lowered.plans.size(), 7u);
+  EXPECT_EQ(lowered.mappings.size(), 7u);
 }
 
 }  // namespace

@@ -10,7 +10,7 @@
 #include "arch/error.h"
 #include "test_paths.h"
 #include "workloads/estimate.h"
-#include "workloads/lowering.h"
+#include "workloads/lowering/lower.h"
 #include "workloads/zoo/registry.h"
 
 namespace tessel {
@@ -213,7 +213,7 @@ TEST(Zoo, EveryFamilyLowersOnTheDefaultNpu) {
       if (i.op == workloads::Opcode::kGemm) macs += i.shape.macs();
     }
     EXPECT_EQ(macs, w.macs());
-    EXPECT_EQ(lowered.plans.size(), w.layers.size());
+    EXPECT_EQ(lowered.mappings.size(), w.layers.size());
   }
 }
 

@@ -1,0 +1,85 @@
+#include "workloads/lowering/emitter.h"
+
+#include <algorithm>
+
+namespace tessel::workloads {
+
+namespace {
+
+Instruction transfer(std::uint32_t layer, const Transfer& t, Opcode op) {
+  Instruction i;
+  i.op = op;
+  i.layer = layer;
+  i.operand = t.op;
+  i.rows = t.rows;
+  i.row_bytes = t.row_bytes;
+  if (op != Opcode::kMove) {
+    i.address = t.address;
+    i.stride_bytes = t.stride_bytes;
+  }
+  return i;
+}
+
+}  // namespace
+
+std::uint32_t Emitter::emit(Instruction inst) {
+  inst.id = static_cast<std::uint32_t>(m_trace.instructions.size());
+  std::sort(inst.deps.begin(), inst.deps.end());
+  inst.deps.erase(std::unique(inst.deps.begin(), inst.deps.end()), inst.deps.end());
+  m_trace.instructions.push_back(std::move(inst));
+  return m_trace.instructions.back().id;
+}
+
+std::uint32_t Emitter::next_slot(int buffer, arch::Operand op) {
+  auto& s = m_slot[{buffer, op}];
+  s = (s + 1) % m_config.sram[buffer].slots();
+  return s;
+}
+
+void Emitter::read_deps(Location at, arch::Operand op, std::vector<std::uint32_t>& deps) {
+  auto& h = m_hazard[key(at, op)];
+  if (h.writer) deps.push_back(*h.writer);
+}
+
+void Emitter::write_deps(Location at, arch::Operand op, std::vector<std::uint32_t>& deps) {
+  auto& h = m_hazard[key(at, op)];
+  if (h.writer) deps.push_back(*h.writer);
+  deps.insert(deps.end(), h.readers.begin(), h.readers.end());
+}
+
+void Emitter::did_read(Location at, arch::Operand op, std::uint32_t id) {
+  m_hazard[key(at, op)].readers.push_back(id);
+}
+
+void Emitter::did_write(Location at, arch::Operand op, std::uint32_t id) {
+  auto& h = m_hazard[key(at, op)];
+  h.writer = id;
+  h.readers.clear();
+}
+
+Location Emitter::fetch(std::uint32_t layer, const Transfer& t, std::optional<Location> src,
+                        int buffer, const std::vector<std::uint32_t>& after) {
+  Instruction i = transfer(layer, t, src ? Opcode::kMove : Opcode::kLoad);
+  i.src = src.value_or(Location{kDram, 0});
+  i.dst = {buffer, next_slot(buffer, t.op)};
+  if (src) read_deps(*src, t.op, i.deps);
+  write_deps(i.dst, t.op, i.deps);
+  i.deps.insert(i.deps.end(), after.begin(), after.end());
+  const Location dst = i.dst;
+  const auto id = emit(std::move(i));
+  if (src) did_read(*src, t.op, id);
+  did_write(dst, t.op, id);
+  return dst;
+}
+
+std::uint32_t Emitter::store(std::uint32_t layer, const Transfer& t, Location src) {
+  Instruction i = transfer(layer, t, Opcode::kStore);
+  i.src = src;
+  i.dst = {kDram, 0};
+  read_deps(src, t.op, i.deps);
+  const auto id = emit(std::move(i));
+  did_read(src, t.op, id);
+  return id;
+}
+
+}  // namespace tessel::workloads

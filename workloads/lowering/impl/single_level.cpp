@@ -1,0 +1,181 @@
+// The single-level tile search (Tessel's first planner): one array-side tile
+// shared by every buffer on each operand's path, k innermost when the
+// temporal extent fits, chunked folds when it does not. Ranked by the
+// mapping cost model's expected cycles, then DRAM bytes, then fewer steps.
+//
+// Spatial tile sides are multiples of the array (so folds match the untiled
+// layer). Tiles with the full temporal extent are preferred whenever one
+// fits; otherwise both chunkings compete, except for layers imported from
+// SCALE-Sim, which only stream folds.
+
+#include <algorithm>
+#include <tuple>
+
+#include <fmt/format.h>
+
+#include "arch/dataflow.h"
+#include "arch/error.h"
+#include "arch/systolic.h"
+#include "workloads/lowering/mapper.h"
+#include "workloads/lowering/mapping_cost.h"
+
+namespace tessel::workloads {
+
+namespace {
+
+using arch::MacRate;
+
+enum class Role { kRows, kCols, kTemporal };
+
+Role role_of(char dim, const arch::DataflowRow& d) {
+  return d.rows_dim == dim ? Role::kRows : d.cols_dim == dim ? Role::kCols : Role::kTemporal;
+}
+
+std::vector<std::uint64_t> spatial_candidates(std::uint64_t full, std::uint64_t unit) {
+  std::vector<std::uint64_t> out;
+  for (std::uint64_t v = unit; v < full; v *= 2) out.push_back(v);
+  out.push_back(full);
+  return out;
+}
+
+// The tile granule of a dimension: the array side it maps to; the reduction
+// on the rows holds `pack` elements per PE at packed precisions.
+std::uint64_t candidates_unit(Role r, const arch::Config& c, bool reduction = false,
+                              MacRate rate = {}) {
+  return r == Role::kRows ? std::uint64_t{c.array.rows} * (reduction ? rate.pack : 1)
+                          : c.array.cols;
+}
+
+class SingleLevel : public IMapper {
+ public:
+  Mapping map(const Layer& layer, const MapContext& context) const override;
+};
+
+Mapping SingleLevel::map(const Layer& layer, const MapContext& context) const {
+  const arch::Config& config = context.config;
+  const arch::GemmShape g = layer.gemm();
+  const arch::DataflowRow& df = arch::dataflow_row(config.array.dataflow);
+  const Role role_m = role_of('m', df), role_n = role_of('n', df), role_k = role_of('k', df);
+  const LayerTypes types = layer_types(layer, config);
+  const MacRate rate = types.rate;
+  const bool row_wise_epilogue = layer.fused && (layer.fused->op == arch::VectorOp::kSoftmax ||
+                                                 layer.fused->op == arch::VectorOp::kLayerNorm ||
+                                                 layer.fused->op == arch::VectorOp::kRmsNorm);
+  const char tdim = df.temporal_dim;
+  const Cycles untiled_compute =
+      arch::gemm_cycles(config.array.dataflow, config.array.rows, config.array.cols, g, true, rate);
+
+  Mapping best;
+  bool found = false;
+  std::tuple<std::uint64_t, std::uint64_t, std::uint64_t> best_key{UINT64_MAX, UINT64_MAX,
+                                                                   UINT64_MAX};
+  auto consider = [&](const Mapping& p, std::uint64_t traffic, std::uint64_t steps) {
+    const auto key = std::make_tuple(p.estimated_cycles, traffic, steps);
+    if (key < best_key) {
+      best_key = key;
+      best = p;
+      best.dram_bytes = traffic;
+      found = true;
+    }
+  };
+
+  // Full temporal extent: closed-form traffic with k innermost.
+  std::vector<std::uint64_t> tgs;
+  for (std::uint64_t v = 1; v < g.batch; v *= 2) tgs.push_back(v);
+  tgs.push_back(g.batch);
+  std::vector<std::uint64_t> temporal_list;
+  auto candidates = [&](Role r, std::uint64_t full, char dim) {
+    if (dim == 'n' && row_wise_epilogue) return std::vector<std::uint64_t>{full};
+    return r == Role::kTemporal
+               ? temporal_list
+               : spatial_candidates(full, candidates_unit(r, config, dim == 'k', rate));
+  };
+  auto search_k_inner = [&](Mapping::Chunking chunking) {
+    for (auto tm : candidates(role_m, g.m, 'm')) {
+      for (auto tn : candidates(role_n, g.n, 'n')) {
+        for (auto tk : candidates(role_k, g.k, 'k')) {
+          for (auto tg : tgs) {
+            const TileBytes b = tile_bytes(layer, tm, tn, tk, tg, types);
+            if (!fits(context, b)) continue;
+            const std::uint64_t nm = ceil_div(g.m, tm), nn = ceil_div(g.n, tn),
+                                nk = ceil_div(g.k, tk), ng = ceil_div(g.batch, tg);
+            // Exact compute cycles over the tile grid (edges included).
+            const std::uint64_t compute = tiled_compute_cycles(config, g, tm, tn, tk, tg, rate);
+            const std::uint64_t steps = nm * nn * nk * ng;
+            for (bool n_outer : {true, false}) {
+              const auto [in_reuse, w_reuse] = reuse_factors(nm, nn, nk, n_outer);
+              const std::uint64_t traffic = b.input * ng * nm * nk * in_reuse +
+                                            b.weight * ng * nn * nk * w_reuse +
+                                            bytes_for(g.m * g.n * g.batch, types.activation);
+              const std::uint64_t transfers =
+                  ng * (nm * nk * in_reuse + nn * nk * w_reuse + nm * nn);
+              Mapping p{tm,
+                        tn,
+                        tk,
+                        tg,
+                        n_outer ? "nmk" : "mnk",
+                        chunking,
+                        estimated_cycles(config, compute, traffic, transfers, steps),
+                        0};
+              consider(p, traffic, steps);
+            }
+          }
+        }
+      }
+    }
+  };
+  const std::uint64_t full_t = tdim == 'm' ? g.m : tdim == 'n' ? g.n : g.k;
+  temporal_list = {full_t};
+  search_k_inner(Mapping::Chunking::kNone);
+  if (found) return best;
+  // Chunks as separate passes (each pays fill and drain), k innermost.
+  temporal_list.clear();
+  for (std::uint64_t d = 2; ceil_div(full_t, d / 2) > 1; d *= 2)
+    temporal_list.push_back(ceil_div(full_t, d));
+  if (!layer.scalesim_semantics) search_k_inner(Mapping::Chunking::kRepeatFold);
+
+  // Chunked: one fold, the temporal extent in chunks, temporal innermost.
+  // The reduction loop sits above the chunks, so ws/is spill partial sums.
+  const std::uint64_t fold_m = role_m == Role::kTemporal ? 0 : candidates_unit(role_m, config);
+  const std::uint64_t fold_n =
+      role_n == Role::kTemporal ? 0 : (row_wise_epilogue ? g.n : candidates_unit(role_n, config));
+  const std::uint64_t fold_k =
+      role_k == Role::kTemporal ? 0 : candidates_unit(role_k, config, true, rate);
+  const std::string_view order = tdim == 'k' ? "mnk" : tdim == 'm' ? "nkm" : "mkn";
+  for (std::uint64_t d = 2; ceil_div(full_t, d / 2) > 1; d *= 2) {
+    const std::uint64_t tt = ceil_div(full_t, d);
+    const std::uint64_t tm = fold_m ? std::min(fold_m, g.m) : tt;
+    const std::uint64_t tn = fold_n ? std::min(fold_n, g.n) : tt;
+    const std::uint64_t tk = fold_k ? std::min(fold_k, g.k) : tt;
+    const TileBytes b = tile_bytes(layer, tm, tn, tk, 1, types);
+    if (!fits(context, b)) continue;
+    const Extents count{ceil_div(g.m, tm), ceil_div(g.n, tn), ceil_div(g.k, tk)};
+    const std::uint64_t steps = count.m * count.n * count.k * g.batch;
+    const std::uint64_t traffic = walk_traffic(order, count, g.batch, b);
+    const std::uint64_t transfers = steps * 3;
+    Mapping p{tm,
+              tn,
+              tk,
+              1,
+              order,
+              Mapping::Chunking::kStreamFold,
+              estimated_cycles(config, untiled_compute.count(), traffic, transfers, steps),
+              0};
+    consider(p, traffic, steps);
+  }
+  if (!found) {
+    throw InputError(fmt::format(
+        "layer \"{}\": no tile fits the buffers of \"{}\" (even one {}x{} fold with a temporal "
+        "chunk of 1 needs more than the per-slot capacity of some buffer on the operand paths)",
+        layer.name, config.name, config.array.rows, config.array.cols));
+  }
+  return best;
+}
+
+}  // namespace
+
+TESSEL_REGISTER_MAPPER("single_level",
+                       "one array-side tile for every buffer level, ranked by expected cycles",
+                       SingleLevel);
+
+}  // namespace tessel::workloads

@@ -1,0 +1,27 @@
+#pragma once
+// Lowering: maps each layer onto the hardware with the configured mapper
+// (`schedule.mapper`, mapper.h) and emits the trace (emitter.h): LOAD / MOVE
+// chains into the array-side buffers, GEMM per tile, MOVE / STORE chains for
+// outputs, a BARRIER per layer. Layers off the MAC array are tiled by rows
+// through the vector unit's buffer.
+
+#include <vector>
+
+#include "arch/config.h"
+#include "workloads/layer.h"
+#include "workloads/lowering/layer_types.h"
+#include "workloads/lowering/mapper.h"
+#include "workloads/lowering/mapping.h"
+#include "workloads/trace.h"
+
+namespace tessel::workloads {
+
+struct Lowered {
+  Trace trace;
+  std::vector<Mapping> mappings;  // one per layer
+};
+
+// Throws InputError when a layer cannot be mapped or the mapper is unknown.
+Lowered lower(const Workload& workload, const arch::Config& config);
+
+}  // namespace tessel::workloads

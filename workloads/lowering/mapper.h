@@ -1,0 +1,61 @@
+#pragma once
+// The mapper interface: given one layer and what the rest of the schedule
+// leaves it (the bytes of each buffer its tiles may use per slot), a mapper
+// returns the layer's Mapping. Mappers are chosen by the config key
+// `schedule.mapper` and self-register with TESSEL_REGISTER_MAPPER in their
+// own file under impl/ (an OBJECT library, so that registration survives
+// linking); there is no hand-kept list.
+//
+// Contract: the returned tiles fit `MapContext::tile_budget_bytes` of every
+// buffer on each operand's path; spatial tile sides are multiples of the
+// array granule or the full extent; the result depends only on the layer and
+// the context (deterministic). A mapper that finds no tile throws InputError
+// naming the layer and the buffer.
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "arch/config.h"
+#include "workloads/layer.h"
+#include "workloads/lowering/mapping.h"
+
+namespace tessel::workloads {
+
+struct MapContext {
+  const arch::Config& config;
+  // Per buffer (index into config.sram): bytes one tile may use in one slot.
+  std::vector<std::uint64_t> tile_budget_bytes;
+
+  // The whole buffers' per-slot budgets (no residency).
+  explicit MapContext(const arch::Config& c);
+};
+
+class IMapper {
+ public:
+  virtual ~IMapper() = default;
+  virtual Mapping map(const Layer& layer, const MapContext& context) const = 0;
+};
+
+struct MapperInfo {
+  std::string name;
+  std::string help;
+  std::function<std::unique_ptr<IMapper>()> make;
+};
+
+bool register_mapper(MapperInfo info);
+const std::vector<MapperInfo>& mappers();
+// The mapper registered as `name`; throws InputError naming the config key
+// and the registered names when there is none.
+std::unique_ptr<IMapper> make_mapper(const std::string& name, const std::string& source);
+
+}  // namespace tessel::workloads
+
+#define TESSEL_MAPPER_CONCAT2(a, b) a##b
+#define TESSEL_MAPPER_CONCAT(a, b) TESSEL_MAPPER_CONCAT2(a, b)
+// TESSEL_REGISTER_MAPPER("name", "help", Class): one line in the mapper's file.
+#define TESSEL_REGISTER_MAPPER(NAME, HELP, CLASS)                                           \
+  static const bool TESSEL_MAPPER_CONCAT(tessel_mapper_registered_, __LINE__)               \
+      [[maybe_unused]] = ::tessel::workloads::register_mapper(                              \
+          {NAME, HELP, [] { return std::unique_ptr<::tessel::workloads::IMapper>(new CLASS); }})

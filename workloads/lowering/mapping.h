@@ -1,0 +1,31 @@
+#pragma once
+// A layer's mapping: how its GEMM is tiled and ordered on the hardware, what
+// the mapper expects it to cost, and the residency decisions it was made
+// under. `tessel lower --plan` prints it. Layers off the MAC array tile rows
+// only: `tm` rows per tile.
+
+#include <cstdint>
+#include <string_view>
+
+namespace tessel::workloads {
+
+struct Mapping {
+  // The array-side tile, shared by every buffer on the operand paths.
+  std::uint64_t tm = 0, tn = 0, tk = 0, tg = 0;
+  // Loop order below the group loop, outermost first: a permutation of "mnk".
+  // When k is not innermost, partial sums go to DRAM and come back.
+  std::string_view order = "nmk";  // always a literal
+  // How the temporal dimension is split, when the full extent does not fit:
+  //   kNone: not split;
+  //   kRepeatFold: chunks are separate passes, each paying fill and drain;
+  //   kStreamFold: each tile is one fold whose chunks stream back to back
+  //     and only the last pays fill and drain (SCALE-Sim's model: compute
+  //     cycles independent of SRAM size); ws/is spill partial sums.
+  enum class Chunking { kNone, kRepeatFold, kStreamFold };
+  Chunking chunking = Chunking::kNone;
+  // The mapping cost model's figures (mapping_cost.h).
+  std::uint64_t estimated_cycles = 0;
+  std::uint64_t dram_bytes = 0;
+};
+
+}  // namespace tessel::workloads

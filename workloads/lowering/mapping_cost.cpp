@@ -1,0 +1,91 @@
+#include "workloads/lowering/mapping_cost.h"
+
+#include <algorithm>
+#include <tuple>
+
+#include "arch/systolic.h"
+
+namespace tessel::workloads {
+
+using arch::Operand;
+
+TileBytes tile_bytes(const Layer& l, std::uint64_t tm, std::uint64_t tn, std::uint64_t tk,
+                     std::uint64_t tg, const LayerTypes& t) {
+  return {bytes_for(l.input_tile_elements(tm, tk) * tg, t.activation),
+          bytes_for(tk * tn * tg, t.weight), bytes_for(tm * tn * tg, t.activation)};
+}
+
+bool fits(const MapContext& context, const TileBytes& b) {
+  const auto& sram = context.config.sram;
+  for (std::size_t i = 0; i < sram.size(); ++i) {
+    std::uint64_t need = 0;
+    if (sram[i].holds_operand(Operand::kInput)) need += b.input;
+    if (sram[i].holds_operand(Operand::kWeight)) need += b.weight;
+    if (sram[i].holds_operand(Operand::kOutput)) need += b.output;
+    if (need > context.tile_budget_bytes[i]) return false;
+  }
+  return true;
+}
+
+std::vector<std::pair<std::uint64_t, std::uint64_t>> split(std::uint64_t full, std::uint64_t t) {
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> out;
+  if (full / t) out.push_back({t, full / t});
+  if (full % t) out.push_back({full % t, 1});
+  return out;
+}
+
+std::uint64_t tiled_compute_cycles(const arch::Config& config, const arch::GemmShape& g,
+                                   std::uint64_t tm, std::uint64_t tn, std::uint64_t tk,
+                                   std::uint64_t tg, arch::MacRate rate) {
+  std::uint64_t compute = 0;
+  for (auto [sm, cm] : split(g.m, tm))
+    for (auto [sn, cn] : split(g.n, tn))
+      for (auto [sk, ck] : split(g.k, tk))
+        for (auto [sg, cg] : split(g.batch, tg))
+          compute += arch::gemm_cycles(config.array.dataflow, config.array.rows, config.array.cols,
+                                       {sm, sn, sk, sg}, true, rate)
+                         .count() *
+                     cm * cn * ck * cg;
+  return compute;
+}
+
+std::pair<std::uint64_t, std::uint64_t> reuse_factors(std::uint64_t nm, std::uint64_t nn,
+                                                      std::uint64_t nk, bool n_outer) {
+  if (n_outer) return {(nk == 1 && nm == 1) ? 1 : nn, nk == 1 ? 1 : nm};
+  return {nk == 1 ? 1 : nn, (nk == 1 && nn == 1) ? 1 : nm};
+}
+
+std::uint64_t walk_traffic(std::string_view order, const Extents& count, std::uint64_t ng,
+                           const TileBytes& b) {
+  std::uint64_t traffic = 0;
+  for (std::uint64_t g = 0; g < ng; ++g) {
+    std::tuple<std::uint64_t, std::uint64_t> in_key{UINT64_MAX, 0}, w_key{UINT64_MAX, 0};
+    for (std::uint64_t a = 0; a < count.of(order[0]); ++a)
+      for (std::uint64_t c = 0; c < count.of(order[1]); ++c)
+        for (std::uint64_t e = 0; e < count.of(order[2]); ++e) {
+          std::uint64_t idx[3] = {a, c, e};
+          std::uint64_t mi = 0, ni = 0, ki = 0;
+          for (int d = 0; d < 3; ++d) (order[d] == 'm' ? mi : order[d] == 'n' ? ni : ki) = idx[d];
+          if (in_key != std::make_tuple(mi, ki)) traffic += b.input, in_key = {mi, ki};
+          if (w_key != std::make_tuple(ki, ni)) traffic += b.weight, w_key = {ki, ni};
+          if (order[2] != 'k' && ki > 0) traffic += b.output;  // partial sums back in
+          if (order[2] != 'k' || ki + 1 == count.k) traffic += b.output;
+        }
+  }
+  return traffic;
+}
+
+std::uint64_t estimated_cycles(const arch::Config& config, std::uint64_t compute,
+                               std::uint64_t traffic, std::uint64_t transfers,
+                               std::uint64_t steps) {
+  const std::uint64_t dma_peak =
+      std::min(config.dram.rate.millibytes_per_cycle(),
+               std::uint64_t{config.dma.bytes_per_cycle} * config.dma.channels * 1000);
+  const Rate transfer_rate = Rate::bytes_per_kilocycle(dma_peak);
+  const std::uint64_t dma = transfer_rate.time_for(traffic).count() +
+                            transfers * config.dma.setup_cycles / config.dma.channels +
+                            config.dram.latency_cycles.count();
+  return std::max(compute, dma) + std::min(compute, dma) / steps;
+}
+
+}  // namespace tessel::workloads
