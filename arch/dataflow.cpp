@@ -16,6 +16,8 @@ std::optional<Dataflow> parse_dataflow(std::string_view name) {
   return std::nullopt;
 }
 
-std::string to_string(Dataflow dataflow) { return std::string(dataflow_row(dataflow).name); }
+std::string to_string(Dataflow dataflow) {
+  return std::string(dataflow_row(dataflow).name);
+}
 
 }  // namespace tessel::arch

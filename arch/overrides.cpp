@@ -79,9 +79,9 @@ void apply_override(nlohmann::json& doc, const std::string& assignment, const st
         throw InputError(fmt::format("--set {}: {} is not an object", assignment, walked));
       }
       walked += (walked.empty() ? "" : ".") + step.key;
-      if (!node->contains(step.key) && !last) {
-        throw InputError(fmt::format("--set {}: no such key {}", assignment, walked));
-      }
+      // A missing object on the way is created (an optional section such as
+      // `schedule`); validation rejects it if the key is unknown.
+      if (!node->contains(step.key) && !last) (*node)[step.key] = nlohmann::json::object();
       node = &(*node)[step.key];
     }
     if (last) *node = value;

@@ -28,7 +28,9 @@ bool register_mapper(MapperInfo info) {
   return true;
 }
 
-const std::vector<MapperInfo>& mappers() { return registry(); }
+const std::vector<MapperInfo>& mappers() {
+  return registry();
+}
 
 std::unique_ptr<IMapper> make_mapper(const std::string& name, const std::string& source) {
   std::vector<std::string> names;
