@@ -115,6 +115,12 @@ struct DramConfig {
 struct ScheduleConfig {
   // The registered mapper (workloads/lowering/mapper.h) that tiles layers.
   std::string mapper = "single_level";
+  // kAuto: layer outputs stay in the resident buffer while they fit
+  // (workloads/lowering/residency.h); kNone: every layer reads its inputs
+  // from DRAM and writes its output there (SCALE-Sim's layer-at-a-time, and
+  // the default until the planner-vs-simulator checks cover kAuto).
+  enum class Residency { kNone, kAuto };
+  Residency residency = Residency::kNone;
 };
 
 struct Config {

@@ -43,7 +43,24 @@ Unit unit_of(Opcode op) {
 
 namespace {
 
+// [buffer, slot] or [buffer, slot, region], slot and region unsigned 32-bit.
+bool is_location(const nlohmann::json& v) {
+  if (!v.is_array() || (v.size() != 2 && v.size() != 3)) return false;
+  for (std::size_t e = 0; e < v.size(); ++e) {
+    if (!v[e].is_number_integer()) return false;
+    if (e > 0 && (v[e].get<std::int64_t>() < 0 || v[e].get<std::uint64_t>() > UINT32_MAX))
+      return false;
+  }
+  return v[0].get<std::int64_t>() >= INT32_MIN && v[0].get<std::int64_t>() <= INT32_MAX;
+}
+
+Location location_of(const nlohmann::json& v) {
+  return {v[0].get<int>(), v[1].get<std::uint32_t>(),
+          v.size() == 3 ? v[2].get<std::uint32_t>() : 0u};
+}
+
 nlohmann::json location_json(const Location& l) {
+  if (l.region != 0) return {l.buffer, l.slot, l.region};
   return {l.buffer, l.slot};
 }
 
@@ -154,14 +171,14 @@ Trace trace_from_json(const nlohmann::json& json, const std::string& source,
     auto location = [&](const std::string& key, bool dram_ok) {
       r.ignore(key);
       const auto& v = node.contains(key) ? node[key] : nlohmann::json();
-      if (!v.is_array() || v.size() != 2 || !v[0].is_number_integer() ||
-          !v[1].is_number_integer() || v[1].get<std::int64_t>() < 0) {
-        r.fail(key, fmt::format("expected [buffer, slot], got {}", describe_json(v)));
+      if (!is_location(v)) {
+        r.fail(key, fmt::format("expected [buffer, slot] or [buffer, slot, region], got {}",
+                                describe_json(v)));
       }
-      Location l{v[0].get<int>(), v[1].get<std::uint32_t>()};
+      const Location l = location_of(v);
       if (l.buffer == kDram) {
         if (!dram_ok) r.fail(key, "DRAM (-1) is not allowed here");
-        if (l.slot != 0) r.fail(key, "DRAM has no slots; use slot 0");
+        if (l.slot != 0 || l.region != 0) r.fail(key, "DRAM has no slots; use slot 0");
         return l;
       }
       if (l.buffer < 0 || static_cast<std::size_t>(l.buffer) >= config.sram.size()) {
@@ -245,15 +262,15 @@ Trace trace_from_json(const nlohmann::json& json, const std::string& source,
         }
         for (std::size_t s = 0; s < node["sources"].size(); ++s) {
           const auto& v = node["sources"][s];
-          if (!v.is_array() || v.size() != 2 || !v[0].is_number_integer() ||
-              !v[1].is_number_integer() || v[0].get<std::int64_t>() < 0 ||
-              v[0].get<std::uint64_t>() >= config.sram.size() || v[1].get<std::int64_t>() < 0 ||
+          if (!is_location(v) || v[0].get<std::int64_t>() < 0 ||
+              v[0].get<std::uint64_t>() >= config.sram.size() ||
               v[1].get<std::uint64_t>() >= config.sram[v[0].get<std::size_t>()].slots()) {
             r.fail(fmt::format("sources[{}]", s),
-                   fmt::format("expected [buffer, slot] of the config's sram, got {}",
+                   fmt::format("expected [buffer, slot] or [buffer, slot, region] of the "
+                               "config's sram, got {}",
                                describe_json(v)));
           }
-          i.sources.push_back({v[0].get<int>(), v[1].get<std::uint32_t>()});
+          i.sources.push_back(location_of(v));
         }
         i.output = location("output", false);
         i.in_bytes = r.required_uint("in_bytes");

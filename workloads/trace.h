@@ -25,10 +25,14 @@ Unit unit_of(Opcode op);
 inline constexpr int kDram = -1;  // `src`/`dst` value naming DRAM
 
 // A buffer location: buffer index into arch sram[] (or kDram) and a slot
-// (half of a double-buffered buffer).
+// (half of a double-buffered buffer), whose port serves the access.
+// `region` 0 is the slot's staging space; a region above 0 is a tensor the
+// lowering keeps resident in the buffer across layers (its bytes stay
+// there from producer to consumer), served by the port of `slot`.
 struct Location {
   int buffer = kDram;
   std::uint32_t slot = 0;
+  std::uint32_t region = 0;
 };
 
 struct Instruction {

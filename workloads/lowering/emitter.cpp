@@ -36,46 +36,57 @@ std::uint32_t Emitter::next_slot(int buffer, arch::Operand op) {
   return s;
 }
 
-void Emitter::read_deps(Location at, arch::Operand op, std::vector<std::uint32_t>& deps) {
-  auto& h = m_hazard[key(at, op)];
+void Emitter::read_deps(Location at, arch::Operand op, std::vector<std::uint32_t>& deps,
+                        std::uint64_t tile) {
+  auto& h = m_hazard[key(at, op, tile)];
   if (h.writer) deps.push_back(*h.writer);
 }
 
-void Emitter::write_deps(Location at, arch::Operand op, std::vector<std::uint32_t>& deps) {
-  auto& h = m_hazard[key(at, op)];
+void Emitter::write_deps(Location at, arch::Operand op, std::vector<std::uint32_t>& deps,
+                         std::uint64_t tile) {
+  auto& h = m_hazard[key(at, op, tile)];
   if (h.writer) deps.push_back(*h.writer);
   deps.insert(deps.end(), h.readers.begin(), h.readers.end());
 }
 
-void Emitter::did_read(Location at, arch::Operand op, std::uint32_t id) {
-  m_hazard[key(at, op)].readers.push_back(id);
+void Emitter::did_read(Location at, arch::Operand op, std::uint32_t id, std::uint64_t tile) {
+  m_hazard[key(at, op, tile)].readers.push_back(id);
 }
 
-void Emitter::did_write(Location at, arch::Operand op, std::uint32_t id) {
-  auto& h = m_hazard[key(at, op)];
+void Emitter::did_write(Location at, arch::Operand op, std::uint32_t id, std::uint64_t tile) {
+  auto& h = m_hazard[key(at, op, tile)];
   h.writer = id;
   h.readers.clear();
 }
 
 Location Emitter::fetch(std::uint32_t layer, const Transfer& t, std::optional<Location> src,
                         int buffer, const std::vector<std::uint32_t>& after) {
-  Instruction i = transfer(layer, t, src ? Opcode::kMove : Opcode::kLoad);
-  i.src = src.value_or(Location{kDram, 0});
-  i.dst = {buffer, next_slot(buffer, t.op)};
-  if (src) read_deps(*src, t.op, i.deps);
-  write_deps(i.dst, t.op, i.deps);
-  i.deps.insert(i.deps.end(), after.begin(), after.end());
-  const Location dst = i.dst;
-  const auto id = emit(std::move(i));
-  if (src) did_read(*src, t.op, id);
-  did_write(dst, t.op, id);
+  const Location dst{buffer, next_slot(buffer, t.op)};
+  fetch_to(layer, t, src, dst, 0, after);
   return dst;
 }
 
-std::uint32_t Emitter::store(std::uint32_t layer, const Transfer& t, Location src) {
+std::uint32_t Emitter::fetch_to(std::uint32_t layer, const Transfer& t, std::optional<Location> src,
+                                Location dst, std::uint64_t tile,
+                                const std::vector<std::uint32_t>& after) {
+  Instruction i = transfer(layer, t, src ? Opcode::kMove : Opcode::kLoad);
+  i.src = src.value_or(Location{kDram, 0});
+  i.dst = dst;
+  if (src) read_deps(*src, t.op, i.deps);
+  write_deps(dst, t.op, i.deps, tile);
+  i.deps.insert(i.deps.end(), after.begin(), after.end());
+  const auto id = emit(std::move(i));
+  if (src) did_read(*src, t.op, id);
+  did_write(dst, t.op, id, tile);
+  return id;
+}
+
+std::uint32_t Emitter::store(std::uint32_t layer, const Transfer& t, Location src,
+                             const std::vector<std::uint32_t>& after) {
   Instruction i = transfer(layer, t, Opcode::kStore);
   i.src = src;
   i.dst = {kDram, 0};
+  i.deps = after;
   read_deps(src, t.op, i.deps);
   const auto id = emit(std::move(i));
   did_read(src, t.op, id);

@@ -2,8 +2,12 @@
 // The emitter: appends instructions to a trace and derives their
 // dependencies from hazards on the locations they read and write. A
 // location's hazard state is its last writer and the readers since (RAW,
-// WAR, WAW), keyed by (buffer, slot, operand), so double buffering is simply
-// two slots and the next tile of an operand alternates between them.
+// WAR, WAW). Staging space is keyed by (buffer, slot, operand), so double
+// buffering is simply two slots and the next tile of an operand alternates
+// between them. A resident tensor's region is keyed by (buffer, region,
+// tile): its tiles are independent, so one tile's epilogue never holds up
+// the next tile's GEMM, and the same bytes can be one layer's output and
+// the next layer's input in place.
 
 #include <cstdint>
 #include <map>
@@ -35,27 +39,38 @@ class Emitter {
   std::uint32_t next_slot(int buffer, arch::Operand op);
 
   // Dependencies of reading / writing a location; call before emit().
-  void read_deps(Location at, arch::Operand op, std::vector<std::uint32_t>& deps);
-  void write_deps(Location at, arch::Operand op, std::vector<std::uint32_t>& deps);
+  // `tile` tells tiles of a resident region apart (ignored for staging).
+  void read_deps(Location at, arch::Operand op, std::vector<std::uint32_t>& deps,
+                 std::uint64_t tile = 0);
+  void write_deps(Location at, arch::Operand op, std::vector<std::uint32_t>& deps,
+                  std::uint64_t tile = 0);
   // Record an emitted instruction's accesses.
-  void did_read(Location at, arch::Operand op, std::uint32_t id);
-  void did_write(Location at, arch::Operand op, std::uint32_t id);
+  void did_read(Location at, arch::Operand op, std::uint32_t id, std::uint64_t tile = 0);
+  void did_write(Location at, arch::Operand op, std::uint32_t id, std::uint64_t tile = 0);
 
   // A LOAD (src DRAM) or MOVE (src a buffer) of `t` into the next slot of
   // `buffer`; `after` is an extra dependency (DRAM hazards). Returns where
   // the data is.
   Location fetch(std::uint32_t layer, const Transfer& t, std::optional<Location> src, int buffer,
                  const std::vector<std::uint32_t>& after);
+  // The same into a given location (a resident region's tile `tile`);
+  // returns the instruction's id.
+  std::uint32_t fetch_to(std::uint32_t layer, const Transfer& t, std::optional<Location> src,
+                         Location dst, std::uint64_t tile, const std::vector<std::uint32_t>& after);
   // A STORE of `t` from `src` to DRAM; returns its id.
-  std::uint32_t store(std::uint32_t layer, const Transfer& t, Location src);
+  std::uint32_t store(std::uint32_t layer, const Transfer& t, Location src,
+                      const std::vector<std::uint32_t>& after = {});
 
  private:
   struct Hazard {
     std::optional<std::uint32_t> writer;
     std::vector<std::uint32_t> readers;
   };
-  using Key = std::tuple<int, std::uint32_t, arch::Operand>;
-  static Key key(Location at, arch::Operand op) { return {at.buffer, at.slot, op}; }
+  using Key = std::tuple<int, std::uint32_t, std::uint32_t, std::uint64_t, arch::Operand>;
+  static Key key(Location at, arch::Operand op, std::uint64_t tile) {
+    if (at.region != 0) return {at.buffer, 0, at.region, tile, arch::Operand::kOutput};
+    return {at.buffer, at.slot, 0, 0, op};
+  }
 
   const arch::Config& m_config;
   Trace& m_trace;

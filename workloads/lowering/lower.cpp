@@ -9,14 +9,26 @@
 
 #include "arch/dataflow.h"
 #include "arch/error.h"
+#include "arch/vector.h"
 #include "workloads/lowering/emitter.h"
 #include "workloads/lowering/mapping_cost.h"
+#include "workloads/lowering/residency.h"
 
 namespace tessel::workloads {
 
 namespace {
 
 using arch::Operand;
+
+// The per-slot staging budgets the schedule search tries in the resident
+// buffer: the whole slot (nothing resident, the layer-at-a-time schedule),
+// then halves of it down to 1/16, the rest of the buffer holding tensors.
+constexpr std::uint64_t kStagingSplits = 5;
+
+// The tile key of a consumer's in-place reads of a resident tensor: its
+// producer's tiles are not the consumer's, so the order comes from the
+// producer's barrier, not from per-tile hazards.
+constexpr std::uint64_t kConsumerTile = UINT64_MAX;
 
 // Lowers one workload; one instance per lower() call.
 class Lowerer {
@@ -27,7 +39,6 @@ class Lowerer {
         m_out(out),
         m_em(config, out.trace),
         m_mapper(make_mapper(config.schedule.mapper, config.source)),
-        m_context(config),
         m_in_path(config.path(Operand::kInput)),
         m_w_path(config.path(Operand::kWeight)),
         m_out_path(config.path(Operand::kOutput)) {}
@@ -35,29 +46,20 @@ class Lowerer {
   void run() {
     m_out.trace.workload = m_workload.name;
     m_input_base = allocate(0);
+    for (const Layer& layer : m_workload.layers) {
+      m_types.push_back(layer_types(layer, m_config));
+      m_output_bytes.push_back(bytes_for(layer.output_elements(), m_types.back().activation));
+    }
+    choose_schedule();
     for (std::uint32_t li = 0; li < m_workload.layers.size(); ++li) {
       const Layer& layer = m_workload.layers[li];
       m_out.trace.layers.push_back(layer.name);
       m_li = li;
-      const LayerTypes types = layer_types(layer, m_config);
-      m_output_base.push_back(allocate(bytes_for(layer.output_elements(), types.activation)));
-      std::vector<std::uint32_t> finals;
-      Mapping plan;
-      switch (layer.kind) {
-        case LayerKind::kConv2d:
-        case LayerKind::kGemm:
-          plan = m_mapper->map(layer, m_context);
-          finals = lower_gemm(layer, plan, types);
-          break;
-        case LayerKind::kVector:
-          finals = lower_rows(layer, plan, types);
-          break;
-        case LayerKind::kDataMove:
-        case LayerKind::kEmbedding:
-          finals = lower_rows(layer, plan, types);
-          break;
-      }
-      m_out.mappings.push_back(plan);
+      m_output_base.push_back(allocate(m_output_bytes[li]));
+      const Mapping& plan = m_out.mappings[li];
+      const std::vector<std::uint32_t> finals = layer.on_array()
+                                                    ? lower_gemm(layer, plan, m_types[li])
+                                                    : lower_rows(layer, plan, m_types[li]);
       Instruction barrier;
       barrier.op = Opcode::kBarrier;
       barrier.layer = li;
@@ -67,6 +69,81 @@ class Lowerer {
   }
 
  private:
+  // Tries each staging split of the resident buffer: places the tensors in
+  // the rest (residency.h), maps every layer under those decisions, and keeps
+  // the split with the lowest expected cycles, then the least DRAM traffic
+  // (the first, layer-at-a-time, on ties).
+  void choose_schedule() {
+    const bool scalesim = std::any_of(m_workload.layers.begin(), m_workload.layers.end(),
+                                      [](const Layer& l) { return l.scalesim_semantics; });
+    const int rb =
+        m_config.schedule.residency == arch::ScheduleConfig::Residency::kAuto && !scalesim
+            ? resident_buffer(m_config)
+            : -1;
+    const std::uint64_t splits = rb < 0 ? 1 : kStagingSplits;
+    std::optional<std::pair<std::uint64_t, std::uint64_t>> best_cost;
+    for (std::uint64_t d = 0; d < splits; ++d) {
+      MapContext context(m_config);
+      std::uint64_t area = 0;
+      if (rb >= 0) {
+        const auto& buffer = m_config.sram[rb];
+        context.tile_budget_bytes[rb] = buffer.tile_budget_bytes() >> d;
+        area = buffer.capacity_bytes - context.tile_budget_bytes[rb] * buffer.slots();
+      }
+      Residency residency = allocate_residency(m_workload, m_output_bytes, rb, area);
+      std::vector<Mapping> mappings;
+      std::uint64_t cycles = 0, dram = 0;
+      try {
+        for (std::size_t l = 0; l < m_workload.layers.size(); ++l) {
+          mappings.push_back(map_layer(l, residency, context));
+          cycles += mappings.back().estimated_cycles;
+          dram += mappings.back().dram_bytes;
+        }
+      } catch (const InputError&) {
+        if (d == 0) throw;  // the whole slot does not fit: a real error
+        continue;           // a smaller staging split does not fit this layer
+      }
+      if (!best_cost || std::make_pair(cycles, dram) < *best_cost) {
+        best_cost = {cycles, dram};
+        m_out.mappings = std::move(mappings);
+        m_residency = std::move(residency);
+      }
+    }
+  }
+
+  Mapping map_layer(std::size_t l, const Residency& residency, MapContext& context) const {
+    const Layer& layer = m_workload.layers[l];
+    context.resident_buffer = residency.buffer;
+    context.input_resident =
+        !layer.inputs.empty() && residency.resident(residency.tensor_of[layer.inputs[0]]);
+    context.weight_resident = layer.on_array() && layer.second == OperandSource::kProducer &&
+                              residency.resident(residency.tensor_of[layer.second_producer]);
+    context.output_resident = residency.tensor_of[l] == l && residency.resident(l);
+    if (layer.on_array()) return m_mapper->map(layer, context);
+    return map_rows(layer, m_types[l], context, residency);
+  }
+
+  // Where a tensor lives when resident (its region, on the port of slot
+  // region % slots), or nullopt when it lives in DRAM.
+  std::optional<Location> home(std::size_t producer) const {
+    if (m_residency.buffer < 0) return std::nullopt;
+    const std::size_t t =
+        producer == Residency::kNetworkInput ? producer : m_residency.tensor_of[producer];
+    if (!m_residency.resident(t)) return std::nullopt;
+    const std::uint32_t region = m_residency.home[t].region;
+    return Location{m_residency.buffer, region % m_config.sram[m_residency.buffer].slots(), region};
+  }
+  std::optional<Location> input_home(const Layer& layer, std::size_t which = 0) const {
+    return layer.inputs.size() > which ? home(layer.inputs[which]) : std::nullopt;
+  }
+  // Barriers a write into this layer's resident output waits for: the last
+  // readers of the tensors whose address range it reuses.
+  std::vector<std::uint32_t> reuse_barriers() const {
+    std::vector<std::uint32_t> out;
+    for (auto l : m_residency.home[m_li].wait_layers) out.push_back(m_barrier[l]);
+    return out;
+  }
+
   std::uint64_t allocate(std::uint64_t bytes) {
     const std::uint64_t a = m_next_address;
     m_next_address += (bytes + 4095) / 4096 * 4096;
@@ -83,29 +160,51 @@ class Lowerer {
     return layer.inputs.size() > which ? m_output_base[layer.inputs[which]] : m_input_base;
   }
 
-  // DRAM -> path[0] -> ... -> path.back(); returns the innermost location.
+  // DRAM (or the resident tensor `from`) -> path[0] -> ... -> path.back();
+  // returns the innermost location. When nothing is emitted (a resident
+  // tensor read in place), `after` goes to `reader_deps` instead.
   Location load_chain(const std::vector<std::size_t>& path, const Transfer& t,
-                      const std::vector<std::uint32_t>& after) {
-    Location at = m_em.fetch(m_li, t, std::nullopt, static_cast<int>(path[0]), after);
-    for (std::size_t p = 1; p < path.size(); ++p) {
+                      const std::vector<std::uint32_t>& after,
+                      std::optional<Location> from = std::nullopt,
+                      std::vector<std::uint32_t>* reader_deps = nullptr) {
+    Location at;
+    std::size_t p = 1;
+    if (from) {
+      at = *from;
+      if (path.size() > 1)
+        at = m_em.fetch(m_li, t, at, static_cast<int>(path[1]), after), p = 2;
+      else if (reader_deps)
+        reader_deps->insert(reader_deps->end(), after.begin(), after.end());
+    } else {
+      at = m_em.fetch(m_li, t, std::nullopt, static_cast<int>(path[0]), after);
+    }
+    for (; p < path.size(); ++p) {
       at = m_em.fetch(m_li, t, at, static_cast<int>(path[p]), {});
     }
     return at;
   }
 
-  // Innermost buffer -> ... -> path[0] -> DRAM; returns the STORE.
-  std::uint32_t store_chain(const std::vector<std::size_t>& path, Location at, const Transfer& t) {
-    for (std::size_t p = path.size() - 1; p > 0; --p) {
+  // Innermost buffer -> ... -> path[0] -> DRAM, or into the resident tile
+  // `to` (tile key `tile`); returns the last instruction, or nullopt when
+  // the data is already there (written in place).
+  std::optional<std::uint32_t> store_chain(const std::vector<std::size_t>& path, Location at,
+                                           const Transfer& t,
+                                           std::optional<Location> to = std::nullopt,
+                                           std::uint64_t tile = 0) {
+    if (to && at.region != 0) return std::nullopt;
+    for (std::size_t p = path.size() - 1; p > (to ? 1 : 0); --p) {
       at = m_em.fetch(m_li, t, at, static_cast<int>(path[p - 1]), {});
     }
+    if (to) return m_em.fetch_to(m_li, t, at, *to, tile, reuse_barriers());
     return m_em.store(m_li, t, at);
   }
 
   // A VECTOR instruction reading `sources` (operands `source_ops`) and
-  // writing `output` (operand kOutput).
-  void vector(const arch::VectorWork& work, const std::vector<Location>& sources,
-              const std::vector<Operand>& source_ops, Location output, std::uint64_t in_bytes,
-              std::uint64_t out_bytes) {
+  // writing `output` (operand kOutput, tile key `tile`); returns its id.
+  std::uint32_t vector(const arch::VectorWork& work, const std::vector<Location>& sources,
+                       const std::vector<Operand>& source_ops, Location output,
+                       std::uint64_t in_bytes, std::uint64_t out_bytes, std::uint64_t tile = 0,
+                       const std::vector<std::uint32_t>& after = {}) {
     Instruction v;
     v.op = Opcode::kVector;
     v.layer = m_li;
@@ -114,15 +213,17 @@ class Lowerer {
     v.output = output;
     v.in_bytes = in_bytes;
     v.out_bytes = out_bytes;
+    v.deps = after;
     for (std::size_t s = 0; s < sources.size(); ++s) {
-      m_em.read_deps(sources[s], source_ops[s], v.deps);
+      m_em.read_deps(sources[s], source_ops[s], v.deps, tile);
     }
-    m_em.write_deps(output, Operand::kOutput, v.deps);
+    m_em.write_deps(output, Operand::kOutput, v.deps, tile);
     const auto id = m_em.emit(std::move(v));
     for (std::size_t s = 0; s < sources.size(); ++s) {
-      m_em.did_read(sources[s], source_ops[s], id);
+      m_em.did_read(sources[s], source_ops[s], id, tile);
     }
-    m_em.did_write(output, Operand::kOutput, id);
+    m_em.did_write(output, Operand::kOutput, id, tile);
+    return id;
   }
 
   std::vector<std::uint32_t> lower_gemm(const Layer& layer, const Mapping& plan,
@@ -143,11 +244,22 @@ class Lowerer {
                                                         ? producer_barriers({layer.second_producer})
                                                         : std::vector<std::uint32_t>{};
 
+    const std::optional<Location> in_home = input_home(layer);
+    const std::optional<Location> w_home =
+        layer.second == OperandSource::kProducer ? home(layer.second_producer) : std::nullopt;
+    const std::optional<Location> out_home = home(m_li);
+    // A resident output written in place by the array (its buffer is the
+    // array's output buffer) waits for the range it reuses to be free.
+    const bool out_in_place = out_home && m_out_path.size() == 1;
+    const std::vector<std::uint32_t> reuse =
+        out_home ? reuse_barriers() : std::vector<std::uint32_t>{};
     std::vector<std::uint32_t> stores;
     const Extents count{ceil_div(g.m, plan.tm), ceil_div(g.n, plan.tn), ceil_div(g.k, plan.tk)};
     const std::uint64_t ng = ceil_div(g.batch, plan.tg);
     const char tdim = arch::dataflow_row(m_config.array.dataflow).temporal_dim;
     const bool k_inner = plan.order[2] == 'k';
+    // Extra dependencies of the next GEMM: operands read in place.
+    std::vector<std::uint32_t> gemm_after;
     std::optional<std::tuple<std::uint64_t, std::uint64_t, std::uint64_t>> in_resident, w_resident;
     std::map<std::tuple<std::uint64_t, std::uint64_t, std::uint64_t>, std::uint32_t> partial_store;
     Location in_loc, w_loc, out_loc;
@@ -175,7 +287,7 @@ class Lowerer {
                          gemm_like ? row_bytes(tk, in_bits) : bytes,
                          input_base + row_bytes((g0 * g.m + m0) * g.k + k0, in_bits),
                          row_bytes(g.k, in_bits)};
-              in_loc = load_chain(m_in_path, t, input_after);
+              in_loc = load_chain(m_in_path, t, input_after, in_home, &gemm_after);
               in_resident = in_key;
             }
             const auto w_key = std::make_tuple(gi, ki, ni);
@@ -183,17 +295,21 @@ class Lowerer {
               Transfer t{Operand::kWeight, tk * tg, row_bytes(tn, w_bits),
                          weight_base + row_bytes((g0 * g.k + k0) * g.n + n0, w_bits),
                          row_bytes(g.n, w_bits)};
-              w_loc = load_chain(m_w_path, t, weight_after);
+              w_loc = load_chain(m_w_path, t, weight_after, w_home, &gemm_after);
               w_resident = w_key;
             }
             const Transfer out_t{Operand::kOutput, tm * tg, row_bytes(tn, in_bits),
                                  output_base + row_bytes((g0 * g.m + m0) * g.n + n0, in_bits),
                                  row_bytes(g.n, in_bits)};
             const auto out_key = std::make_tuple(gi, mi, ni);
-            if (ki == 0 || !k_inner) {
+            const std::uint64_t out_tile = (gi * count.m + mi) * count.n + ni;
+            if (out_in_place) {
+              out_loc = *out_home;  // accumulates in place, partial sums included
+            } else if (ki == 0 || !k_inner) {
               if (ki > 0) {
-                // Partial sums come back from DRAM after the previous visit's store.
-                out_loc = load_chain(m_out_path, out_t, {partial_store.at(out_key)});
+                // Partial sums come back (from DRAM, or from the resident
+                // output) after the previous visit's store.
+                out_loc = load_chain(m_out_path, out_t, {partial_store.at(out_key)}, out_home);
               } else {
                 out_loc = {ob, m_em.next_slot(ob, Operand::kOutput)};
               }
@@ -212,23 +328,30 @@ class Lowerer {
             const std::uint64_t t_index = tdim == 'm' ? mi : tdim == 'n' ? ni : ki;
             gm.fold_overhead =
                 plan.chunking != Mapping::Chunking::kStreamFold || t_index + 1 == count.of(tdim);
-            m_em.write_deps(out_loc, Operand::kOutput, gm.deps);
-            m_em.read_deps(in_loc, Operand::kInput, gm.deps);
-            m_em.read_deps(w_loc, Operand::kWeight, gm.deps);
+            gm.deps = std::move(gemm_after);
+            gemm_after.clear();
+            if (out_in_place) gm.deps.insert(gm.deps.end(), reuse.begin(), reuse.end());
+            m_em.write_deps(out_loc, Operand::kOutput, gm.deps, out_tile);
+            m_em.read_deps(in_loc, Operand::kInput, gm.deps, kConsumerTile);
+            m_em.read_deps(w_loc, Operand::kWeight, gm.deps, kConsumerTile);
             const auto id = m_em.emit(std::move(gm));
-            m_em.did_read(in_loc, Operand::kInput, id);
-            m_em.did_read(w_loc, Operand::kWeight, id);
-            m_em.did_write(out_loc, Operand::kOutput, id);
+            m_em.did_read(in_loc, Operand::kInput, id, kConsumerTile);
+            m_em.did_read(w_loc, Operand::kWeight, id, kConsumerTile);
+            m_em.did_write(out_loc, Operand::kOutput, id, out_tile);
             const bool final_k = ki + 1 == count.k;
             if (final_k && layer.fused) {
               arch::VectorWork work = *layer.fused;
               work.rows = tm * tg;
               work.row_length = tn;
               const std::uint64_t bytes = bytes_for(tm * tn * tg, types.activation);
-              vector(work, {out_loc}, {Operand::kOutput}, out_loc, bytes, bytes);
+              const auto v =
+                  vector(work, {out_loc}, {Operand::kOutput}, out_loc, bytes, bytes, out_tile);
+              if (out_in_place) stores.push_back(v);
+            } else if (final_k && out_in_place) {
+              stores.push_back(id);
             }
-            if (final_k || !k_inner) {
-              const auto st = store_chain(m_out_path, out_loc, out_t);
+            if ((final_k || !k_inner) && !out_in_place) {
+              const auto st = *store_chain(m_out_path, out_loc, out_t, out_home, out_tile);
               if (final_k) {
                 stores.push_back(st);
               } else {
@@ -240,89 +363,165 @@ class Lowerer {
     return stores;
   }
 
-  // Layers off the MAC array, tiled by rows through the vector unit's
-  // buffer: LOAD the inputs, VECTOR (if any), STORE the output.
-  std::vector<std::uint32_t> lower_rows(const Layer& layer, Mapping& plan,
-                                        const LayerTypes& types) {
-    if (layer.kind == LayerKind::kDataMove && layer.move == MoveKind::kReshape) return {};
-    const int vb = static_cast<int>(m_config.vector.buffer);
-    const auto& buffer = m_config.sram[vb];
+  // The shape of a layer off the MAC array as rows: how many, and the
+  // elements read (all inputs) and written.
+  struct RowsShape {
     std::uint64_t rows = 0, in_elements = 0, out_elements = 0;
+    bool computes = false;
+    std::size_t inputs = 1;  // sources per tile
+  };
+  static std::optional<RowsShape> rows_shape(const Layer& layer) {
+    RowsShape r;
     switch (layer.kind) {
       case LayerKind::kVector:
-        rows = layer.work.rows;
-        in_elements = layer.in_elements;
-        out_elements = layer.out_elements;
+        r = {layer.work.rows, layer.in_elements, layer.out_elements, true,
+             std::max<std::size_t>(1, layer.inputs.size())};
         break;
       case LayerKind::kDataMove:
-        rows = layer.elements;
-        in_elements = out_elements = layer.elements;
+        if (layer.move == MoveKind::kReshape) return std::nullopt;
+        r = {layer.elements, layer.elements, layer.elements, false, 1};
         break;
       case LayerKind::kEmbedding:
-        rows = layer.tokens;
-        in_elements = out_elements = layer.tokens * layer.dim;
+        r = {layer.tokens, layer.tokens * layer.dim, layer.tokens * layer.dim, false, 1};
         break;
       default:
-        return {};
+        return std::nullopt;
     }
-    const bool computes = layer.kind == LayerKind::kVector;
+    return r;
+  }
+
+  // Layers off the MAC array are tiled by rows through the vector unit's
+  // buffer: the largest row tile whose staged inputs and output fit a slot
+  // (resident ones take no staging space), split further while the pipeline
+  // would still have few tiles to overlap (at least 4 when rows allow).
+  Mapping map_rows(const Layer& layer, const LayerTypes& types, const MapContext& context,
+                   const Residency& residency) const {
+    Mapping plan;
+    plan.order = "-";
+    const auto shape = rows_shape(layer);
+    if (!shape) return plan;
+    const int vb = static_cast<int>(m_config.vector.buffer);
+    const auto& buffer = m_config.sram[vb];
+    const std::uint64_t budget = context.tile_budget_bytes[vb];
+    const std::uint64_t rows = shape->rows;
     auto tile_in = [&](std::uint64_t r) {
-      return bytes_for(ceil_div(in_elements * r, rows), types.activation);
+      return bytes_for(ceil_div(shape->in_elements * r, rows), types.activation);
     };
     auto tile_out = [&](std::uint64_t r) {
-      return bytes_for(ceil_div(out_elements * r, rows), types.activation);
+      return bytes_for(ceil_div(shape->out_elements * r, rows), types.activation);
     };
-    // Input and output tiles share the slot when the layer computes; a pure
-    // move stages its data once.
-    auto need = [&](std::uint64_t r) { return computes ? tile_in(r) + tile_out(r) : tile_in(r); };
-    if (need(1) > buffer.tile_budget_bytes()) {
-      throw InputError(fmt::format(
-          "layer \"{}\": one row ({} B in, {} B out) does not fit the "
-          "vector buffer \"{}\" ({} B per slot)",
-          layer.name, tile_in(1), tile_out(1), buffer.name, buffer.tile_budget_bytes()));
+    std::size_t staged_inputs = 0;
+    for (std::size_t i = 0; i < shape->inputs; ++i) {
+      const bool resident =
+          i < layer.inputs.size() && residency.resident(residency.tensor_of[layer.inputs[i]]);
+      if (!resident) ++staged_inputs;
     }
-    // The largest tile that fits, split further while the pipeline would
-    // still have few tiles to overlap (at least 4 when rows allow).
+    const bool out_resident = context.output_resident;
+    // A computing layer stages its non-resident inputs and its output in the
+    // slot; a pure move stages its data once, unless one side is resident.
+    auto need = [&](std::uint64_t r) {
+      const std::uint64_t in = ceil_div(tile_in(r), shape->inputs) * staged_inputs;
+      if (shape->computes) return in + (out_resident ? 0 : tile_out(r));
+      return staged_inputs == 0 || out_resident ? 0 : tile_in(r);
+    };
+    if (need(1) > budget) {
+      throw InputError(
+          fmt::format("layer \"{}\": one row ({} B in, {} B out) does not fit the "
+                      "vector buffer \"{}\" ({} B per slot)",
+                      layer.name, tile_in(1), tile_out(1), buffer.name, budget));
+    }
     std::uint64_t tr = rows;
-    while (need(tr) > buffer.tile_budget_bytes()) tr = ceil_div(tr, 2);
+    while (need(tr) > budget) tr = ceil_div(tr, 2);
     while (ceil_div(rows, tr) < 4 && tr > 1 && need(tr) > 4096) tr = ceil_div(tr, 2);
-    plan = Mapping{};
     plan.tm = tr;
-    plan.order = "-";
+    // The cost model's figures: vector work over the tiles, DRAM bytes of the
+    // non-resident sides, one transfer per staged side per tile.
+    std::uint64_t compute = 0;
+    if (shape->computes) {
+      for (auto [r, count] : split(rows, tr)) {
+        arch::VectorWork work = layer.work;
+        work.rows = r;
+        compute += arch::vector_cycles(m_config.vector, work).count() * count;
+      }
+    }
+    const std::uint64_t tiles = ceil_div(rows, tr);
+    const std::uint64_t in_bytes = ceil_div(tile_in(rows), shape->inputs) * staged_inputs;
+    plan.dram_bytes = in_bytes + (out_resident ? 0 : tile_out(rows));
+    const std::uint64_t transfers = tiles * (staged_inputs + (out_resident ? 0 : 1));
+    plan.estimated_cycles = estimated_cycles(m_config, compute, plan.dram_bytes, transfers, tiles);
+    return plan;
+  }
 
-    const std::size_t n_inputs = computes ? std::max<std::size_t>(1, layer.inputs.size()) : 1;
+  // LOAD the inputs (or read them in place), VECTOR (if any), STORE the
+  // output (or write it in place).
+  std::vector<std::uint32_t> lower_rows(const Layer& layer, const Mapping& plan,
+                                        const LayerTypes& types) {
+    const auto shape = rows_shape(layer);
+    if (!shape) return {};
+    const int vb = static_cast<int>(m_config.vector.buffer);
+    const std::uint64_t rows = shape->rows, tr = plan.tm;
+    auto tile_in = [&](std::uint64_t r) {
+      return bytes_for(ceil_div(shape->in_elements * r, rows), types.activation);
+    };
+    auto tile_out = [&](std::uint64_t r) {
+      return bytes_for(ceil_div(shape->out_elements * r, rows), types.activation);
+    };
     const std::vector<std::uint32_t> after = layer.kind == LayerKind::kEmbedding
                                                  ? std::vector<std::uint32_t>{}
                                                  : producer_barriers(layer.inputs);
+    const std::optional<Location> out_home = home(m_li);
+    std::vector<std::uint32_t> reuse = out_home ? reuse_barriers() : std::vector<std::uint32_t>{};
     std::vector<std::uint32_t> stores;
     for (std::uint64_t r0 = 0; r0 < rows; r0 += tr) {
       const std::uint64_t r = std::min(tr, rows - r0);
+      const std::uint64_t tile = r0 / tr;
       std::vector<Location> sources;
       std::vector<Operand> ops;
+      std::vector<std::uint32_t> read_after;  // inputs read in place
       const std::uint64_t in_bytes = tile_in(r);
-      for (std::size_t i = 0; i < n_inputs; ++i) {
+      std::vector<Transfer> in_t;
+      for (std::size_t i = 0; i < shape->inputs; ++i) {
         const Operand op = i == 0 ? Operand::kInput : Operand::kWeight;
-        const std::uint64_t share = ceil_div(in_bytes, n_inputs);
-        Transfer t{
+        const std::uint64_t share = ceil_div(in_bytes, shape->inputs);
+        in_t.push_back(Transfer{
             op, layer.kind == LayerKind::kEmbedding ? r : 1,
             layer.kind == LayerKind::kEmbedding ? bytes_for(layer.dim, types.activation) : share,
-            input_address(layer, i) + r0 * share / std::max<std::uint64_t>(r, 1), 0};
-        sources.push_back(m_em.fetch(m_li, t, std::nullopt, vb, after));
+            input_address(layer, i) + r0 * share / std::max<std::uint64_t>(r, 1), 0});
+        const std::optional<Location> in_home =
+            layer.kind == LayerKind::kEmbedding ? std::nullopt : input_home(layer, i);
+        if (in_home) {
+          sources.push_back(*in_home);
+          read_after = after;
+        } else if (shape->computes || !out_home) {
+          sources.push_back(m_em.fetch(m_li, in_t.back(), std::nullopt, vb, after));
+        }
         ops.push_back(op);
       }
       const Transfer out_t{Operand::kOutput, 1, tile_out(r),
                            m_output_base[m_li] + r0 * tile_out(r) / std::max<std::uint64_t>(r, 1),
                            0};
-      if (computes) {
+      if (shape->computes) {
         arch::VectorWork work = layer.work;
         work.rows = r;
-        const Location out{vb, m_em.next_slot(vb, Operand::kOutput)};
-        vector(work, sources, ops, out, in_bytes, tile_out(r));
-        stores.push_back(m_em.store(m_li, out_t, out));
+        std::vector<std::uint32_t> deps = read_after;
+        if (out_home) deps.insert(deps.end(), reuse.begin(), reuse.end());
+        const Location out = out_home.value_or(Location{vb, m_em.next_slot(vb, Operand::kOutput)});
+        const auto v = vector(work, sources, ops, out, in_bytes, tile_out(r), tile, deps);
+        stores.push_back(out_home ? v : m_em.store(m_li, out_t, out));
+      } else if (out_home) {
+        // Straight into the resident output: from DRAM, or from a resident input.
+        Transfer t = in_t[0];
+        t.op = Operand::kInput;
+        std::vector<std::uint32_t> deps = after;
+        deps.insert(deps.end(), reuse.begin(), reuse.end());
+        const std::optional<Location> src =
+            sources.empty() ? std::nullopt : std::optional<Location>(sources[0]);
+        stores.push_back(m_em.fetch_to(m_li, t, src, *out_home, tile, deps));
       } else {
         Transfer t = out_t;
         t.op = Operand::kInput;
-        stores.push_back(m_em.store(m_li, t, sources[0]));
+        // Out of a resident input, the store waits for its producer.
+        stores.push_back(m_em.store(m_li, t, sources[0], read_after));
       }
     }
     return stores;
@@ -333,7 +532,9 @@ class Lowerer {
   Lowered& m_out;
   Emitter m_em;
   std::unique_ptr<IMapper> m_mapper;
-  MapContext m_context;
+  Residency m_residency;
+  std::vector<LayerTypes> m_types;            // per layer
+  std::vector<std::uint64_t> m_output_bytes;  // per layer
   const std::vector<std::size_t> m_in_path, m_w_path, m_out_path;
   std::uint32_t m_li = 0;
   std::uint64_t m_next_address = 0;

@@ -27,6 +27,15 @@ struct MapContext {
   const arch::Config& config;
   // Per buffer (index into config.sram): bytes one tile may use in one slot.
   std::vector<std::uint64_t> tile_budget_bytes;
+  // Operands of this layer that are resident in `resident_buffer`
+  // (residency.h): they cost no DRAM traffic and no staging space there.
+  int resident_buffer = -1;
+  bool input_resident = false, weight_resident = false, output_resident = false;
+  bool resident(arch::Operand op) const {
+    return op == arch::Operand::kInput    ? input_resident
+           : op == arch::Operand::kWeight ? weight_resident
+                                          : output_resident;
+  }
 
   // The whole buffers' per-slot budgets (no residency).
   explicit MapContext(const arch::Config& c);

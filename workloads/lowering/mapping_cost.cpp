@@ -18,13 +18,25 @@ TileBytes tile_bytes(const Layer& l, std::uint64_t tm, std::uint64_t tn, std::ui
 bool fits(const MapContext& context, const TileBytes& b) {
   const auto& sram = context.config.sram;
   for (std::size_t i = 0; i < sram.size(); ++i) {
+    const bool r = static_cast<int>(i) == context.resident_buffer;
     std::uint64_t need = 0;
-    if (sram[i].holds_operand(Operand::kInput)) need += b.input;
-    if (sram[i].holds_operand(Operand::kWeight)) need += b.weight;
-    if (sram[i].holds_operand(Operand::kOutput)) need += b.output;
+    if (sram[i].holds_operand(Operand::kInput) && !(r && context.input_resident)) need += b.input;
+    if (sram[i].holds_operand(Operand::kWeight) && !(r && context.weight_resident))
+      need += b.weight;
+    if (sram[i].holds_operand(Operand::kOutput) && !(r && context.output_resident))
+      need += b.output;
     if (need > context.tile_budget_bytes[i]) return false;
   }
   return true;
+}
+
+TileBytes dram_tile_bytes(const MapContext& context, const TileBytes& b) {
+  return {context.input_resident ? 0 : b.input, context.weight_resident ? 0 : b.weight,
+          context.output_resident ? 0 : b.output};
+}
+
+std::uint64_t transfers_per_tile(const MapContext& context, arch::Operand op) {
+  return context.resident(op) && context.config.path(op).size() == 1 ? 0 : 1;
 }
 
 std::vector<std::pair<std::uint64_t, std::uint64_t>> split(std::uint64_t full, std::uint64_t t) {

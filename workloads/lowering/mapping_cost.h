@@ -24,8 +24,16 @@ struct TileBytes {
 TileBytes tile_bytes(const Layer& layer, std::uint64_t tm, std::uint64_t tn, std::uint64_t tk,
                      std::uint64_t tg, const LayerTypes& types);
 
-// Whether the tiles fit the per-slot budget of every buffer on their paths.
+// Whether the tiles fit the per-slot budget of every buffer on their paths
+// (a resident operand takes no staging space in the resident buffer).
 bool fits(const MapContext& context, const TileBytes& bytes);
+
+// The tile bytes that cross DRAM: resident operands' are zero.
+TileBytes dram_tile_bytes(const MapContext& context, const TileBytes& bytes);
+
+// DMA transfers one tile of `op` takes: none when it is resident and the
+// resident buffer is the only one on its path, else one.
+std::uint64_t transfers_per_tile(const MapContext& context, arch::Operand op);
 
 // Tile counts along m, n, k.
 struct Extents {

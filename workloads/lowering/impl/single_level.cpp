@@ -97,6 +97,7 @@ Mapping SingleLevel::map(const Layer& layer, const MapContext& context) const {
           for (auto tg : tgs) {
             const TileBytes b = tile_bytes(layer, tm, tn, tk, tg, types);
             if (!fits(context, b)) continue;
+            const TileBytes d = dram_tile_bytes(context, b);
             const std::uint64_t nm = ceil_div(g.m, tm), nn = ceil_div(g.n, tn),
                                 nk = ceil_div(g.k, tk), ng = ceil_div(g.batch, tg);
             // Exact compute cycles over the tile grid (edges included).
@@ -104,11 +105,13 @@ Mapping SingleLevel::map(const Layer& layer, const MapContext& context) const {
             const std::uint64_t steps = nm * nn * nk * ng;
             for (bool n_outer : {true, false}) {
               const auto [in_reuse, w_reuse] = reuse_factors(nm, nn, nk, n_outer);
-              const std::uint64_t traffic = b.input * ng * nm * nk * in_reuse +
-                                            b.weight * ng * nn * nk * w_reuse +
-                                            bytes_for(g.m * g.n * g.batch, types.activation);
+              const std::uint64_t traffic =
+                  d.input * ng * nm * nk * in_reuse + d.weight * ng * nn * nk * w_reuse +
+                  (context.output_resident ? 0 : bytes_for(g.m * g.n * g.batch, types.activation));
               const std::uint64_t transfers =
-                  ng * (nm * nk * in_reuse + nn * nk * w_reuse + nm * nn);
+                  ng * (nm * nk * in_reuse * transfers_per_tile(context, arch::Operand::kInput) +
+                        nn * nk * w_reuse * transfers_per_tile(context, arch::Operand::kWeight) +
+                        nm * nn * transfers_per_tile(context, arch::Operand::kOutput));
               Mapping p{tm,
                         tn,
                         tk,
@@ -151,7 +154,7 @@ Mapping SingleLevel::map(const Layer& layer, const MapContext& context) const {
     if (!fits(context, b)) continue;
     const Extents count{ceil_div(g.m, tm), ceil_div(g.n, tn), ceil_div(g.k, tk)};
     const std::uint64_t steps = count.m * count.n * count.k * g.batch;
-    const std::uint64_t traffic = walk_traffic(order, count, g.batch, b);
+    const std::uint64_t traffic = walk_traffic(order, count, g.batch, dram_tile_bytes(context, b));
     const std::uint64_t transfers = steps * 3;
     Mapping p{tm,
               tn,

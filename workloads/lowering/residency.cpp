@@ -1,0 +1,84 @@
+#include "workloads/lowering/residency.h"
+
+#include <algorithm>
+
+namespace tessel::workloads {
+
+int resident_buffer(const arch::Config& config) {
+  const auto in = config.path(arch::Operand::kInput);
+  const auto out = config.path(arch::Operand::kOutput);
+  if (in.front() != out.front() || in.front() != config.vector.buffer) return -1;
+  return static_cast<int>(in.front());
+}
+
+Residency allocate_residency(const Workload& workload, const std::vector<std::uint64_t>& bytes,
+                             int buffer, std::uint64_t area_bytes) {
+  const std::size_t n = workload.layers.size();
+  Residency r;
+  r.buffer = buffer;
+  r.area_bytes = buffer < 0 ? 0 : area_bytes;
+  r.tensor_of.resize(n);
+  r.home.resize(n);
+  std::vector<bool> consumed(n, false), pinned(n, false);
+  for (std::size_t l = 0; l < n; ++l) {
+    const Layer& layer = workload.layers[l];
+    const bool reshape = layer.kind == LayerKind::kDataMove && layer.move == MoveKind::kReshape;
+    r.tensor_of[l] = l;
+    if (reshape) {
+      r.tensor_of[l] =
+          layer.inputs.empty() ? Residency::kNetworkInput : r.tensor_of[layer.inputs[0]];
+    }
+    std::vector<std::size_t> reads = layer.inputs;
+    if (layer.on_array() && layer.second == OperandSource::kProducer)
+      reads.push_back(layer.second_producer);
+    // Readers that take all their inputs from one address (a concat, a
+    // GEMM over several producers, a gather) read them from DRAM.
+    const bool in_place = layer.kind != LayerKind::kEmbedding &&
+                          !(layer.kind == LayerKind::kDataMove && layer.inputs.size() > 1) &&
+                          !(layer.on_array() && layer.inputs.size() > 1);
+    for (auto p : reads) {
+      const std::size_t t = r.tensor_of[p];
+      if (t == Residency::kNetworkInput) continue;
+      if (!in_place) pinned[t] = true;
+      // A reshape's consumers read through it (tensor_of resolves them).
+      if (reshape) continue;
+      r.home[t].last_use = std::max(r.home[t].last_use, l);
+      consumed[t] = true;
+    }
+  }
+  if (r.area_bytes == 0) return r;
+
+  // First fit by address, in production order, among the tensors whose
+  // lives overlap; a freed range is reused after its last consumer.
+  std::vector<std::size_t> placed;
+  std::uint32_t region = 0;
+  for (std::size_t t = 0; t < n; ++t) {
+    if (r.tensor_of[t] != t || !consumed[t] || pinned[t] || bytes[t] == 0) continue;
+    TensorHome& h = r.home[t];
+    h.bytes = bytes[t];
+    std::vector<std::pair<std::uint64_t, std::uint64_t>> busy;  // [begin, end) of live tensors
+    for (auto o : placed) {
+      if (r.home[o].last_use >= t)
+        busy.push_back({r.home[o].offset_bytes, r.home[o].offset_bytes + r.home[o].bytes});
+    }
+    std::sort(busy.begin(), busy.end());
+    std::uint64_t at = 0;
+    for (const auto& [b, e] : busy) {
+      if (at + h.bytes <= b) break;
+      at = std::max(at, e);
+    }
+    if (at + h.bytes > r.area_bytes) continue;  // spilled: it lives in DRAM
+    h.resident = true;
+    h.offset_bytes = at;
+    h.region = ++region;
+    for (auto o : placed) {
+      const auto& p = r.home[o];
+      if (p.last_use < t && p.offset_bytes < at + h.bytes && at < p.offset_bytes + p.bytes)
+        h.wait_layers.push_back(p.last_use);
+    }
+    placed.push_back(t);
+  }
+  return r;
+}
+
+}  // namespace tessel::workloads
