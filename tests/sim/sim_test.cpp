@@ -490,4 +490,24 @@ TEST(EndToEnd, DeterministicAcrossRuns) {
 }
 
 }  // namespace
+TEST(Residency, ResidentActivationsSkipDramAndNeverSlowDown) {
+  // The residual chain (tests/data/residual_chain.json, derived in
+  // lowering_test.cpp): resident, DRAM reads the input and both weights
+  // (4096 + 256 + 256 B) and writes only the network output (4096 B); layer
+  // at a time it also round-trips c1, r1 and c2. Keeping them on chip must
+  // not be slower.
+  for (const char* a : {"configs/arch/edge_npu.json", "configs/arch/fsd_npu_like.json"}) {
+    SCOPED_TRACE(a);
+    const auto resident =
+        run_workload(a, "tests/data/residual_chain.json", {"schedule.residency=auto"}).report;
+    const auto streamed =
+        run_workload(a, "tests/data/residual_chain.json", {"schedule.residency=none"}).report;
+    EXPECT_EQ(resident["totals"]["dram_read_bytes"].get<std::uint64_t>(), 4096u + 256 + 256);
+    EXPECT_EQ(resident["totals"]["dram_write_bytes"].get<std::uint64_t>(), 4096u);
+    EXPECT_EQ(streamed["totals"]["dram_write_bytes"].get<std::uint64_t>(), 4u * 4096);
+    EXPECT_LE(resident["totals"]["cycles"].get<std::uint64_t>(),
+              streamed["totals"]["cycles"].get<std::uint64_t>());
+  }
+}
+
 }  // namespace tessel

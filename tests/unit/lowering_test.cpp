@@ -274,5 +274,82 @@ TEST(Dataflow, TableRowsAreTheClosedFormsRoles) {
   EXPECT_FALSE(arch::parse_dataflow("rs").has_value());
 }
 
+struct DramBytes {
+  std::uint64_t read = 0, written = 0;
+};
+DramBytes trace_dram_bytes(const workloads::Trace& t) {
+  DramBytes d;
+  for (const auto& i : t.instructions) {
+    if (i.op == Opcode::kLoad) d.read += i.bytes();
+    if (i.op == Opcode::kStore) d.written += i.bytes();
+  }
+  return d;
+}
+
+TEST(Residency, WhenEverythingFitsDramSeesWeightsOnceInputAndOutput) {
+  // tests/data/residual_chain.json, by hand (int8): the network input is
+  // 16*16*16 = 4096 B, the weights 16*16 = 256 B per conv, and the only
+  // network output (the add) 16*16*16 = 4096 B. Every other activation (c1,
+  // r1 read twice, c2) stays in the resident buffer.
+  const auto workload = workloads::load_workload(source_path("tests/data/residual_chain.json"));
+  for (const char* a : {"configs/arch/edge_npu.json", "configs/arch/fsd_npu_like.json",
+                        "configs/arch/tpu_v1_like.json"}) {
+    SCOPED_TRACE(a);
+    const auto config = arch::load_config(source_path(a), {"schedule.residency=auto"});
+    const auto lowered = workloads::lower(workload, config);
+    const DramBytes d = trace_dram_bytes(lowered.trace);
+    EXPECT_EQ(d.read, 4096u + 256 + 256);
+    EXPECT_EQ(d.written, 4096u);
+    // Resident layers plan no DRAM bytes of their own: the relu moves none,
+    // the add only its output.
+    EXPECT_EQ(lowered.mappings[1].dram_bytes, 0u);
+    EXPECT_EQ(lowered.mappings[3].dram_bytes, 4096u);
+    // Layer at a time, every activation round-trips DRAM: c1, r1, c2 and a1
+    // are written (4 x 4096 B) and c2 reads r1, a1 reads r1 and c2.
+    const auto none = trace_dram_bytes(
+        workloads::lower(workload, arch::load_config(source_path(a), {"schedule.residency=none"}))
+            .trace);
+    EXPECT_EQ(none.written, 4u * 4096);
+    EXPECT_EQ(none.read, 4096u + 256 + 256 + 4096 + 4096 + 2 * 4096);
+  }
+}
+
+TEST(Residency, MoreSramNeverMovesMoreDram) {
+  // ResNet-50 on the FSD-like NPU, its SRAM from 0.5 to 64 MiB.
+  const auto workload = workloads::load_workload(source_path("configs/workloads/resnet50.json"));
+  std::uint64_t previous = UINT64_MAX;
+  for (std::uint64_t mib : {1, 2, 4, 8, 16, 32, 64}) {
+    const auto config = arch::load_config(
+        source_path("configs/arch/fsd_npu_like.json"),
+        {"schedule.residency=auto", "sram[0].capacity_bytes=" + std::to_string(mib << 20)});
+    const DramBytes d = trace_dram_bytes(workloads::lower(workload, config).trace);
+    EXPECT_LE(d.read + d.written, previous) << mib << " MiB";
+    previous = d.read + d.written;
+  }
+  // At 64 MiB every activation stays on chip: the only bytes written are
+  // the 1000 logits, and the reads are at least the weights once and the
+  // 224x224x3 input (the single-level mapper still reloads some tiles).
+  const auto config =
+      arch::load_config(source_path("configs/arch/fsd_npu_like.json"),
+                        {"schedule.residency=auto", "sram[0].capacity_bytes=67108864"});
+  const DramBytes d = trace_dram_bytes(workloads::lower(workload, config).trace);
+  std::uint64_t weights = 0;
+  for (const auto& l : workload.layers) weights += l.weight_elements();
+  EXPECT_EQ(d.written, 1000u);
+  EXPECT_GE(d.read, weights + 224 * 224 * 3);
+}
+
+TEST(Residency, TraceRegionsRoundTrip) {
+  const auto config =
+      arch::load_config(source_path("configs/arch/edge_npu.json"), {"schedule.residency=auto"});
+  const auto workload = workloads::load_workload(source_path("tests/data/residual_chain.json"));
+  const auto trace = workloads::lower(workload, config).trace;
+  bool region = false;
+  for (const auto& i : trace.instructions) region |= i.output.region != 0 || i.dst.region != 0;
+  EXPECT_TRUE(region) << "some tensor should be resident";
+  const auto json = workloads::trace_to_json(trace);
+  EXPECT_EQ(workloads::trace_to_json(workloads::trace_from_json(json, "t.json", config)), json);
+}
+
 }  // namespace
 }  // namespace tessel
