@@ -127,8 +127,7 @@ class Lowerer {
   // region % slots), or nullopt when it lives in DRAM.
   std::optional<Location> home(std::size_t producer) const {
     if (m_residency.buffer < 0) return std::nullopt;
-    const std::size_t t =
-        producer == Residency::kNetworkInput ? producer : m_residency.tensor_of[producer];
+    const std::size_t t = m_residency.tensor_of[producer];
     if (!m_residency.resident(t)) return std::nullopt;
     const std::uint32_t region = m_residency.home[t].region;
     return Location{m_residency.buffer, region % m_config.sram[m_residency.buffer].slots(), region};
@@ -185,13 +184,9 @@ class Lowerer {
   }
 
   // Innermost buffer -> ... -> path[0] -> DRAM, or into the resident tile
-  // `to` (tile key `tile`); returns the last instruction, or nullopt when
-  // the data is already there (written in place).
-  std::optional<std::uint32_t> store_chain(const std::vector<std::size_t>& path, Location at,
-                                           const Transfer& t,
-                                           std::optional<Location> to = std::nullopt,
-                                           std::uint64_t tile = 0) {
-    if (to && at.region != 0) return std::nullopt;
+  // `to` (tile key `tile`) of path[0]; returns the last instruction.
+  std::uint32_t store_chain(const std::vector<std::size_t>& path, Location at, const Transfer& t,
+                            std::optional<Location> to = std::nullopt, std::uint64_t tile = 0) {
     for (std::size_t p = path.size() - 1; p > (to ? 1 : 0); --p) {
       at = m_em.fetch(m_li, t, at, static_cast<int>(path[p - 1]), {});
     }
@@ -351,7 +346,7 @@ class Lowerer {
               stores.push_back(id);
             }
             if ((final_k || !k_inner) && !out_in_place) {
-              const auto st = *store_chain(m_out_path, out_loc, out_t, out_home, out_tile);
+              const auto st = store_chain(m_out_path, out_loc, out_t, out_home, out_tile);
               if (final_k) {
                 stores.push_back(st);
               } else {
@@ -369,6 +364,13 @@ class Lowerer {
     std::uint64_t rows = 0, in_elements = 0, out_elements = 0;
     bool computes = false;
     std::size_t inputs = 1;  // sources per tile
+    // Bytes of `r` rows of the inputs (all together) and of the output.
+    std::uint64_t in_bytes(std::uint64_t r, DType t) const {
+      return bytes_for(ceil_div(in_elements * r, rows), t);
+    }
+    std::uint64_t out_bytes(std::uint64_t r, DType t) const {
+      return bytes_for(ceil_div(out_elements * r, rows), t);
+    }
   };
   static std::optional<RowsShape> rows_shape(const Layer& layer) {
     RowsShape r;
@@ -404,12 +406,8 @@ class Lowerer {
     const auto& buffer = m_config.sram[vb];
     const std::uint64_t budget = context.tile_budget_bytes[vb];
     const std::uint64_t rows = shape->rows;
-    auto tile_in = [&](std::uint64_t r) {
-      return bytes_for(ceil_div(shape->in_elements * r, rows), types.activation);
-    };
-    auto tile_out = [&](std::uint64_t r) {
-      return bytes_for(ceil_div(shape->out_elements * r, rows), types.activation);
-    };
+    auto tile_in = [&](std::uint64_t r) { return shape->in_bytes(r, types.activation); };
+    auto tile_out = [&](std::uint64_t r) { return shape->out_bytes(r, types.activation); };
     std::size_t staged_inputs = 0;
     for (std::size_t i = 0; i < shape->inputs; ++i) {
       const bool resident =
@@ -460,12 +458,8 @@ class Lowerer {
     if (!shape) return {};
     const int vb = static_cast<int>(m_config.vector.buffer);
     const std::uint64_t rows = shape->rows, tr = plan.tm;
-    auto tile_in = [&](std::uint64_t r) {
-      return bytes_for(ceil_div(shape->in_elements * r, rows), types.activation);
-    };
-    auto tile_out = [&](std::uint64_t r) {
-      return bytes_for(ceil_div(shape->out_elements * r, rows), types.activation);
-    };
+    auto tile_in = [&](std::uint64_t r) { return shape->in_bytes(r, types.activation); };
+    auto tile_out = [&](std::uint64_t r) { return shape->out_bytes(r, types.activation); };
     const std::vector<std::uint32_t> after = layer.kind == LayerKind::kEmbedding
                                                  ? std::vector<std::uint32_t>{}
                                                  : producer_barriers(layer.inputs);

@@ -19,6 +19,8 @@ std::vector<MapperInfo>& registry() {
 
 MapContext::MapContext(const arch::Config& c) : config(c) {
   for (const auto& s : c.sram) tile_budget_bytes.push_back(s.tile_budget_bytes());
+  for (arch::Operand op : arch::kAllOperands)
+    path_length[static_cast<std::size_t>(op)] = c.path(op).size();
 }
 
 bool register_mapper(MapperInfo info) {

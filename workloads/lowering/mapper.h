@@ -31,6 +31,8 @@ struct MapContext {
   // (residency.h): they cost no DRAM traffic and no staging space there.
   int resident_buffer = -1;
   bool input_resident = false, weight_resident = false, output_resident = false;
+  // Buffers on each operand's path (config.path), indexed by arch::Operand.
+  std::size_t path_length[3] = {0, 0, 0};
   bool resident(arch::Operand op) const {
     return op == arch::Operand::kInput    ? input_resident
            : op == arch::Operand::kWeight ? weight_resident

@@ -36,7 +36,7 @@ TileBytes dram_tile_bytes(const MapContext& context, const TileBytes& b) {
 }
 
 std::uint64_t transfers_per_tile(const MapContext& context, arch::Operand op) {
-  return context.resident(op) && context.config.path(op).size() == 1 ? 0 : 1;
+  return context.resident(op) && context.path_length[static_cast<std::size_t>(op)] == 1 ? 0 : 1;
 }
 
 std::vector<std::pair<std::uint64_t, std::uint64_t>> split(std::uint64_t full, std::uint64_t t) {
