@@ -6,6 +6,8 @@
 #include <iostream>
 #include <set>
 
+#include <unistd.h>
+
 #include <fmt/format.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -43,7 +45,9 @@ TEST(Pareto, HandCases) {
 
 // `body` in a file `name` of the test's temporary directory.
 std::string write_temp(const std::string& name, const std::string& body) {
-  const std::string path = ::testing::TempDir() + "/" + name;
+  // CTest runs each test as its own process, in parallel: one name per process.
+  const std::string path =
+      ::testing::TempDir() + "/" + std::to_string(::getpid()) + "_" + name;
   std::ofstream(path) << body;
   return path;
 }

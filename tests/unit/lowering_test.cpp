@@ -10,8 +10,10 @@
 #include "arch/systolic.h"
 #include "input_error.h"
 #include "test_paths.h"
+#include "workloads/actions.h"
 #include "workloads/importers.h"
 #include "workloads/lowering/lower.h"
+#include "workloads/zoo/registry.h"
 
 namespace tessel {
 namespace {
@@ -239,6 +241,31 @@ TEST(Mapper, EveryMapperIsRegistered) {
   for (const char* expected : {"single_level"}) EXPECT_TRUE(names.contains(expected)) << expected;
 }
 
+TEST(Mapper, PlannedDramBytesAreTheTraces) {
+  // The mapping cost model's DRAM bytes per layer equal what the emitted
+  // trace moves (the simulator's DRAM counters equal the trace's counts,
+  // EndToEnd tests), for every zoo family at its defaults on every shipped
+  // Tessel config, layer at a time and resident.
+  for (const char* a : {"configs/arch/edge_npu.json", "configs/arch/fsd_npu_like.json",
+                        "configs/arch/tpu_v1_like.json", "configs/arch/gemmini_like.json"}) {
+    for (const char* residency : {"none", "auto"}) {
+      const auto config =
+          arch::load_config(source_path(a), {std::string("schedule.residency=") + residency});
+      for (const auto& family : workloads::zoo::families()) {
+        SCOPED_TRACE(std::string(a) + " " + residency + " " + family.name);
+        const auto workload = workloads::zoo::build(family.name);
+        const auto lowered = workloads::lower(workload, config);
+        const auto actions = workloads::count_actions(config, lowered.trace);
+        for (std::size_t l = 0; l < workload.layers.size(); ++l) {
+          EXPECT_EQ(lowered.mappings[l].dram_bytes,
+                    actions[l].dram_read_bytes + actions[l].dram_write_bytes)
+              << workload.layers[l].name;
+        }
+      }
+    }
+  }
+}
+
 TEST(Mapper, ScheduleKeysAreChecked) {
   const auto workload =
       workloads::load_workload(source_path("configs/workloads/bert_base_layer.json"));
@@ -301,9 +328,12 @@ TEST(Residency, WhenEverythingFitsDramSeesWeightsOnceInputAndOutput) {
     EXPECT_EQ(d.read, 4096u + 256 + 256);
     EXPECT_EQ(d.written, 4096u);
     // Resident layers plan no DRAM bytes of their own: the relu moves none,
-    // the add only its output.
+    // the add only its output; and the plans add up to the trace.
     EXPECT_EQ(lowered.mappings[1].dram_bytes, 0u);
     EXPECT_EQ(lowered.mappings[3].dram_bytes, 4096u);
+    std::uint64_t planned = 0;
+    for (const auto& m : lowered.mappings) planned += m.dram_bytes;
+    EXPECT_EQ(planned, d.read + d.written);
     // Layer at a time, every activation round-trips DRAM: c1, r1, c2 and a1
     // are written (4 x 4096 B) and c2 reads r1, a1 reads r1 and c2.
     const auto none = trace_dram_bytes(

@@ -1,6 +1,7 @@
 #include "workloads/lowering/mapping_cost.h"
 
 #include <algorithm>
+#include <cmath>
 #include <tuple>
 
 #include "arch/systolic.h"
@@ -87,17 +88,56 @@ std::uint64_t walk_traffic(std::string_view order, const Extents& count, std::ui
   return traffic;
 }
 
+namespace {
+
+// A step's load, in cycles.
+double load_cycles(const arch::Config& config, const StepKind& s) {
+  const double dma_bytes_per_cycle =
+      std::min(config.dram.rate.millibytes_per_cycle() / 1000.0,
+               static_cast<double>(config.dma.bytes_per_cycle) * config.dma.channels);
+  return s.bytes / dma_bytes_per_cycle +
+         s.loads * static_cast<double>(config.dram.latency_cycles.count() + s.chain_cycles) +
+         config.dma.setup_cycles * std::ceil(s.transfers / config.dma.channels);
+}
+
+}  // namespace
+
+std::uint64_t estimated_cycles(const arch::Config& config, const std::vector<StepKind>& steps,
+                               const StepKind& first) {
+  double total = load_cycles(config, first);
+  for (const auto& s : steps) {
+    total += static_cast<double>(s.count) *
+             std::max(static_cast<double>(s.compute_cycles), load_cycles(config, s));
+  }
+  return static_cast<std::uint64_t>(std::ceil(total));
+}
+
 std::uint64_t estimated_cycles(const arch::Config& config, std::uint64_t compute,
-                               std::uint64_t traffic, std::uint64_t transfers,
-                               std::uint64_t steps) {
-  const std::uint64_t dma_peak =
-      std::min(config.dram.rate.millibytes_per_cycle(),
-               std::uint64_t{config.dma.bytes_per_cycle} * config.dma.channels * 1000);
-  const Rate transfer_rate = Rate::bytes_per_kilocycle(dma_peak);
-  const std::uint64_t dma = transfer_rate.time_for(traffic).count() +
-                            transfers * config.dma.setup_cycles / config.dma.channels +
-                            config.dram.latency_cycles.count();
-  return std::max(compute, dma) + std::min(compute, dma) / steps;
+                               std::uint64_t traffic, std::uint64_t transfers, std::uint64_t steps,
+                               std::uint64_t chain) {
+  steps = std::max<std::uint64_t>(steps, 1);
+  const double n = static_cast<double>(steps);
+  // Every step alike: the averages, and the first load like any other.
+  const StepKind step{steps,
+                      ceil_div(compute, steps),
+                      static_cast<double>(traffic) / n,
+                      static_cast<double>(transfers) / n,
+                      1,
+                      chain};
+  return estimated_cycles(config, {step}, step);
+}
+
+std::uint64_t chain_cycles(const MapContext& context, const TileBytes& bytes, bool partial_sums) {
+  const auto& dma = context.config.dma;
+  auto chain = [&](arch::Operand op, std::uint64_t tile) {
+    const std::uint64_t hops = context.path_length[static_cast<std::size_t>(op)] - 1;
+    return hops * (dma.setup_cycles + ceil_div(tile, dma.bytes_per_cycle));
+  };
+  const std::uint64_t operands =
+      std::max(chain(Operand::kInput, bytes.input), chain(Operand::kWeight, bytes.weight));
+  if (!partial_sums) return operands;
+  return std::max(operands, 2 * chain(Operand::kOutput, bytes.output) +
+                                context.config.dram.latency_cycles.count());
 }
 
 }  // namespace tessel::workloads

@@ -62,11 +62,40 @@ std::pair<std::uint64_t, std::uint64_t> reuse_factors(std::uint64_t nm, std::uin
 std::uint64_t walk_traffic(std::string_view order, const Extents& count, std::uint64_t ng,
                            const TileBytes& bytes);
 
-// Expected cycles of a layer: DMA time (traffic at the slower of DRAM and
-// the DMA channels, setup per transfer spread over the channels, one DRAM
-// latency) overlapped with compute, the shorter one divided over the steps.
+// One kind of loop step (all steps of one tile size): how many there are,
+// each one's compute cycles, and, on average, the bytes it loads from (or
+// stores to) DRAM, its DMA transfers, the fraction of such steps that load
+// at all (and so pay the DRAM latency and the MOVE chain) and that chain.
+struct StepKind {
+  std::uint64_t count = 1;
+  std::uint64_t compute_cycles = 0;
+  double bytes = 0, transfers = 0, loads = 1;
+  std::uint64_t chain_cycles = 0;
+};
+
+// Expected cycles of a loop nest: the first step's load is not hidden; then
+// each step takes the longer of its compute and the next step's load
+// (double buffering prefetches one step ahead, and each load pays its setup
+// and the DRAM latency again: two slots hold no deeper queue).
+std::uint64_t estimated_cycles(const arch::Config& config, const std::vector<StepKind>& steps,
+                               const StepKind& first);
+
+// Expected cycles of a layer of `steps` loop steps: one step's load (its
+// share of the traffic at the slower of DRAM and the DMA channels, plus the
+// DRAM latency and the setup of its transfers spread over the channels),
+// then each step the longer of its compute and the next step's load
+// (double buffering prefetches one step ahead). `chain_cycles` is the
+// serial part of a step's load beyond the DRAM leg: MOVEs to inner buffers.
 std::uint64_t estimated_cycles(const arch::Config& config, std::uint64_t compute_cycles,
                                std::uint64_t traffic_bytes, std::uint64_t transfers,
-                               std::uint64_t steps);
+                               std::uint64_t steps, std::uint64_t chain_cycles = 0);
+
+// The MOVE legs a step's input and weight tiles take after the first buffer
+// on their paths (each a DMA transfer: setup, then the tile at one channel's
+// rate), the longer of the two operands' chains. With `partial_sums` (k not
+// innermost) each step's output tile also drains to DRAM and comes back
+// before its next visit: its MOVEs both ways and one more DRAM latency.
+std::uint64_t chain_cycles(const MapContext& context, const TileBytes& bytes,
+                           bool partial_sums = false);
 
 }  // namespace tessel::workloads

@@ -97,28 +97,80 @@ Mapping SingleLevel::map(const Layer& layer, const MapContext& context) const {
           for (auto tg : tgs) {
             const TileBytes b = tile_bytes(layer, tm, tn, tk, tg, types);
             if (!fits(context, b)) continue;
-            const TileBytes d = dram_tile_bytes(context, b);
+            const TileBytes d_full = dram_tile_bytes(context, b);
             const std::uint64_t nm = ceil_div(g.m, tm), nn = ceil_div(g.n, tn),
                                 nk = ceil_div(g.k, tk), ng = ceil_div(g.batch, tg);
-            // Exact compute cycles over the tile grid (edges included).
-            const std::uint64_t compute = tiled_compute_cycles(config, g, tm, tn, tk, tg, rate);
             const std::uint64_t steps = nm * nn * nk * ng;
             for (bool n_outer : {true, false}) {
               const auto [in_reuse, w_reuse] = reuse_factors(nm, nn, nk, n_outer);
-              const std::uint64_t traffic =
-                  d.input * ng * nm * nk * in_reuse + d.weight * ng * nn * nk * w_reuse +
-                  (context.output_resident ? 0 : bytes_for(g.m * g.n * g.batch, types.activation));
-              const std::uint64_t transfers =
-                  ng * (nm * nk * in_reuse * transfers_per_tile(context, arch::Operand::kInput) +
-                        nn * nk * w_reuse * transfers_per_tile(context, arch::Operand::kWeight) +
-                        nm * nn * transfers_per_tile(context, arch::Operand::kOutput));
+              // Per step, on average: an input tile is loaded in_reuse times
+              // over the nn steps that use it, a weight tile w_reuse times
+              // over nm, an output tile stored once over nk.
+              const double in_frac = static_cast<double>(in_reuse) / static_cast<double>(nn);
+              const double w_frac = static_cast<double>(w_reuse) / static_cast<double>(nm);
+              const double out_frac = 1.0 / static_cast<double>(nk);
+              const auto tpt_in = transfers_per_tile(context, arch::Operand::kInput);
+              const auto tpt_w = transfers_per_tile(context, arch::Operand::kWeight);
+              const auto tpt_out = transfers_per_tile(context, arch::Operand::kOutput);
+              // Each kind of step (tile sizes at the grid's edges differ),
+              // with its exact compute and bytes.
+              std::vector<StepKind> kinds;
+              // DRAM bytes, exact at the edges: each (m, k) input tile
+              // loaded in_reuse times, each (k, n) weight tile w_reuse
+              // times, each (m, n) output tile stored once.
+              std::uint64_t traffic = 0;
+              for (auto [sg, cg] : split(g.batch, tg)) {
+                for (auto [sk, ck] : split(g.k, tk)) {
+                  for (auto [sm, cm] : split(g.m, tm))
+                    traffic +=
+                        cg * ck * cm * in_reuse *
+                        dram_tile_bytes(context, tile_bytes(layer, sm, 1, sk, sg, types)).input;
+                  for (auto [sn, cn] : split(g.n, tn))
+                    traffic +=
+                        cg * ck * cn * w_reuse *
+                        dram_tile_bytes(context, tile_bytes(layer, 1, sn, sk, sg, types)).weight;
+                }
+                for (auto [sm, cm] : split(g.m, tm))
+                  for (auto [sn, cn] : split(g.n, tn))
+                    traffic +=
+                        cg * cm * cn *
+                        dram_tile_bytes(context, tile_bytes(layer, sm, sn, 1, sg, types)).output;
+              }
+              for (auto [sm, cm] : split(g.m, tm))
+                for (auto [sn, cn] : split(g.n, tn))
+                  for (auto [sk, ck] : split(g.k, tk))
+                    for (auto [sg, cg] : split(g.batch, tg)) {
+                      const TileBytes tb = tile_bytes(layer, sm, sn, sk, sg, types);
+                      const TileBytes d = dram_tile_bytes(context, tb);
+                      const std::uint64_t count = cm * cn * ck * cg;
+                      StepKind kind;
+                      kind.count = count;
+                      kind.compute_cycles =
+                          arch::gemm_cycles(config.array.dataflow, config.array.rows,
+                                            config.array.cols, {sm, sn, sk, sg}, true, rate)
+                              .count();
+                      kind.bytes = in_frac * static_cast<double>(d.input) +
+                                   w_frac * static_cast<double>(d.weight) +
+                                   out_frac * static_cast<double>(d.output);
+                      kind.transfers = in_frac * static_cast<double>(tpt_in) +
+                                       w_frac * static_cast<double>(tpt_w) +
+                                       out_frac * static_cast<double>(tpt_out);
+                      kind.loads = std::max(in_frac * (d.input > 0), w_frac * (d.weight > 0));
+                      kind.chain_cycles = chain_cycles(context, tb);
+                      kinds.push_back(kind);
+                    }
+              // The first step loads its input and weight tiles whole.
+              StepKind first = kinds.front();
+              first.bytes = static_cast<double>(d_full.input + d_full.weight);
+              first.transfers = static_cast<double>(tpt_in + tpt_w);
+              first.loads = (d_full.input + d_full.weight) > 0 ? 1 : 0;
               Mapping p{tm,
                         tn,
                         tk,
                         tg,
                         n_outer ? "nmk" : "mnk",
                         chunking,
-                        estimated_cycles(config, compute, traffic, transfers, steps),
+                        estimated_cycles(config, kinds, first),
                         0};
               consider(p, traffic, steps);
             }
@@ -162,7 +214,8 @@ Mapping SingleLevel::map(const Layer& layer, const MapContext& context) const {
               1,
               order,
               Mapping::Chunking::kStreamFold,
-              estimated_cycles(config, untiled_compute.count(), traffic, transfers, steps),
+              estimated_cycles(config, untiled_compute.count(), traffic, transfers, steps,
+                               chain_cycles(context, b, order[2] != 'k')),
               0};
     consider(p, traffic, steps);
   }
