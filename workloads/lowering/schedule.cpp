@@ -1,0 +1,186 @@
+#include "workloads/lowering/schedule.h"
+
+#include <algorithm>
+#include <utility>
+
+#include <fmt/format.h>
+
+#include "arch/error.h"
+#include "arch/vector.h"
+#include "workloads/lowering/layer_types.h"
+#include "workloads/lowering/mapper.h"
+#include "workloads/lowering/mapping_cost.h"
+
+namespace tessel::workloads {
+
+std::optional<RowsShape> rows_shape(const Layer& layer) {
+  RowsShape r;
+  switch (layer.kind) {
+    case LayerKind::kVector:
+      r = {layer.work.rows, layer.in_elements, layer.out_elements, true,
+           std::max<std::size_t>(1, layer.inputs.size())};
+      break;
+    case LayerKind::kDataMove:
+      if (layer.move == MoveKind::kReshape) return std::nullopt;
+      r = {layer.elements, layer.elements, layer.elements, false, 1};
+      break;
+    case LayerKind::kEmbedding:
+      r = {layer.tokens, layer.tokens * layer.dim, layer.tokens * layer.dim, false, 1};
+      break;
+    default:
+      return std::nullopt;
+  }
+  return r;
+}
+
+namespace {
+
+// Splits of the resident buffer the search tries (see schedule.h).
+constexpr std::uint64_t kStagingSplits = 5;
+
+// Layers off the MAC array are tiled by rows through the vector unit's
+// buffer: the largest row tile whose staged inputs and output fit a slot
+// (resident ones take no staging space), split further while the pipeline
+// would still have few tiles to overlap (at least 4 when rows allow).
+Mapping map_rows(const Layer& layer, const LayerTypes& types, const MapContext& context,
+                 const Residency& residency) {
+  Mapping plan;
+  plan.order = "-";
+  const auto shape = rows_shape(layer);
+  if (!shape) return plan;
+  const int vb = static_cast<int>(context.config.vector.buffer);
+  const auto& buffer = context.config.sram[vb];
+  const std::uint64_t budget = context.tile_budget_bytes[vb];
+  const std::uint64_t rows = shape->rows;
+  auto tile_in = [&](std::uint64_t r) { return shape->in_bytes(r, types.activation); };
+  auto tile_out = [&](std::uint64_t r) { return shape->out_bytes(r, types.activation); };
+  std::size_t staged_inputs = 0;
+  for (std::size_t i = 0; i < shape->inputs; ++i) {
+    const bool resident =
+        i < layer.inputs.size() && residency.resident(residency.tensor_of[layer.inputs[i]]);
+    if (!resident) ++staged_inputs;
+  }
+  const bool out_resident = context.output_resident;
+  // A computing layer stages its non-resident inputs and its output in the
+  // slot; a pure move stages its data once, unless one side is resident.
+  auto need = [&](std::uint64_t r) {
+    const std::uint64_t in = ceil_div(tile_in(r), shape->inputs) * staged_inputs;
+    if (shape->computes) return in + (out_resident ? 0 : tile_out(r));
+    return staged_inputs == 0 || out_resident ? 0 : tile_in(r);
+  };
+  if (need(1) > budget) {
+    throw InputError(
+        fmt::format("layer \"{}\": one row ({} B in, {} B out) does not fit the "
+                    "vector buffer \"{}\" ({} B per slot)",
+                    layer.name, tile_in(1), tile_out(1), buffer.name, budget));
+  }
+  std::uint64_t tr = rows;
+  while (need(tr) > budget) tr = ceil_div(tr, 2);
+  while (ceil_div(rows, tr) < 4 && tr > 1 && need(tr) > 4096) tr = ceil_div(tr, 2);
+  plan.tm = tr;
+  // The cost model's figures: vector work over the tiles, DRAM bytes of the
+  // non-resident sides, one transfer per staged side per tile.
+  std::uint64_t compute = 0;
+  if (shape->computes) {
+    for (auto [r, count] : split(rows, tr)) {
+      arch::VectorWork work = layer.work;
+      work.rows = r;
+      compute += arch::vector_cycles(context.config.vector, work).count() * count;
+    }
+  }
+  const std::uint64_t tiles = ceil_div(rows, tr);
+  const std::uint64_t in_bytes = ceil_div(tile_in(rows), shape->inputs) * staged_inputs;
+  plan.dram_bytes = in_bytes + (out_resident ? 0 : tile_out(rows));
+  const std::uint64_t transfers = tiles * (staged_inputs + (out_resident ? 0 : 1));
+  plan.estimated_cycles =
+      estimated_cycles(context.config, compute, plan.dram_bytes, transfers, tiles);
+  return plan;
+}
+
+class Planner {
+ public:
+  Planner(const Workload& workload, const arch::Config& config)
+      : m_workload(workload),
+        m_config(config),
+        m_mapper(make_mapper(config.schedule.mapper, config.source)) {
+    for (const Layer& layer : workload.layers) {
+      m_types.push_back(layer_types(layer, config));
+      m_output_bytes.push_back(bytes_for(layer.output_elements(), m_types.back().activation));
+    }
+  }
+
+  Schedule run() {
+    choose_schedule();
+    return std::move(m_out);
+  }
+
+ private:
+  // Tries each staging split of the resident buffer: places the tensors in
+  // the rest (residency.h), maps every layer under those decisions, and keeps
+  // the split with the lowest expected cycles, then the least DRAM traffic
+  // (the first, layer-at-a-time, on ties).
+  void choose_schedule() {
+    const bool scalesim = std::any_of(m_workload.layers.begin(), m_workload.layers.end(),
+                                      [](const Layer& l) { return l.scalesim_semantics; });
+    const int rb =
+        m_config.schedule.residency == arch::ScheduleConfig::Residency::kAuto && !scalesim
+            ? resident_buffer(m_config)
+            : -1;
+    const std::uint64_t splits = rb < 0 ? 1 : kStagingSplits;
+    std::optional<std::pair<std::uint64_t, std::uint64_t>> best_cost;
+    for (std::uint64_t d = 0; d < splits; ++d) {
+      MapContext context(m_config);
+      std::uint64_t area = 0;
+      if (rb >= 0) {
+        const auto& buffer = m_config.sram[rb];
+        context.tile_budget_bytes[rb] = buffer.tile_budget_bytes() >> d;
+        area = buffer.capacity_bytes - context.tile_budget_bytes[rb] * buffer.slots();
+      }
+      Residency residency = allocate_residency(m_workload, m_output_bytes, rb, area);
+      std::vector<Mapping> mappings;
+      std::uint64_t cycles = 0, dram = 0;
+      try {
+        for (std::size_t l = 0; l < m_workload.layers.size(); ++l) {
+          mappings.push_back(map_layer(l, residency, context));
+          cycles += mappings.back().estimated_cycles;
+          dram += mappings.back().dram_bytes;
+        }
+      } catch (const InputError&) {
+        if (d == 0) throw;  // the whole slot does not fit: a real error
+        continue;           // a smaller staging split does not fit this layer
+      }
+      if (!best_cost || std::make_pair(cycles, dram) < *best_cost) {
+        best_cost = {cycles, dram};
+        m_out.mappings = std::move(mappings);
+        m_out.residency = std::move(residency);
+      }
+    }
+  }
+
+  Mapping map_layer(std::size_t l, const Residency& residency, MapContext& context) const {
+    const Layer& layer = m_workload.layers[l];
+    context.resident_buffer = residency.buffer;
+    context.input_resident =
+        !layer.inputs.empty() && residency.resident(residency.tensor_of[layer.inputs[0]]);
+    context.weight_resident = layer.on_array() && layer.second == OperandSource::kProducer &&
+                              residency.resident(residency.tensor_of[layer.second_producer]);
+    context.output_resident = residency.tensor_of[l] == l && residency.resident(l);
+    if (layer.on_array()) return m_mapper->map(layer, context);
+    return map_rows(layer, m_types[l], context, residency);
+  }
+
+  const Workload& m_workload;
+  const arch::Config& m_config;
+  std::unique_ptr<IMapper> m_mapper;
+  std::vector<LayerTypes> m_types;
+  std::vector<std::uint64_t> m_output_bytes;
+  Schedule m_out;
+};
+
+}  // namespace
+
+Schedule plan_schedule(const Workload& workload, const arch::Config& config) {
+  return Planner(workload, config).run();
+}
+
+}  // namespace tessel::workloads
