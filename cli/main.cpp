@@ -139,9 +139,8 @@ std::string kind_name(const workloads::Layer& l) {
 int run_estimate(const std::vector<std::string>& args) {
   po::options_description desc(
       "tessel estimate --arch FILE --workload SPEC [--set PATH=VALUE]...\n\nThe analytical "
-      "estimate: per "
-      "layer, max(closed-form compute, DRAM time of its tensors) + DRAM latency; no SystemC, no "
-      "tiling");
+      "estimate: the lowering's schedule (tiles, residency) priced by its mapping cost model, "
+      "without SystemC");
   desc.add_options()("help,h", "show this text")(
       "arch,a", po::value<std::string>()->value_name("FILE"), "hardware config")(
       "workload,w", po::value<std::string>()->value_name("SPEC"), "workload")(

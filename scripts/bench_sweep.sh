@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Sweep throughput: cycle-level points per second for the MobileNetV2 x
 # edge-NPU sweep on all cores, and analytical points per second on an
-# 8800-point variant. Targets: >= 20 cycle-level and >= 10,000 analytical
-# points per second.
+# 8800-point variant. The analytical estimate is the lowering's own
+# schedule (the mapper's search priced by the mapping cost model), so its
+# cost per point is the mapper's. Targets: >= 50 cycle-level (issue 11) and
+# >= 1,000 analytical points per second.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 "$root/scripts/build.sh" release >/dev/null

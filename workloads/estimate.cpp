@@ -4,7 +4,8 @@
 #include "arch/systolic.h"
 #include "arch/vector.h"
 #include "workloads/actions.h"
-#include "workloads/lowering/lower.h"
+#include "workloads/lowering/layer_types.h"
+#include "workloads/lowering/schedule.h"
 
 namespace tessel::workloads {
 
@@ -104,17 +105,16 @@ Estimate estimate(const Workload& workload, const arch::Config& config) {
   Estimate e;
   e.actions = arch::Actions(config.sram.size());
   const Paths paths(config);
-  const Rate dram = config.dram.rate;
-  for (const auto& l : workload.layers) {
+  // The lowering's own schedule: its residency, tiles and expected cycles.
+  const Schedule schedule = plan_schedule(workload, config);
+  for (std::size_t i = 0; i < workload.layers.size(); ++i) {
+    const Layer& l = workload.layers[i];
+    const Mapping& m = schedule.mappings[i];
     const LayerTypes t = layer_types(l, config);
     LayerEstimate le;
-    const bool moves = !(l.kind == LayerKind::kDataMove && l.move == MoveKind::kReshape);
-    if (moves) {
-      le.dram_read_bytes = bytes_for(input_elements(l), t.activation);
-      if (l.on_array()) le.dram_read_bytes += bytes_for(l.weight_elements(), t.weight);
-      le.dram_write_bytes = bytes_for(l.output_elements(), t.activation);
-      le.dram_bytes = le.dram_read_bytes + le.dram_write_bytes;
-    }
+    le.dram_bytes = m.dram_bytes;
+    le.dram_write_bytes = m.dram_write_bytes;
+    le.dram_read_bytes = m.dram_bytes - m.dram_write_bytes;
     if (l.on_array()) {
       le.compute_cycles = arch::gemm_cycles(config.array.dataflow, config.array.rows,
                                             config.array.cols, l.gemm(), true, t.rate);
@@ -123,9 +123,7 @@ Estimate estimate(const Workload& workload, const arch::Config& config) {
     } else if (l.kind == LayerKind::kVector) {
       le.compute_cycles = arch::vector_cycles(config.vector, l.work);
     }
-    le.cycles =
-        moves ? max(le.compute_cycles, dram.time_for(le.dram_bytes)) + config.dram.latency_cycles
-              : le.compute_cycles;
+    le.cycles = max(Cycles(m.estimated_cycles), le.compute_cycles);
     e.cycles += le.cycles;
     e.compute_cycles += le.compute_cycles;
     e.dram_bytes += le.dram_bytes;

@@ -1,12 +1,12 @@
 #pragma once
-// The analytical estimator: a closed-form latency for a workload on a
-// hardware config, with no SystemC and no tiling search, for screening
-// thousands of design points a second. Per layer, the larger of its
-// compute (the closed-form GEMM cycles of the untiled layer at its MAC
-// rate, or the vector unit's closed form) and the DRAM time of reading its
-// inputs and weights once and writing its output once, plus one DRAM
-// latency. It ignores tiling reloads, partial-sum spills, SRAM ports and
-// overlap between layers; tests bound its disagreement with the simulator.
+// The analytical estimator: a latency for a workload on a hardware config
+// without SystemC, for screening design points. It is the lowering's own
+// schedule (workloads/lowering/schedule.h) without the trace: per layer, the
+// mapping cost model's expected cycles (at least the untiled closed-form
+// compute) and its DRAM bytes, so residency, tile reloads and partial-sum
+// spills count as the lowering decides them. It ignores SRAM port
+// contention and overlap between layers; tests bound its disagreement with
+// the simulator. Buffer actions for the energy model stay untiled.
 
 #include <cstdint>
 #include <vector>

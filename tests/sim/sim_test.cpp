@@ -342,11 +342,12 @@ TEST(Energy, ActionCountsMatchTheSimulatorAndPriceTheReport) {
   }
 }
 
-// The analytical estimate prices untiled action counts: MACs and vector
-// work exactly as simulated, memory traffic without tile reloads, so its
-// energy is at most the simulated energy (idle included: the estimate's
-// latency is below the simulated one too) and not far below it.
-TEST(Energy, EstimateBoundsTheSimulatedEnergyFromBelow) {
+// The analytical estimate prices MACs and vector work exactly as simulated,
+// DRAM bytes exactly as the lowering's schedule moves them (the same
+// mapping cost), on-chip buffer traffic untiled (so below the simulated),
+// and idle power over its own latency (within a few percent of the
+// simulated). So its energy is close to the simulated energy.
+TEST(Energy, EstimateTracksTheSimulatedEnergy) {
   const auto config = arch::load_config(
       std::string(TESSEL_SOURCE_DIR) + "/configs/arch/edge_npu.json", {"dram.standard=hbm2"});
   const arch::CostModel model(config);
@@ -361,8 +362,10 @@ TEST(Energy, EstimateBoundsTheSimulatedEnergyFromBelow) {
     const auto& sim = r["totals"]["energy_by_component_pj"];
     EXPECT_NEAR(est.mac_pj, sim["mac"].get<double>(), 1e-6 * est.mac_pj);
     EXPECT_NEAR(est.vector_pj, sim["vector"].get<double>(), 1e-6 * est.vector_pj + 1e-9);
+    EXPECT_NEAR(est.dram_pj, sim["dram"].get<double>(), 1e-6 * est.dram_pj);
+    EXPECT_LE(est.sram_total_pj(), sim["sram"].get<double>() * (1 + 1e-9));
     const double ratio = est.total_pj() / r["totals"]["energy_pj"].get<double>();
-    EXPECT_LE(ratio, 1.0);
+    EXPECT_LE(ratio, 1.05);
     EXPECT_GE(ratio, 0.6);
   }
 }
@@ -458,10 +461,12 @@ TEST(EndToEnd, RooflineBoundOfSyntheticLayers) {
 }
 
 TEST(EndToEnd, AnalyticalEstimateStaysNearTheSimulator) {
-  // The estimate ignores tiling reloads, spills and SRAM ports: it should
-  // sit a little below the simulated cycles. Measured on this build:
-  // 0.82-0.98 of simulated cycles, 0.57 for a GPT decode on the Gemmini-like
-  // config (reload-dominated). The bound below is what the screening relies on.
+  // The estimate is the lowering's own schedule priced by the mapping cost
+  // model (docs/mapping.md). Measured on this build: 0.99-1.00 of simulated
+  // cycles on edge_npu and gemmini_like, 0.986 on fsd_npu_like, 0.875 for
+  // ResNet-50 on tpu_v1_like (the simulator overlaps layers the cost model
+  // prices one after another less well there). The bounds are what the
+  // screening relies on.
   const std::pair<const char*, const char*> cases[] = {
       {"edge_npu", "resnet50"},         {"edge_npu", "mobilenet_v2"},
       {"edge_npu", "bert:layers=2"},    {"tpu_v1_like", "resnet50"},
@@ -475,7 +480,7 @@ TEST(EndToEnd, AnalyticalEstimateStaysNearTheSimulator) {
     const auto r = simulate_in_child(config, workloads::lower(w, config).trace);
     const double ratio =
         static_cast<double>(e.cycles.count()) / r["totals"]["cycles"].get<double>();
-    EXPECT_GT(ratio, 0.5);
+    EXPECT_GT(ratio, 0.85);
     EXPECT_LT(ratio, 1.05);
     EXPECT_EQ(e.macs(), r["totals"]["macs"].get<std::uint64_t>());
   }

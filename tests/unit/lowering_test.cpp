@@ -1,5 +1,7 @@
 #include <map>
 #include <set>
+#include <string_view>
+#include <tuple>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -13,6 +15,7 @@
 #include "workloads/actions.h"
 #include "workloads/importers.h"
 #include "workloads/lowering/lower.h"
+#include "workloads/lowering/mapping_cost.h"
 #include "workloads/zoo/registry.h"
 
 namespace tessel {
@@ -264,6 +267,46 @@ TEST(Mapper, PlannedDramBytesAreTheTraces) {
       }
     }
   }
+}
+
+// The reference: walk the loop nest and count a tile's bytes each time its
+// indices change (and partial sums back in when k is not innermost).
+std::uint64_t walked_traffic(std::string_view order, const workloads::Extents& count,
+                             std::uint64_t ng, const workloads::TileBytes& b,
+                             std::uint64_t& written) {
+  std::uint64_t traffic = 0;
+  written = 0;
+  for (std::uint64_t g = 0; g < ng; ++g) {
+    std::tuple<std::uint64_t, std::uint64_t> in_key{UINT64_MAX, 0}, w_key{UINT64_MAX, 0};
+    for (std::uint64_t a = 0; a < count.of(order[0]); ++a)
+      for (std::uint64_t c = 0; c < count.of(order[1]); ++c)
+        for (std::uint64_t e = 0; e < count.of(order[2]); ++e) {
+          const std::uint64_t idx[3] = {a, c, e};
+          std::uint64_t mi = 0, ni = 0, ki = 0;
+          for (int d = 0; d < 3; ++d) (order[d] == 'm' ? mi : order[d] == 'n' ? ni : ki) = idx[d];
+          if (in_key != std::make_tuple(mi, ki)) traffic += b.input, in_key = {mi, ki};
+          if (w_key != std::make_tuple(ki, ni)) traffic += b.weight, w_key = {ki, ni};
+          if (order[2] != 'k' && ki > 0) traffic += b.output;
+          if (order[2] != 'k' || ki + 1 == count.k) traffic += b.output, written += b.output;
+        }
+  }
+  return traffic;
+}
+
+TEST(MappingCost, LoopNestTrafficIsTheWalkedNest) {
+  const workloads::TileBytes b{1000, 100, 10};
+  for (std::string_view order : {"mnk", "nmk", "mkn", "kmn", "nkm", "knm"})
+    for (std::uint64_t m : {1, 2, 5})
+      for (std::uint64_t n : {1, 3})
+        for (std::uint64_t k : {1, 2, 4})
+          for (std::uint64_t ng : {1, 2}) {
+            const workloads::Extents count{m, n, k};
+            std::uint64_t walked_written = 0, written = 0;
+            const auto walked = walked_traffic(order, count, ng, b, walked_written);
+            EXPECT_EQ(workloads::loop_nest_traffic(order, count, ng, b, &written), walked)
+                << order << " " << m << " " << n << " " << k << " " << ng;
+            EXPECT_EQ(written, walked_written);
+          }
 }
 
 TEST(Mapper, ScheduleKeysAreChecked) {

@@ -25,7 +25,8 @@ struct Mapping {
   Chunking chunking = Chunking::kNone;
   // The mapping cost model's figures (mapping_cost.h).
   std::uint64_t estimated_cycles = 0;
-  std::uint64_t dram_bytes = 0;
+  std::uint64_t dram_bytes = 0;        // read + written
+  std::uint64_t dram_write_bytes = 0;  // of which written
 };
 
 }  // namespace tessel::workloads

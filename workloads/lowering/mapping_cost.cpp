@@ -40,10 +40,10 @@ std::uint64_t transfers_per_tile(const MapContext& context, arch::Operand op) {
   return context.resident(op) && context.path_length[static_cast<std::size_t>(op)] == 1 ? 0 : 1;
 }
 
-std::vector<std::pair<std::uint64_t, std::uint64_t>> split(std::uint64_t full, std::uint64_t t) {
-  std::vector<std::pair<std::uint64_t, std::uint64_t>> out;
-  if (full / t) out.push_back({t, full / t});
-  if (full % t) out.push_back({full % t, 1});
+Split split(std::uint64_t full, std::uint64_t t) {
+  Split out;
+  if (full / t) out.parts[out.size++] = {t, full / t};
+  if (full % t) out.parts[out.size++] = {full % t, 1};
   return out;
 }
 
@@ -68,24 +68,30 @@ std::pair<std::uint64_t, std::uint64_t> reuse_factors(std::uint64_t nm, std::uin
   return {nk == 1 ? 1 : nn, (nk == 1 && nn == 1) ? 1 : nm};
 }
 
-std::uint64_t walk_traffic(std::string_view order, const Extents& count, std::uint64_t ng,
-                           const TileBytes& b) {
-  std::uint64_t traffic = 0;
-  for (std::uint64_t g = 0; g < ng; ++g) {
-    std::tuple<std::uint64_t, std::uint64_t> in_key{UINT64_MAX, 0}, w_key{UINT64_MAX, 0};
-    for (std::uint64_t a = 0; a < count.of(order[0]); ++a)
-      for (std::uint64_t c = 0; c < count.of(order[1]); ++c)
-        for (std::uint64_t e = 0; e < count.of(order[2]); ++e) {
-          std::uint64_t idx[3] = {a, c, e};
-          std::uint64_t mi = 0, ni = 0, ki = 0;
-          for (int d = 0; d < 3; ++d) (order[d] == 'm' ? mi : order[d] == 'n' ? ni : ki) = idx[d];
-          if (in_key != std::make_tuple(mi, ki)) traffic += b.input, in_key = {mi, ki};
-          if (w_key != std::make_tuple(ki, ni)) traffic += b.weight, w_key = {ki, ni};
-          if (order[2] != 'k' && ki > 0) traffic += b.output;  // partial sums back in
-          if (order[2] != 'k' || ki + 1 == count.k) traffic += b.output;
-        }
+std::uint64_t loop_nest_traffic(std::string_view order, const Extents& count, std::uint64_t ng,
+                                const TileBytes& b, std::uint64_t* written) {
+  // An operand tile reloads whenever one of its dimensions' indices
+  // changes: as often as all the loops down to the innermost of its
+  // dimensions that has more than one tile (once if none has).
+  auto loads = [&](char d0, char d1) {
+    std::uint64_t n = 1, upto = 1;
+    for (char d : order) {
+      n *= count.of(d);
+      if ((d == d0 || d == d1) && count.of(d) > 1) upto = n;
+    }
+    return upto;
+  };
+  const std::uint64_t steps = count.m * count.n * count.k;
+  std::uint64_t stores = 0, reloads = 0;
+  if (order[2] == 'k') {
+    stores = steps / count.k;  // once per (m, n), after its last k
+  } else {
+    stores = steps;                     // every visit leaves partial sums
+    reloads = steps - steps / count.k;  // and every visit after the first k reads them
   }
-  return traffic;
+  if (written) *written = ng * stores * b.output;
+  return ng *
+         (loads('m', 'k') * b.input + loads('k', 'n') * b.weight + (stores + reloads) * b.output);
 }
 
 namespace {
@@ -104,10 +110,16 @@ double load_cycles(const arch::Config& config, const StepKind& s) {
 
 std::uint64_t estimated_cycles(const arch::Config& config, const std::vector<StepKind>& steps,
                                const StepKind& first) {
+  // load(1) + sum over steps i < S of max(compute(i), load(i + 1)) +
+  // compute(S): the last step has no next load to hide.
   double total = load_cycles(config, first);
   for (const auto& s : steps) {
     total += static_cast<double>(s.count) *
              std::max(static_cast<double>(s.compute_cycles), load_cycles(config, s));
+  }
+  if (!steps.empty()) {
+    const StepKind& last = steps.front();
+    total -= std::max(0.0, load_cycles(config, last) - static_cast<double>(last.compute_cycles));
   }
   return static_cast<std::uint64_t>(std::ceil(total));
 }

@@ -5,6 +5,7 @@
 // with it; the emitter (emitter.h) performs exactly the loads and stores it
 // counts, so its DRAM bytes are the trace's.
 
+#include <array>
 #include <cstdint>
 #include <string_view>
 #include <utility>
@@ -41,8 +42,16 @@ struct Extents {
   std::uint64_t of(char d) const { return d == 'm' ? m : d == 'n' ? n : k; }
 };
 
-// (size, count) pairs of a dimension of `full` split into tiles of `t`.
-std::vector<std::pair<std::uint64_t, std::uint64_t>> split(std::uint64_t full, std::uint64_t t);
+// (size, count) pairs of a dimension of `full` split into tiles of `t`: the
+// full tiles and the edge tile, at most two (no allocation: the mappers call
+// this in their inner loops).
+struct Split {
+  std::array<std::pair<std::uint64_t, std::uint64_t>, 2> parts{};
+  std::size_t size = 0;
+  const std::pair<std::uint64_t, std::uint64_t>* begin() const { return parts.data(); }
+  const std::pair<std::uint64_t, std::uint64_t>* end() const { return parts.data() + size; }
+};
+Split split(std::uint64_t full, std::uint64_t t);
 
 // Compute cycles of the whole GEMM tiled by (tm, tn, tk, tg), every tile
 // paying its fill and drain (edge tiles at their own size).
@@ -56,11 +65,13 @@ std::uint64_t tiled_compute_cycles(const arch::Config& config, const arch::GemmS
 std::pair<std::uint64_t, std::uint64_t> reuse_factors(std::uint64_t nm, std::uint64_t nn,
                                                       std::uint64_t nk, bool n_outer);
 
-// DRAM bytes of a loop nest in `order`, by walking it (for chunked plans,
-// whose nests are small): an operand tile reloads when its indices change;
-// with k not innermost, partial sums are stored and loaded back.
-std::uint64_t walk_traffic(std::string_view order, const Extents& count, std::uint64_t ng,
-                           const TileBytes& bytes);
+// DRAM bytes of a loop nest in `order` (outermost first) over `ng` groups,
+// every tile of `bytes`, in closed form: an operand tile reloads when its
+// indices change; with k not innermost, partial sums are stored after every
+// visit and loaded back before every later one. The bytes stored (written
+// to DRAM) go to `written`. Proven against a walk of the nest in the tests.
+std::uint64_t loop_nest_traffic(std::string_view order, const Extents& count, std::uint64_t ng,
+                                const TileBytes& bytes, std::uint64_t* written = nullptr);
 
 // One kind of loop step (all steps of one tile size): how many there are,
 // each one's compute cycles, and, on average, the bytes it loads from (or
@@ -74,9 +85,10 @@ struct StepKind {
 };
 
 // Expected cycles of a loop nest: the first step's load is not hidden; then
-// each step takes the longer of its compute and the next step's load
-// (double buffering prefetches one step ahead, and each load pays its setup
-// and the DRAM latency again: two slots hold no deeper queue).
+// each step but the last takes the longer of its compute and the next
+// step's load (double buffering prefetches one step ahead, and each load
+// pays its setup and the DRAM latency again: two slots hold no deeper
+// queue); the last step only computes.
 std::uint64_t estimated_cycles(const arch::Config& config, const std::vector<StepKind>& steps,
                                const StepKind& first);
 

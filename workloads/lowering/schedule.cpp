@@ -90,7 +90,8 @@ Mapping map_rows(const Layer& layer, const LayerTypes& types, const MapContext& 
   }
   const std::uint64_t tiles = ceil_div(rows, tr);
   const std::uint64_t in_bytes = ceil_div(tile_in(rows), shape->inputs) * staged_inputs;
-  plan.dram_bytes = in_bytes + (out_resident ? 0 : tile_out(rows));
+  plan.dram_write_bytes = out_resident ? 0 : tile_out(rows);
+  plan.dram_bytes = in_bytes + plan.dram_write_bytes;
   const std::uint64_t transfers = tiles * (staged_inputs + (out_resident ? 0 : 1));
   plan.estimated_cycles =
       estimated_cycles(context.config, compute, plan.dram_bytes, transfers, tiles);

@@ -9,6 +9,7 @@
 // SCALE-Sim, which only stream folds.
 
 #include <algorithm>
+#include <array>
 #include <tuple>
 
 #include <fmt/format.h>
@@ -69,12 +70,14 @@ Mapping SingleLevel::map(const Layer& layer, const MapContext& context) const {
   bool found = false;
   std::tuple<std::uint64_t, std::uint64_t, std::uint64_t> best_key{UINT64_MAX, UINT64_MAX,
                                                                    UINT64_MAX};
-  auto consider = [&](const Mapping& p, std::uint64_t traffic, std::uint64_t steps) {
+  auto consider = [&](const Mapping& p, std::uint64_t traffic, std::uint64_t written,
+                      std::uint64_t steps) {
     const auto key = std::make_tuple(p.estimated_cycles, traffic, steps);
     if (key < best_key) {
       best_key = key;
       best = p;
       best.dram_bytes = traffic;
+      best.dram_write_bytes = written;
       found = true;
     }
   };
@@ -101,64 +104,68 @@ Mapping SingleLevel::map(const Layer& layer, const MapContext& context) const {
             const std::uint64_t nm = ceil_div(g.m, tm), nn = ceil_div(g.n, tn),
                                 nk = ceil_div(g.k, tk), ng = ceil_div(g.batch, tg);
             const std::uint64_t steps = nm * nn * nk * ng;
+            // Each kind of step (tile sizes at the grid's edges differ), with
+            // its exact compute and DRAM tile bytes; at most 16 kinds.
+            struct Geometry {
+              std::uint64_t count, compute, chain;
+              TileBytes dram;
+            };
+            std::array<Geometry, 16> geometry;
+            std::size_t n_kinds = 0;
+            // Sums over steps of each operand's DRAM tile bytes: each (m, k)
+            // input tile appears in nn steps, each (k, n) weight tile in nm,
+            // each (m, n) output tile in nk.
+            std::uint64_t step_in = 0, step_w = 0, step_out = 0;
+            for (auto [sm, cm] : split(g.m, tm))
+              for (auto [sn, cn] : split(g.n, tn))
+                for (auto [sk, ck] : split(g.k, tk))
+                  for (auto [sg, cg] : split(g.batch, tg)) {
+                    const TileBytes tb = tile_bytes(layer, sm, sn, sk, sg, types);
+                    Geometry& k = geometry[n_kinds++];
+                    k.count = cm * cn * ck * cg;
+                    k.compute = arch::gemm_cycles(config.array.dataflow, config.array.rows,
+                                                  config.array.cols, {sm, sn, sk, sg}, true, rate)
+                                    .count();
+                    k.chain = chain_cycles(context, tb);
+                    k.dram = dram_tile_bytes(context, tb);
+                    step_in += k.count * k.dram.input;
+                    step_w += k.count * k.dram.weight;
+                    step_out += k.count * k.dram.output;
+                  }
+            const auto tpt_in = transfers_per_tile(context, arch::Operand::kInput);
+            const auto tpt_w = transfers_per_tile(context, arch::Operand::kWeight);
+            const auto tpt_out = transfers_per_tile(context, arch::Operand::kOutput);
             for (bool n_outer : {true, false}) {
               const auto [in_reuse, w_reuse] = reuse_factors(nm, nn, nk, n_outer);
+              // DRAM bytes, exact at the edges: each input tile loaded
+              // in_reuse times, each weight tile w_reuse times, each output
+              // tile stored once.
+              const std::uint64_t written = step_out / nk;
+              const std::uint64_t traffic =
+                  step_in / nn * in_reuse + step_w / nm * w_reuse + written;
               // Per step, on average: an input tile is loaded in_reuse times
               // over the nn steps that use it, a weight tile w_reuse times
               // over nm, an output tile stored once over nk.
               const double in_frac = static_cast<double>(in_reuse) / static_cast<double>(nn);
               const double w_frac = static_cast<double>(w_reuse) / static_cast<double>(nm);
               const double out_frac = 1.0 / static_cast<double>(nk);
-              const auto tpt_in = transfers_per_tile(context, arch::Operand::kInput);
-              const auto tpt_w = transfers_per_tile(context, arch::Operand::kWeight);
-              const auto tpt_out = transfers_per_tile(context, arch::Operand::kOutput);
-              // Each kind of step (tile sizes at the grid's edges differ),
-              // with its exact compute and bytes.
               std::vector<StepKind> kinds;
-              // DRAM bytes, exact at the edges: each (m, k) input tile
-              // loaded in_reuse times, each (k, n) weight tile w_reuse
-              // times, each (m, n) output tile stored once.
-              std::uint64_t traffic = 0;
-              for (auto [sg, cg] : split(g.batch, tg)) {
-                for (auto [sk, ck] : split(g.k, tk)) {
-                  for (auto [sm, cm] : split(g.m, tm))
-                    traffic +=
-                        cg * ck * cm * in_reuse *
-                        dram_tile_bytes(context, tile_bytes(layer, sm, 1, sk, sg, types)).input;
-                  for (auto [sn, cn] : split(g.n, tn))
-                    traffic +=
-                        cg * ck * cn * w_reuse *
-                        dram_tile_bytes(context, tile_bytes(layer, 1, sn, sk, sg, types)).weight;
-                }
-                for (auto [sm, cm] : split(g.m, tm))
-                  for (auto [sn, cn] : split(g.n, tn))
-                    traffic +=
-                        cg * cm * cn *
-                        dram_tile_bytes(context, tile_bytes(layer, sm, sn, 1, sg, types)).output;
+              kinds.reserve(n_kinds);
+              for (std::size_t i = 0; i < n_kinds; ++i) {
+                const Geometry& k = geometry[i];
+                StepKind kind;
+                kind.count = k.count;
+                kind.compute_cycles = k.compute;
+                kind.bytes = in_frac * static_cast<double>(k.dram.input) +
+                             w_frac * static_cast<double>(k.dram.weight) +
+                             out_frac * static_cast<double>(k.dram.output);
+                kind.transfers = in_frac * static_cast<double>(tpt_in) +
+                                 w_frac * static_cast<double>(tpt_w) +
+                                 out_frac * static_cast<double>(tpt_out);
+                kind.loads = std::max(in_frac * (k.dram.input > 0), w_frac * (k.dram.weight > 0));
+                kind.chain_cycles = k.chain;
+                kinds.push_back(kind);
               }
-              for (auto [sm, cm] : split(g.m, tm))
-                for (auto [sn, cn] : split(g.n, tn))
-                  for (auto [sk, ck] : split(g.k, tk))
-                    for (auto [sg, cg] : split(g.batch, tg)) {
-                      const TileBytes tb = tile_bytes(layer, sm, sn, sk, sg, types);
-                      const TileBytes d = dram_tile_bytes(context, tb);
-                      const std::uint64_t count = cm * cn * ck * cg;
-                      StepKind kind;
-                      kind.count = count;
-                      kind.compute_cycles =
-                          arch::gemm_cycles(config.array.dataflow, config.array.rows,
-                                            config.array.cols, {sm, sn, sk, sg}, true, rate)
-                              .count();
-                      kind.bytes = in_frac * static_cast<double>(d.input) +
-                                   w_frac * static_cast<double>(d.weight) +
-                                   out_frac * static_cast<double>(d.output);
-                      kind.transfers = in_frac * static_cast<double>(tpt_in) +
-                                       w_frac * static_cast<double>(tpt_w) +
-                                       out_frac * static_cast<double>(tpt_out);
-                      kind.loads = std::max(in_frac * (d.input > 0), w_frac * (d.weight > 0));
-                      kind.chain_cycles = chain_cycles(context, tb);
-                      kinds.push_back(kind);
-                    }
               // The first step loads its input and weight tiles whole.
               StepKind first = kinds.front();
               first.bytes = static_cast<double>(d_full.input + d_full.weight);
@@ -172,7 +179,7 @@ Mapping SingleLevel::map(const Layer& layer, const MapContext& context) const {
                         chunking,
                         estimated_cycles(config, kinds, first),
                         0};
-              consider(p, traffic, steps);
+              consider(p, traffic, written, steps);
             }
           }
         }
@@ -206,7 +213,9 @@ Mapping SingleLevel::map(const Layer& layer, const MapContext& context) const {
     if (!fits(context, b)) continue;
     const Extents count{ceil_div(g.m, tm), ceil_div(g.n, tn), ceil_div(g.k, tk)};
     const std::uint64_t steps = count.m * count.n * count.k * g.batch;
-    const std::uint64_t traffic = walk_traffic(order, count, g.batch, dram_tile_bytes(context, b));
+    std::uint64_t written = 0;
+    const std::uint64_t traffic =
+        loop_nest_traffic(order, count, g.batch, dram_tile_bytes(context, b), &written);
     const std::uint64_t transfers = steps * 3;
     Mapping p{tm,
               tn,
@@ -217,7 +226,7 @@ Mapping SingleLevel::map(const Layer& layer, const MapContext& context) const {
               estimated_cycles(config, untiled_compute.count(), traffic, transfers, steps,
                                chain_cycles(context, b, order[2] != 'k')),
               0};
-    consider(p, traffic, steps);
+    consider(p, traffic, written, steps);
   }
   if (!found) {
     throw InputError(fmt::format(
