@@ -285,7 +285,7 @@ Config parse_config(const nlohmann::json& json, const std::string& source) {
     JsonReader s = top.object("schedule");
     config.schedule.mapper = s.optional_string("mapper", config.schedule.mapper);
     if (config.schedule.mapper.empty()) s.fail("mapper", "must name a registered mapper");
-    config.schedule.residency = s.optional_enum("residency", "none", {"none", "auto"}) == "none"
+    config.schedule.residency = s.optional_enum("residency", "auto", {"none", "auto"}) == "none"
                                     ? ScheduleConfig::Residency::kNone
                                     : ScheduleConfig::Residency::kAuto;
     s.finish();

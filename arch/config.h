@@ -120,7 +120,7 @@ struct ScheduleConfig {
   // from DRAM and writes its output there (SCALE-Sim's layer-at-a-time, and
   // the default until the planner-vs-simulator checks cover kAuto).
   enum class Residency { kNone, kAuto };
-  Residency residency = Residency::kNone;
+  Residency residency = Residency::kAuto;
 };
 
 struct Config {

@@ -36,11 +36,13 @@ struct Paths {
         output(c.path(arch::Operand::kOutput)) {}
 };
 
-// Bytes staged along an operand's path: written into each buffer, and read
-// out of each but the last (which the array or the store reads).
-void stage(arch::Actions& a, const std::vector<std::size_t>& path, std::uint64_t bytes) {
+// Bytes staged along an operand's path: written into each buffer (but the
+// first when the operand is resident there already), and read out of each
+// but the last (which the array or the store reads).
+void stage(arch::Actions& a, const std::vector<std::size_t>& path, std::uint64_t bytes,
+           bool resident) {
   for (std::size_t i = 0; i < path.size(); ++i) {
-    a.sram_write_bytes[path[i]] += bytes;
+    if (!(resident && i == 0)) a.sram_write_bytes[path[i]] += bytes;
     if (i + 1 < path.size()) {
       a.sram_read_bytes[path[i]] += bytes;
       a.dma_bytes += bytes;
@@ -48,11 +50,17 @@ void stage(arch::Actions& a, const std::vector<std::size_t>& path, std::uint64_t
   }
 }
 
+// Which of a layer's operands the schedule keeps resident.
+struct Resident {
+  bool input = false, weight = false, output = false;
+};
+
 // Adds the layer's actions without tiling to `a`: each operand crosses its
-// path once, the array streams the closed-form traffic of the whole GEMM,
-// the vector unit works in its buffer.
+// path once (from where it lives), the array streams the closed-form
+// traffic of the whole GEMM, the vector unit works in its buffer.
 void add_layer_actions(arch::Actions& a, const Layer& l, const LayerTypes& t,
-                       const LayerEstimate& le, const arch::Config& config, const Paths& paths) {
+                       const LayerEstimate& le, const arch::Config& config, const Paths& paths,
+                       const Resident& resident) {
   a.dram_read_bytes += le.dram_read_bytes;
   a.dram_write_bytes += le.dram_write_bytes;
   a.dma_bytes += le.dram_bytes;
@@ -69,32 +77,34 @@ void add_layer_actions(arch::Actions& a, const Layer& l, const LayerTypes& t,
     const std::uint64_t in = bytes_for(input_elements(l), t.activation);
     const std::uint64_t w = bytes_for(l.weight_elements(), t.weight);
     const std::uint64_t out = bytes_for(l.output_elements(), t.activation);
-    stage(a, paths.input, in);
-    stage(a, paths.weight, w);
+    stage(a, paths.input, in, resident.input);
+    stage(a, paths.weight, w, resident.weight);
     const ArrayBytes array =
         array_operand_bytes(config, l.gemm(), t.activation, t.weight, t.activation);
     a.sram_read_bytes[paths.input.back()] += array.input;
     a.sram_read_bytes[paths.weight.back()] += array.weight;
     a.sram_write_bytes[paths.output.back()] += array.output;
-    // The output drains towards DRAM: staged in reverse, read for the store.
+    // The output drains towards DRAM: staged in reverse, read for the store
+    // (none when it stays resident in the first buffer).
     const auto& path = paths.output;
     for (std::size_t i = path.size(); i-- > 0;) {
-      a.sram_read_bytes[path[i]] += out;
+      if (!(resident.output && i == 0)) a.sram_read_bytes[path[i]] += out;
       if (i > 0) {
         a.sram_write_bytes[path[i - 1]] += out;
         a.dma_bytes += out;
       }
     }
     if (l.fused) vector_work(*l.fused);
-  } else if (le.dram_bytes > 0) {
-    // Vector, data-movement and embedding layers: loaded into the vector
-    // unit's buffer, read and written there, stored from it.
+  } else {
+    // Vector, data-movement and embedding layers: what comes from DRAM is
+    // loaded into the vector unit's buffer and what goes there is stored
+    // from it; the vector unit reads its inputs and writes its output there.
     a.sram_write_bytes[vbuf] += le.dram_read_bytes;
     a.sram_read_bytes[vbuf] += le.dram_write_bytes;
     if (l.kind == LayerKind::kVector) {
       vector_work(l.work);
-      a.sram_read_bytes[vbuf] += le.dram_read_bytes;
-      a.sram_write_bytes[vbuf] += le.dram_write_bytes;
+      a.sram_read_bytes[vbuf] += bytes_for(l.in_elements, t.activation);
+      a.sram_write_bytes[vbuf] += bytes_for(l.out_elements, t.activation);
     }
   }
 }
@@ -129,7 +139,12 @@ Estimate estimate(const Workload& workload, const arch::Config& config) {
     e.dram_bytes += le.dram_bytes;
     e.dram_read_bytes += le.dram_read_bytes;
     e.dram_write_bytes += le.dram_write_bytes;
-    add_layer_actions(e.actions, l, t, le, config, paths);
+    const Residency& r = schedule.residency;
+    const Resident resident{!l.inputs.empty() && r.resident(r.tensor_of[l.inputs[0]]),
+                            l.on_array() && l.second == OperandSource::kProducer &&
+                                r.resident(r.tensor_of[l.second_producer]),
+                            r.tensor_of[i] == i && r.resident(i)};
+    add_layer_actions(e.actions, l, t, le, config, paths, resident);
     e.layers.push_back(le);
   }
   e.latency_ms = static_cast<double>(e.cycles.count()) / (config.clock_mhz * 1e3);

@@ -32,9 +32,11 @@ assert "Sensitivity per parameter" in html and "model.width_mult" in html
 PY
 
 # Multi-fidelity: estimate all 72, simulate the 20 most promising. They are
-# simulated exactly as in the full run, the front they make is part of the
-# full run's front, and screening.json bounds the disagreement as
-# EndToEnd.AnalyticalEstimateStaysNearTheSimulator does.
+# simulated exactly as in the full run; every point of the front they make
+# is on the full run's front or within 1% on every objective of a point
+# there (designs that differ only in a knob that barely moves them, such as
+# DRAM bandwidth once activations stay on chip, can swap places); and
+# screening.json keeps the latency ratio within 5% of 1 (issue 11).
 "$tessel" sweep "$spec" -o "$tmp/screen" --jobs 2 --screen 20 >"$tmp/screen.log"; check "screened sweep" $?
 grep -q "sweep mobilenet_edge: 20 evaluated, 0 reused" "$tmp/screen.log"; check "screen simulates 20" $?
 python3 - "$tmp/screen" "$tmp/one" <<'PY'; check "screened points equal the full run's; their front is in the full front; ratios bounded" $?
@@ -44,11 +46,15 @@ rows = {r["key"]: r for r in csv.DictReader(open(full + "/points.csv"))}
 simulated = list(csv.DictReader(open(screen + "/points.csv")))
 assert len(simulated) == 20 and all(rows[r["key"]] == r for r in simulated)
 full_front = {p["key"] for p in json.load(open(full + "/pareto.json"))["points"]}
-assert {p["key"] for p in json.load(open(screen + "/pareto.json"))["points"]} <= full_front
+objectives = ["totals.latency_ms", "accuracy", "hardware.area_mm2", "totals.energy_pj"]
+def near(a, b):
+    return all(abs(float(a[o]) - float(b[o])) <= 0.01 * abs(float(b[o])) for o in objectives)
+for p in json.load(open(screen + "/pareto.json"))["points"]:
+    assert p["key"] in full_front or any(near(rows[p["key"]], rows[f]) for f in full_front), p["key"]
 s = json.load(open(screen + "/screening.json"))
 assert s["screened_points"] == 72 and s["simulated_points"] == 20, s
 lat = s["ratio_analytical_over_simulated"]["totals.latency_ms"]
-assert lat["points"] == 20 and 0.5 < lat["min_ratio"] <= lat["median_ratio"] <= lat["max_ratio"] < 1.05, lat
+assert lat["points"] == 20 and 0.95 < lat["min_ratio"] <= lat["median_ratio"] <= lat["max_ratio"] < 1.05, lat
 PY
 "$tessel" sweep "$spec" -o "$tmp/screen" --jobs 2 --screen 20 --resume >"$tmp/screen2.log"; check "screened sweep resumes" $?
 grep -q "sweep mobilenet_edge: 0 evaluated, 20 reused" "$tmp/screen2.log"; check "screened resume re-runs nothing" $?

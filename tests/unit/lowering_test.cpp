@@ -33,27 +33,65 @@ const char* kWorkloads[] = {
     "configs/workloads/gemm_mnk_scalesim.csv"};
 
 // Re-derives the hazards every instruction must wait for, from the
-// locations it reads and writes, and checks the trace lists them.
+// locations it reads and writes, and checks the trace lists them. Staging
+// space is keyed by (buffer, slot, operand). A resident region (a tensor
+// kept on chip) is written by its producer layer and read in place by its
+// consumers: a reader in another layer must wait for the producer's
+// barrier (tile-level hazards inside the producer are not visible here).
 void expect_hazards_respected(const workloads::Trace& t) {
   using Key = std::tuple<int, std::uint32_t, Operand>;
   std::map<Key, std::uint32_t> writer;
   std::map<Key, std::vector<std::uint32_t>> readers;
+  std::map<std::pair<int, std::uint32_t>, std::set<std::uint32_t>> region_writer_layers;
+  std::map<std::uint32_t, std::uint32_t> barrier_of;  // layer -> its BARRIER
+  std::set<std::tuple<workloads::Unit, std::uint32_t, std::uint32_t>> waited;
+  for (const auto& i : t.instructions) {
+    if (i.op == Opcode::kBarrier) barrier_of[i.layer] = i.id;
+  }
   for (const auto& i : t.instructions) {
     const std::set<std::uint32_t> deps(i.deps.begin(), i.deps.end());
     for (auto d : i.deps) {
       ASSERT_LT(d, i.id);
     }
-    std::vector<Key> reads, writes;
-    if (i.op == Opcode::kLoad) writes.push_back({i.dst.buffer, i.dst.slot, i.operand});
-    if (i.op == Opcode::kStore) reads.push_back({i.src.buffer, i.src.slot, i.operand});
+    std::vector<std::pair<workloads::Location, Operand>> read_at, write_at;
+    if (i.op == Opcode::kLoad) write_at.push_back({i.dst, i.operand});
+    if (i.op == Opcode::kStore) read_at.push_back({i.src, i.operand});
     if (i.op == Opcode::kMove) {
-      reads.push_back({i.src.buffer, i.src.slot, i.operand});
-      writes.push_back({i.dst.buffer, i.dst.slot, i.operand});
+      read_at.push_back({i.src, i.operand});
+      write_at.push_back({i.dst, i.operand});
+    }
+    if (i.op == Opcode::kGemm) {
+      read_at.push_back({i.input, Operand::kInput});
+      read_at.push_back({i.weight, Operand::kWeight});
+      write_at.push_back({i.output, Operand::kOutput});
+    }
+    if (i.op == Opcode::kVector) write_at.push_back({i.output, Operand::kOutput});
+    // Resident regions: cross-layer reads wait for the producer's barrier.
+    std::vector<workloads::Location> region_reads;
+    for (const auto& [at, op] : read_at) {
+      if (at.region != 0) region_reads.push_back(at);
     }
     if (i.op == Opcode::kVector) {
-      // Sources may be any operand region of their slot: the latest writer
-      // of any region there must be a dependency.
       for (const auto& src : i.sources) {
+        if (src.region != 0) region_reads.push_back(src);
+      }
+    }
+    // Units run their queues in order, so an earlier instruction of the
+    // same unit and layer that waited for the barrier covers later ones.
+    for (const auto& at : region_reads) {
+      for (auto layer : region_writer_layers[{at.buffer, at.region}]) {
+        if (layer == i.layer) continue;
+        const auto key = std::make_tuple(workloads::unit_of(i.op), i.layer, layer);
+        if (deps.contains(barrier_of.at(layer))) waited.insert(key);
+        EXPECT_TRUE(waited.contains(key)) << "instruction " << i.id << " reads region "
+                                          << at.region << " before its producer's barrier";
+      }
+    }
+    if (i.op == Opcode::kVector) {
+      // Staged sources may be any operand region of their slot: the latest
+      // writer of any region there must be a dependency.
+      for (const auto& src : i.sources) {
+        if (src.region != 0) continue;
         std::optional<std::uint32_t> latest;
         for (Operand op : arch::kAllOperands) {
           const Key k{src.buffer, src.slot, op};
@@ -62,12 +100,17 @@ void expect_hazards_respected(const workloads::Trace& t) {
         ASSERT_TRUE(latest.has_value()) << "VECTOR " << i.id << " reads a location never written";
         EXPECT_TRUE(deps.contains(*latest)) << "RAW hazard missed at VECTOR " << i.id;
       }
-      writes.push_back({i.output.buffer, i.output.slot, Operand::kOutput});
     }
-    if (i.op == Opcode::kGemm) {
-      reads.push_back({i.input.buffer, i.input.slot, Operand::kInput});
-      reads.push_back({i.weight.buffer, i.weight.slot, Operand::kWeight});
-      writes.push_back({i.output.buffer, i.output.slot, Operand::kOutput});
+    std::vector<Key> reads, writes;
+    for (const auto& [at, op] : read_at) {
+      if (at.region == 0) reads.push_back({at.buffer, at.slot, op});
+    }
+    for (const auto& [at, op] : write_at) {
+      if (at.region == 0) {
+        writes.push_back({at.buffer, at.slot, op});
+      } else {
+        region_writer_layers[{at.buffer, at.region}].insert(i.layer);
+      }
     }
     for (const auto& k : reads) {
       ASSERT_TRUE(writer.contains(k))
@@ -90,46 +133,50 @@ void expect_hazards_respected(const workloads::Trace& t) {
 }
 
 TEST(Lowering, EveryExampleTilesFitsAndRespectsHazards) {
-  for (const char* a : kArchs) {
-    const auto config = arch::load_config(source_path(a));
-    for (const char* w : kWorkloads) {
-      SCOPED_TRACE(std::string(a) + " x " + w);
-      const auto workload = workloads::load_workload(source_path(w));
-      const auto lowered = workloads::lower(workload, config);
-      expect_hazards_respected(lowered.trace);
-      // The final stores (those each layer's barrier waits for) write every
-      // output element once; partial sums spilled are all read back; MACs
-      // are conserved.
-      std::uint64_t stored = 0, final_stored = 0, partial_loaded = 0, macs = 0, outputs = 0;
-      const auto& insts = lowered.trace.instructions;
-      for (const auto& i : insts) {
-        if (i.op == Opcode::kStore) stored += i.bytes();
-        if (i.op == Opcode::kBarrier) {
-          for (auto d : i.deps) final_stored += insts[d].bytes();
+  for (const char* residency : {"none", "auto"})
+    for (const char* a : kArchs) {
+      const auto config =
+          arch::load_config(source_path(a), {std::string("schedule.residency=") + residency});
+      for (const char* w : kWorkloads) {
+        SCOPED_TRACE(std::string(residency) + " " + a + " x " + w);
+        const auto workload = workloads::load_workload(source_path(w));
+        const auto lowered = workloads::lower(workload, config);
+        expect_hazards_respected(lowered.trace);
+        // The store accounting below is that of the layer-at-a-time schedule.
+        if (std::string(residency) == "auto") continue;
+        // The final stores (those each layer's barrier waits for) write every
+        // output element once; partial sums spilled are all read back; MACs
+        // are conserved.
+        std::uint64_t stored = 0, final_stored = 0, partial_loaded = 0, macs = 0, outputs = 0;
+        const auto& insts = lowered.trace.instructions;
+        for (const auto& i : insts) {
+          if (i.op == Opcode::kStore) stored += i.bytes();
+          if (i.op == Opcode::kBarrier) {
+            for (auto d : i.deps) final_stored += insts[d].bytes();
+          }
+          if (i.op == Opcode::kLoad && i.operand == Operand::kOutput) partial_loaded += i.bytes();
+          if (i.op == Opcode::kGemm) macs += i.shape.macs();
         }
-        if (i.op == Opcode::kLoad && i.operand == Operand::kOutput) partial_loaded += i.bytes();
-        if (i.op == Opcode::kGemm) macs += i.shape.macs();
-      }
-      for (const auto& l : workload.layers) outputs += l.gemm().m * l.gemm().n * l.gemm().batch;
-      EXPECT_EQ(final_stored, bytes_for(outputs, config.array.precision));
-      EXPECT_EQ(stored - final_stored, partial_loaded);
-      EXPECT_EQ(macs, workload.macs());
-      // Each tile fits every buffer's per-slot budget.
-      for (std::size_t li = 0; li < lowered.mappings.size(); ++li) {
-        const auto& p = lowered.mappings[li];
-        const auto& layer = workload.layers[li];
-        if (!layer.on_array()) continue;
-        const std::uint64_t in = layer.input_tile_elements(p.tm, p.tk) * p.tg;
-        const std::uint64_t wt = p.tk * p.tn * p.tg, out = p.tm * p.tn * p.tg;
-        for (const auto& s : config.sram) {
-          const std::uint64_t need = (s.holds_operand(Operand::kInput) ? in : 0) +
-                                     (s.holds_operand(Operand::kWeight) ? wt : 0) +
-                                     (s.holds_operand(Operand::kOutput) ? out : 0);
-          EXPECT_LE(need, s.tile_budget_bytes()) << layer.name << " in " << s.name;
+        for (const auto& l : workload.layers) outputs += l.gemm().m * l.gemm().n * l.gemm().batch;
+        EXPECT_EQ(final_stored, bytes_for(outputs, config.array.precision));
+        EXPECT_EQ(stored - final_stored, partial_loaded);
+        EXPECT_EQ(macs, workload.macs());
+        // Each tile fits every buffer's per-slot budget.
+        for (std::size_t li = 0; li < lowered.mappings.size(); ++li) {
+          const auto& p = lowered.mappings[li];
+          const auto& layer = workload.layers[li];
+          if (!layer.on_array()) continue;
+          const std::uint64_t in = layer.input_tile_elements(p.tm, p.tk) * p.tg;
+          const std::uint64_t wt = p.tk * p.tn * p.tg, out = p.tm * p.tn * p.tg;
+          for (const auto& s : config.sram) {
+            const std::uint64_t need = (s.holds_operand(Operand::kInput) ? in : 0) +
+                                       (s.holds_operand(Operand::kWeight) ? wt : 0) +
+                                       (s.holds_operand(Operand::kOutput) ? out : 0);
+            EXPECT_LE(need, s.tile_budget_bytes()) << layer.name << " in " << s.name;
+          }
         }
       }
     }
-  }
 }
 
 std::uint64_t trace_compute_cycles(const arch::Config& c, const workloads::Trace& t) {

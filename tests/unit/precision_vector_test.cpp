@@ -143,24 +143,17 @@ TEST(Lowering, UnsupportedPrecisionIsAClearError) {
       "int4, int8 (arch.array.macs_per_pe_per_cycle)");
 }
 
+nlohmann::json with_residency(const char* mode) {
+  auto j = arch_json();
+  j["schedule"] = {{"residency", mode}};
+  return j;
+}
+
 TEST(Lowering, FusedEpilogueSavesTheRoundTrip) {
-  const auto c = arch::parse_config(arch_json(), "p.json");
-  const auto fused = workloads::lower(
-      parse(R"({"layers":[{"name":"fc","type":"gemm","m":256,"n":64,"k":64,"fuse":"gelu"}]})"), c);
-  const auto separate =
-      workloads::lower(parse(R"({"layers":[{"name":"fc","type":"gemm","m":256,"n":64,"k":64},
-      {"name":"act","type":"gelu","elements":16384}]})"),
-                       c);
-  std::uint64_t fused_vector_elements = 0;
-  for (const auto& i : fused.trace.instructions) {
-    if (i.op == Opcode::kVector) {
-      EXPECT_EQ(i.work.op, VectorOp::kGelu);
-      fused_vector_elements += i.work.rows * i.work.row_length;
-      // It works on the GEMM's output tile in place, then the store follows.
-      EXPECT_EQ(i.sources.front().buffer, i.output.buffer);
-    }
-  }
-  EXPECT_EQ(fused_vector_elements, 256u * 64);
+  const auto fused_w =
+      parse(R"({"layers":[{"name":"fc","type":"gemm","m":256,"n":64,"k":64,"fuse":"gelu"}]})");
+  const auto separate_w = parse(R"({"layers":[{"name":"fc","type":"gemm","m":256,"n":64,"k":64},
+      {"name":"act","type":"gelu","elements":16384}]})");
   const auto total = [](const workloads::Trace& t) {
     std::uint64_t b = 0;
     for (const auto& i : t.instructions) {
@@ -168,34 +161,62 @@ TEST(Lowering, FusedEpilogueSavesTheRoundTrip) {
     }
     return b;
   };
-  // Unfused: the activation reads and writes the 16 KiB tensor once more.
-  EXPECT_EQ(total(separate.trace), total(fused.trace) + 2 * 256 * 64);
+  // Layer at a time, the unfused activation reads and writes the 16 KiB
+  // tensor once more; resident, the tensor stays on chip either way.
+  for (const char* mode : {"none", "auto"}) {
+    SCOPED_TRACE(mode);
+    const auto c = arch::parse_config(with_residency(mode), "p.json");
+    const auto fused = workloads::lower(fused_w, c);
+    const auto separate = workloads::lower(separate_w, c);
+    std::uint64_t fused_vector_elements = 0;
+    for (const auto& i : fused.trace.instructions) {
+      if (i.op == Opcode::kVector) {
+        EXPECT_EQ(i.work.op, VectorOp::kGelu);
+        fused_vector_elements += i.work.rows * i.work.row_length;
+        // It works on the GEMM's output tile in place, then the store follows.
+        EXPECT_EQ(i.sources.front().buffer, i.output.buffer);
+      }
+    }
+    EXPECT_EQ(fused_vector_elements, 256u * 64);
+    EXPECT_EQ(total(separate.trace),
+              total(fused.trace) + (std::string(mode) == "none" ? 2 * 256 * 64 : 0));
+  }
 }
 
 TEST(Lowering, VectorLayersDependOnTheirProducers) {
-  const auto c = arch::parse_config(arch_json(), "p.json");
   const auto w = parse(R"({"layers":[
       {"name":"a","type":"gemm","m":32,"n":32,"k":32},
       {"name":"b","type":"gemm","m":32,"n":32,"k":32,"inputs":[]},
       {"name":"sum","type":"add","elements":1024,"inputs":["a","b"]}]})");
-  const auto t = workloads::lower(w, c).trace;
-  std::vector<std::uint32_t> barriers;
-  for (const auto& i : t.instructions) {
-    if (i.op == Opcode::kBarrier) barriers.push_back(i.id);
-  }
-  ASSERT_EQ(barriers.size(), 3u);
-  // Layer b reads the workload input: it does not wait for a.
-  for (const auto& i : t.instructions) {
-    if (i.layer == 1 && i.op == Opcode::kLoad) {
-      EXPECT_THAT(i.deps, ::testing::Not(::testing::Contains(barriers[0])));
+  for (const char* mode : {"none", "auto"}) {
+    SCOPED_TRACE(mode);
+    const auto t = workloads::lower(w, arch::parse_config(with_residency(mode), "p.json")).trace;
+    std::vector<std::uint32_t> barriers;
+    for (const auto& i : t.instructions) {
+      if (i.op == Opcode::kBarrier) barriers.push_back(i.id);
     }
-    if (i.layer == 2 && i.op == Opcode::kLoad) {
-      EXPECT_THAT(i.deps, ::testing::Contains(::testing::AnyOf(barriers[0], barriers[1])));
+    ASSERT_EQ(barriers.size(), 3u);
+    // Layer b reads the workload input: it does not wait for a. The add's
+    // reads of a and b (LOADs layer at a time, the VECTOR in place when
+    // resident) wait for their producers.
+    int add_loads = 0;
+    for (const auto& i : t.instructions) {
+      if (i.layer == 1 && i.op == Opcode::kLoad) {
+        EXPECT_THAT(i.deps, ::testing::Not(::testing::Contains(barriers[0])));
+      }
+      if (i.layer == 2 && i.op == Opcode::kLoad) {
+        EXPECT_THAT(i.deps, ::testing::Contains(::testing::AnyOf(barriers[0], barriers[1])));
+        ++add_loads;
+      }
+      if (i.layer == 2 && i.op == Opcode::kVector && std::string(mode) == "auto") {
+        ASSERT_EQ(i.sources.size(), 2u);
+        EXPECT_NE(i.sources[0].region, 0u);
+        EXPECT_NE(i.sources[1].region, 0u);
+        EXPECT_THAT(i.deps, ::testing::IsSupersetOf({barriers[0], barriers[1]}));
+      }
     }
+    EXPECT_EQ(add_loads, std::string(mode) == "none" ? 2 : 0);  // both operands, or none
   }
-  int add_loads = 0;
-  for (const auto& i : t.instructions) add_loads += i.layer == 2 && i.op == Opcode::kLoad;
-  EXPECT_GE(add_loads, 2);  // both operands
 }
 
 TEST(Workloads, VectorAndMoveLayersParse) {
