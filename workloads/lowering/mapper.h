@@ -9,8 +9,10 @@
 // Contract: the returned tiles fit `MapContext::tile_budget_bytes` of every
 // buffer on each operand's path; spatial tile sides are multiples of the
 // array granule or the full extent; the result depends only on the layer and
-// the context (deterministic). A mapper that finds no tile throws InputError
-// naming the layer and the buffer.
+// the context (deterministic); it depends on the budgets only through which
+// candidates fit (so with smaller budgets, a choice that still fits stays
+// the choice: the schedule search relies on it). A mapper that finds no tile
+// throws InputError naming the layer and the buffer.
 
 #include <functional>
 #include <memory>

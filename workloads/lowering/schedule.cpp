@@ -1,6 +1,8 @@
 #include "workloads/lowering/schedule.h"
 
 #include <algorithm>
+#include <array>
+#include <bit>
 #include <utility>
 
 #include <fmt/format.h>
@@ -35,8 +37,9 @@ std::optional<RowsShape> rows_shape(const Layer& layer) {
 
 namespace {
 
-// Splits of the resident buffer the search tries (see schedule.h).
-constexpr std::uint64_t kStagingSplits = 5;
+// At most this many staging budgets are tried (a bound on the search's
+// cost; the search normally stops earlier, see choose_schedule).
+constexpr std::uint64_t kMaxStagingSplits = 24;
 
 // Layers off the MAC array are tiled by rows through the vector unit's
 // buffer: the largest row tile whose staged inputs and output fit a slot
@@ -108,6 +111,7 @@ class Planner {
       m_types.push_back(layer_types(layer, config));
       m_output_bytes.push_back(bytes_for(layer.output_elements(), m_types.back().activation));
     }
+    m_cache.resize(workload.layers.size());
   }
 
   Schedule run() {
@@ -127,19 +131,24 @@ class Planner {
         m_config.schedule.residency == arch::ScheduleConfig::Residency::kAuto && !scalesim
             ? resident_buffer(m_config)
             : -1;
-    const std::uint64_t splits = rb < 0 ? 1 : kStagingSplits;
-    std::optional<std::pair<std::uint64_t, std::uint64_t>> best_cost;
-    for (std::uint64_t d = 0; d < splits; ++d) {
+    // Staging budgets per slot: the whole slot, then powers of two down, so
+    // that a larger buffer always offers the budgets a smaller one did (with
+    // a larger resident area). The expected cost falls while residency buys
+    // more than the shrinking tiles lose; the search stops once it rises.
+    std::optional<std::pair<std::uint64_t, std::uint64_t>> best_cost, previous;
+    const std::uint64_t slot = rb < 0 ? 0 : m_config.sram[rb].tile_budget_bytes();
+    std::uint64_t budget = slot;
+    for (std::uint64_t tries = 0; tries < kMaxStagingSplits; ++tries) {
       MapContext context(m_config);
       std::uint64_t area = 0;
       if (rb >= 0) {
-        const auto& buffer = m_config.sram[rb];
-        context.tile_budget_bytes[rb] = buffer.tile_budget_bytes() >> d;
-        area = buffer.capacity_bytes - context.tile_budget_bytes[rb] * buffer.slots();
+        context.tile_budget_bytes[rb] = budget;
+        area = m_config.sram[rb].capacity_bytes - budget * m_config.sram[rb].slots();
       }
       Residency residency = allocate_residency(m_workload, m_output_bytes, rb, area);
       std::vector<Mapping> mappings;
       std::uint64_t cycles = 0, dram = 0;
+      bool mapped = true;
       try {
         for (std::size_t l = 0; l < m_workload.layers.size(); ++l) {
           mappings.push_back(map_layer(l, residency, context));
@@ -147,18 +156,27 @@ class Planner {
           dram += mappings.back().dram_bytes;
         }
       } catch (const InputError&) {
-        if (d == 0) throw;  // the whole slot does not fit: a real error
-        continue;           // a smaller staging split does not fit this layer
+        if (budget == slot) throw;  // the whole slot does not fit: a real error
+        mapped = false;             // smaller budgets fit still less
       }
-      if (!best_cost || std::make_pair(cycles, dram) < *best_cost) {
-        best_cost = {cycles, dram};
+      if (!mapped) break;
+      const auto cost = std::make_pair(cycles, dram);
+      if (!best_cost || cost < *best_cost) {
+        best_cost = cost;
         m_out.mappings = std::move(mappings);
         m_out.residency = std::move(residency);
       }
+      if (rb < 0 || (previous && cost > *previous) || budget <= 1) break;
+      previous = cost;
+      budget = std::bit_floor(budget - 1);  // the next power of two below
     }
   }
 
-  Mapping map_layer(std::size_t l, const Residency& residency, MapContext& context) const {
+  // The splits are tried with shrinking budgets: a layer whose residency is
+  // unchanged and whose previous mapping still fits keeps it (mapper.h: a
+  // mapper's choice depends on the budgets only through which candidates
+  // fit, so the best of a superset that is still in the subset stays best).
+  Mapping map_layer(std::size_t l, const Residency& residency, MapContext& context) {
     const Layer& layer = m_workload.layers[l];
     context.resident_buffer = residency.buffer;
     context.input_resident =
@@ -166,13 +184,24 @@ class Planner {
     context.weight_resident = layer.on_array() && layer.second == OperandSource::kProducer &&
                               residency.resident(residency.tensor_of[layer.second_producer]);
     context.output_resident = residency.tensor_of[l] == l && residency.resident(l);
-    if (layer.on_array()) return m_mapper->map(layer, context);
-    return map_rows(layer, m_types[l], context, residency);
+    if (!layer.on_array()) return map_rows(layer, m_types[l], context, residency);
+    auto& cached = m_cache[l];
+    const std::array<bool, 3> flags{context.input_resident, context.weight_resident,
+                                    context.output_resident};
+    if (cached && cached->first == flags) {
+      const Mapping& m = cached->second;
+      if (fits(context, tile_bytes(layer, m.tm, m.tn, m.tk, m.tg, m_types[l]))) return m;
+    }
+    const Mapping m = m_mapper->map(layer, context);
+    cached = std::make_pair(flags, m);
+    return m;
   }
 
   const Workload& m_workload;
   const arch::Config& m_config;
   std::unique_ptr<IMapper> m_mapper;
+  // Per layer: the residency flags and mapping of the last split tried.
+  std::vector<std::optional<std::pair<std::array<bool, 3>, Mapping>>> m_cache;
   std::vector<LayerTypes> m_types;
   std::vector<std::uint64_t> m_output_bytes;
   Schedule m_out;

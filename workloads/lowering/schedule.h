@@ -5,10 +5,12 @@
 // DRAM bytes, so both use the one mapping cost model.
 //
 // The search: the resident buffer's per-slot staging budget is tried at the
-// whole slot (nothing resident, the layer-at-a-time schedule), then halves
-// of it down to 1/16, the rest of the buffer holding tensors (residency.h);
-// every layer is mapped under each split, and the split with the lowest
-// summed expected cycles, then DRAM bytes, wins (the first on ties).
+// whole slot (nothing resident, the layer-at-a-time schedule), then at the
+// powers of two below it, the rest of the buffer holding tensors
+// (residency.h); every layer is mapped under each split, and the split with
+// the lowest summed expected cycles, then DRAM bytes, wins (the first on
+// ties). The search stops at the first split that costs more than the one
+// before it, or that no longer fits some layer.
 
 #include <cstdint>
 #include <optional>
