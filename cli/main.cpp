@@ -72,7 +72,9 @@ po::options_description lower_options() {
       "override a hardware config value; repeatable")("output,o",
                                                       po::value<std::string>()->value_name("FILE"),
                                                       "write the trace to FILE (default: stdout)")(
-      "plan", "print the tile chosen for each layer instead of the trace");
+      "plan",
+      "print each layer's mapping (tiles, order, where its output lives, expected cycles and DRAM "
+      "bytes) instead of the trace");
   return d;
 }
 
@@ -84,17 +86,32 @@ int run_lower(const std::vector<std::string>& args) {
   const auto lowered = workloads::lower(workload, config);
   std::string text;
   if (vm.count("plan")) {
-    text +=
-        fmt::format("{:<24} {:>8} {:>8} {:>8} {:>6} {:>6} {:>8} {:>14} {:>14}\n", "layer", "tile_m",
-                    "tile_n", "tile_k", "tile_g", "order", "chunked", "est_cycles", "dram_bytes");
+    // Where a layer's output lives: in the resident buffer (at its offset,
+    // until its last consumer), or in DRAM (network outputs, spills).
+    const auto& res = lowered.residency;
+    auto home = [&](std::size_t l) -> std::string {
+      const std::size_t t = res.tensor_of[l];
+      if (!res.resident(t)) return "dram";
+      const auto& h = res.home[t];
+      return fmt::format("{}@{}K..{}", config.sram[res.buffer].name, h.offset_bytes / 1024,
+                         workload.layers[h.last_use].name);
+    };
+    text += fmt::format("{:<24} {:>8} {:>8} {:>8} {:>6} {:>6} {:>8} {:<32} {:>14} {:>14}\n",
+                        "layer", "tile_m", "tile_n", "tile_k", "tile_g", "order", "chunked",
+                        "output_lives", "est_cycles", "dram_bytes");
     for (std::size_t i = 0; i < lowered.mappings.size(); ++i) {
       const auto& p = lowered.mappings[i];
-      text += fmt::format("{:<24} {:>8} {:>8} {:>8} {:>6} {:>6} {:>8} {:>14} {:>14}\n",
+      text += fmt::format("{:<24} {:>8} {:>8} {:>8} {:>6} {:>6} {:>8} {:<32} {:>14} {:>14}\n",
                           workload.layers[i].name, p.tm, p.tn, p.tk, p.tg, p.order,
                           p.chunking == workloads::Mapping::Chunking::kNone         ? "no"
                           : p.chunking == workloads::Mapping::Chunking::kRepeatFold ? "repeat"
-                                                                                     : "stream",
-                          p.estimated_cycles, p.dram_bytes);
+                                                                                    : "stream",
+                          home(i), p.estimated_cycles, p.dram_bytes);
+    }
+    if (res.buffer >= 0) {
+      text += fmt::format("resident area: {} of {} B of \"{}\"; the rest stages tiles\n",
+                          res.area_bytes, config.sram[res.buffer].capacity_bytes,
+                          config.sram[res.buffer].name);
     }
   } else {
     text = workloads::trace_to_json(lowered.trace).dump(1) + "\n";

@@ -44,6 +44,26 @@ PY
 echo "plots and sensitivity: out/sweep_mobilenet_edge/pareto.html"
 
 echo
+echo "== How much SRAM an FSD-class NPU needs: SRAM 0.5-64 MiB x DRAM bandwidth (configs/sweeps/fsd_sram*.json)"
+for f in fsd_sram fsd_sram_perception; do
+  rm -rf "out/sweep_$f"
+  $tessel sweep "configs/sweeps/$f.json" -o "out/sweep_$f" >/dev/null
+  python3 - "out/sweep_$f/points.csv" "$f" <<'PY'
+import csv, sys
+rows = [r for r in csv.DictReader(open(sys.argv[1])) if r["arch.dram.channel_bandwidth_gb_per_s"] == "17.064"]
+rows.sort(key=lambda r: int(r["arch.sram[0].capacity_bytes"]))
+best = min(float(r["totals.latency_ms"]) for r in rows)
+print(f"{sys.argv[2]} at 17.064 GB/s per channel (the chip's LPDDR4-4266 x32):")
+for r in rows:
+    print(f"  SRAM {int(r['arch.sram[0].capacity_bytes']) / 2**20:6.1f} MiB  {float(r['totals.latency_ms']):8.3f} ms"
+          f"  DRAM reads {float(r['totals.dram_read_bytes']) / 1e6:8.1f} MB  area {float(r['hardware.area_mm2']):6.1f} mm2")
+knee = next(r for r in rows if float(r["totals.latency_ms"]) <= 1.05 * best)
+print(f"  knee: {int(knee['arch.sram[0].capacity_bytes']) / 2**20:.1f} MiB is within 5% of the best latency ({best:.3f} ms)")
+PY
+  echo "  plots: out/sweep_$f/pareto.html"
+done
+
+echo
 echo "== GPT-2 decode sweep: array, buffer, DRAM x KV length and weight precision (configs/sweeps/gpt_decode.json)"
 rm -rf out/sweep_gpt_decode
 $tessel sweep configs/sweeps/gpt_decode.json -o out/sweep_gpt_decode

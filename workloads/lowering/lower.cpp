@@ -47,7 +47,7 @@ class Lowerer {
     }
     Schedule schedule = plan_schedule(m_workload, m_config);
     m_out.mappings = std::move(schedule.mappings);
-    m_residency = std::move(schedule.residency);
+    m_out.residency = std::move(schedule.residency);
     for (std::uint32_t li = 0; li < m_workload.layers.size(); ++li) {
       const Layer& layer = m_workload.layers[li];
       m_out.trace.layers.push_back(layer.name);
@@ -69,11 +69,12 @@ class Lowerer {
   // Where a tensor lives when resident (its region, on the port of slot
   // region % slots), or nullopt when it lives in DRAM.
   std::optional<Location> home(std::size_t producer) const {
-    if (m_residency.buffer < 0) return std::nullopt;
-    const std::size_t t = m_residency.tensor_of[producer];
-    if (!m_residency.resident(t)) return std::nullopt;
-    const std::uint32_t region = m_residency.home[t].region;
-    return Location{m_residency.buffer, region % m_config.sram[m_residency.buffer].slots(), region};
+    if (m_out.residency.buffer < 0) return std::nullopt;
+    const std::size_t t = m_out.residency.tensor_of[producer];
+    if (!m_out.residency.resident(t)) return std::nullopt;
+    const std::uint32_t region = m_out.residency.home[t].region;
+    return Location{m_out.residency.buffer, region % m_config.sram[m_out.residency.buffer].slots(),
+                    region};
   }
   std::optional<Location> input_home(const Layer& layer, std::size_t which = 0) const {
     return layer.inputs.size() > which ? home(layer.inputs[which]) : std::nullopt;
@@ -82,7 +83,7 @@ class Lowerer {
   // readers of the tensors whose address range it reuses.
   std::vector<std::uint32_t> reuse_barriers() const {
     std::vector<std::uint32_t> out;
-    for (auto l : m_residency.home[m_li].wait_layers) out.push_back(m_barrier[l]);
+    for (auto l : m_out.residency.home[m_li].wait_layers) out.push_back(m_barrier[l]);
     return out;
   }
 
@@ -376,7 +377,6 @@ class Lowerer {
   const arch::Config& m_config;
   Lowered& m_out;
   Emitter m_em;
-  Residency m_residency;
   std::vector<LayerTypes> m_types;            // per layer
   std::vector<std::uint64_t> m_output_bytes;  // per layer
   const std::vector<std::size_t> m_in_path, m_w_path, m_out_path;

@@ -12,6 +12,7 @@
 #include "workloads/lowering/layer_types.h"
 #include "workloads/lowering/mapper.h"
 #include "workloads/lowering/mapping.h"
+#include "workloads/lowering/residency.h"
 #include "workloads/trace.h"
 
 namespace tessel::workloads {
@@ -19,6 +20,7 @@ namespace tessel::workloads {
 struct Lowered {
   Trace trace;
   std::vector<Mapping> mappings;  // one per layer
+  Residency residency;            // where each layer's output lived
 };
 
 // Throws InputError when a layer cannot be mapped or the mapper is unknown.
