@@ -49,6 +49,7 @@ void account_layers(const arch::Config& config, const workloads::Trace& trace,
   std::vector<double> used_pe(n_layers, 0), fold_pe(n_layers, 0);
   for (const auto& inst : trace.instructions) {
     auto& l = r.layers[inst.layer];
+    ++l.instructions;
     layer_end[inst.layer] = max(layer_end[inst.layer], sequencer.completed_at(inst.id));
     if (inst.op == Opcode::kGemm) {
       const auto& a = config.array;

@@ -23,6 +23,7 @@ struct LayerStats {
   Cycles stall_cycles;                               // cycles - compute_cycles
   std::array<Cycles, kCauseCount> stall_by_cause{};  // indexed by Cause
   Cycles vector_cycles;                              // vector unit busy inside the window
+  std::uint64_t instructions = 0;                    // trace instructions of this layer
   double mapping_efficiency = 0;
   double utilization = 0;
   // Bytes the MAC array read and wrote in its buffers (closed form per GEMM;
