@@ -288,6 +288,8 @@ Config parse_config(const nlohmann::json& json, const std::string& source) {
     config.schedule.residency = s.optional_enum("residency", "auto", {"none", "auto"}) == "none"
                                     ? ScheduleConfig::Residency::kNone
                                     : ScheduleConfig::Residency::kAuto;
+    config.schedule.weights_resident =
+        s.optional_bool("weights_resident", config.schedule.weights_resident);
     s.finish();
   }
   top.finish();

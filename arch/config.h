@@ -121,6 +121,9 @@ struct ScheduleConfig {
   // the default until the planner-vs-simulator checks cover kAuto).
   enum class Residency { kNone, kAuto };
   Residency residency = Residency::kAuto;
+  // With residency: weights that later layers share (a stream of frames)
+  // stay in the resident buffer when they fit, loaded from DRAM once.
+  bool weights_resident = true;
 };
 
 struct Config {

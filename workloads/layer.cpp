@@ -24,6 +24,7 @@ arch::GemmShape Layer::gemm() const {
 }
 
 std::uint64_t Layer::params() const {
+  if (weights_of) return 0;  // counted at the layer that owns them
   std::uint64_t p = extra_params;
   switch (kind) {
     case LayerKind::kConv2d:
@@ -94,7 +95,39 @@ void validate_edges(const Workload& workload, const std::string& source) {
     if (l.second == OperandSource::kProducer && l.second_producer >= i) {
       fail(fmt::format("second operand {} is not an earlier layer", l.second_producer));
     }
+    if (l.weights_of) {
+      const std::size_t o = *l.weights_of;
+      const Layer* owner = o < i ? &workload.layers[o] : nullptr;
+      if (!owner || owner->weights_of || owner->kind != l.kind ||
+          (l.kind != LayerKind::kEmbedding && !l.on_array()) ||
+          owner->weight_elements() != l.weight_elements() ||
+          owner->vocab * owner->dim != l.vocab * l.dim)
+        fail(fmt::format("weights_of {} is not an earlier layer owning parameters of this shape",
+                         o));
+    }
   }
+}
+
+Workload repeat_frames(const Workload& workload, std::uint64_t frames) {
+  if (frames <= 1) return workload;
+  Workload out;
+  out.name = workload.name;
+  out.skipped = workload.skipped;
+  const std::size_t n = workload.layers.size();
+  for (std::uint64_t f = 0; f < frames; ++f) {
+    for (std::size_t i = 0; i < n; ++i) {
+      Layer l = workload.layers[i];
+      l.name = fmt::format("f{}.{}", f, l.name);
+      for (auto& p : l.inputs) p += f * n;
+      if (l.on_array() && l.second == OperandSource::kProducer) l.second_producer += f * n;
+      const bool owns = (l.on_array() && l.second == OperandSource::kParameters) ||
+                        l.kind == LayerKind::kEmbedding;
+      if (f > 0 && owns) l.weights_of = i;
+      if (f > 0) l.extra_params = 0;  // norm gains and the like are frame 0's too
+      out.layers.push_back(std::move(l));
+    }
+  }
+  return out;
 }
 
 }  // namespace tessel::workloads

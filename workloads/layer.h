@@ -81,6 +81,10 @@ struct Layer {
   // embeddings.
   std::uint64_t extra_params = 0;
 
+  // The same parameters as an earlier layer (the same network run on the
+  // next frame of a stream): its weights are that layer's, counted once.
+  std::optional<std::size_t> weights_of;
+
   // Imported from SCALE-Sim: when a tile must split the temporal extent,
   // the fold keeps streaming (compute cycles as SCALE-Sim counts them).
   bool scalesim_semantics = false;
@@ -117,5 +121,10 @@ struct Workload {
 
 // Checks edges (earlier layers only) and sizes; `fail(layer, message)`.
 void validate_edges(const Workload& workload, const std::string& source);
+
+// `frames` inferences of `workload` one after another (a camera stream):
+// frame f's layers are named "f<f>.<name>", read their own frame's tensors,
+// and share frame 0's parameters (weights_of). One frame is the workload.
+Workload repeat_frames(const Workload& workload, std::uint64_t frames);
 
 }  // namespace tessel::workloads

@@ -521,4 +521,31 @@ TEST(Residency, ResidentActivationsSkipDramAndNeverSlowDown) {
   }
 }
 
+TEST(Residency, ResidentWeightsMakeAFrameStreamFaster) {
+  // Three frames of a small perception model on the FSD-like NPU: with the
+  // weights resident the stream reads them once (lowering_test.cpp derives
+  // the bytes), so it reads at least twice the weights less and is faster.
+  const std::string w =
+      "perception:cameras=1,height=128,width=128,backbone_depth=18,dim=64,queries=32,heads=2,"
+      "decoder_layers=1";
+  const auto config = [](const char* resident) {
+    return arch::load_config(std::string(TESSEL_SOURCE_DIR) + "/configs/arch/fsd_npu_like.json",
+                             {std::string("schedule.weights_resident=") + resident});
+  };
+  const auto run = [&](const char* resident) {
+    const auto c = config(resident);
+    return simulate_in_child(c, workloads::lower(workloads::zoo::build(w + ",frames=3"), c).trace);
+  };
+  std::uint64_t weights = 0;
+  for (const auto& l : workloads::zoo::build(w).layers) {
+    if (l.on_array() && l.second == workloads::OperandSource::kParameters)
+      weights += l.weight_elements();
+  }
+  const auto resident = run("true"), streamed = run("false");
+  EXPECT_LE(resident["totals"]["dram_read_bytes"].get<std::uint64_t>() + 2 * weights,
+            streamed["totals"]["dram_read_bytes"].get<std::uint64_t>());
+  EXPECT_LT(resident["totals"]["cycles"].get<std::uint64_t>(),
+            streamed["totals"]["cycles"].get<std::uint64_t>());
+}
+
 }  // namespace tessel

@@ -48,6 +48,8 @@ class Lowerer {
     Schedule schedule = plan_schedule(m_workload, m_config);
     m_out.mappings = std::move(schedule.mappings);
     m_out.residency = std::move(schedule.residency);
+    m_weight_base.assign(m_workload.layers.size(), 0);
+    m_weight_preload.assign(m_workload.layers.size(), 0);
     for (std::uint32_t li = 0; li < m_workload.layers.size(); ++li) {
       const Layer& layer = m_workload.layers[li];
       m_out.trace.layers.push_back(layer.name);
@@ -72,9 +74,12 @@ class Lowerer {
     if (m_out.residency.buffer < 0) return std::nullopt;
     const std::size_t t = m_out.residency.tensor_of[producer];
     if (!m_out.residency.resident(t)) return std::nullopt;
-    const std::uint32_t region = m_out.residency.home[t].region;
-    return Location{m_out.residency.buffer, region % m_config.sram[m_out.residency.buffer].slots(),
-                    region};
+    return region_location(m_out.residency.home[t].region);
+  }
+  // A resident region, served by the port of slot region % slots.
+  Location region_location(std::uint32_t region) const {
+    const int b = m_out.residency.buffer;
+    return Location{b, region % m_config.sram[b].slots(), region};
   }
   std::optional<Location> input_home(const Layer& layer, std::size_t which = 0) const {
     return layer.inputs.size() > which ? home(layer.inputs[which]) : std::nullopt;
@@ -82,8 +87,11 @@ class Lowerer {
   // Barriers a write into this layer's resident output waits for: the last
   // readers of the tensors whose address range it reuses.
   std::vector<std::uint32_t> reuse_barriers() const {
+    return barriers_of(m_out.residency.home[m_li].wait_layers);
+  }
+  std::vector<std::uint32_t> barriers_of(const std::vector<std::size_t>& layers) const {
     std::vector<std::uint32_t> out;
-    for (auto l : m_out.residency.home[m_li].wait_layers) out.push_back(m_barrier[l]);
+    for (auto l : layers) out.push_back(m_barrier[l]);
     return out;
   }
 
@@ -173,19 +181,35 @@ class Lowerer {
       return ceil_div(elements * b, 8);
     };
     const std::uint64_t input_base = input_address(layer);
-    const std::uint64_t weight_base =
-        layer.second == OperandSource::kProducer
-            ? m_output_base[layer.second_producer]
-            : allocate(bytes_for(layer.weight_elements(), types.weight));
+    const std::size_t owner = m_out.residency.weight_owner[m_li];
+    if (layer.second != OperandSource::kProducer && owner == m_li)
+      m_weight_base[m_li] = allocate(bytes_for(layer.weight_elements(), types.weight));
+    const std::uint64_t weight_base = layer.second == OperandSource::kProducer
+                                          ? m_output_base[layer.second_producer]
+                                          : m_weight_base[owner];
     const std::uint64_t output_base = m_output_base[m_li];
     const std::vector<std::uint32_t> input_after = producer_barriers(layer.inputs);
-    const std::vector<std::uint32_t> weight_after = layer.second == OperandSource::kProducer
-                                                        ? producer_barriers({layer.second_producer})
-                                                        : std::vector<std::uint32_t>{};
+    std::vector<std::uint32_t> weight_after = layer.second == OperandSource::kProducer
+                                                  ? producer_barriers({layer.second_producer})
+                                                  : std::vector<std::uint32_t>{};
 
     const std::optional<Location> in_home = input_home(layer);
-    const std::optional<Location> w_home =
+    std::optional<Location> w_home =
         layer.second == OperandSource::kProducer ? home(layer.second_producer) : std::nullopt;
+    const TensorHome* shared =
+        layer.second == OperandSource::kProducer ? nullptr : m_out.residency.resident_weights(m_li);
+    if (shared) {
+      // Resident shared weights: the owner loads them whole into their
+      // region once; every user reads them there.
+      w_home = region_location(shared->region);
+      if (owner == m_li) {
+        const Transfer t{Operand::kWeight, g.k * g.batch, row_bytes(g.n, w_bits), weight_base,
+                         row_bytes(g.n, w_bits)};
+        m_weight_preload[m_li] =
+            m_em.fetch_to(m_li, t, std::nullopt, *w_home, 0, barriers_of(shared->wait_layers));
+      }
+      weight_after = {m_weight_preload[owner]};
+    }
     const std::optional<Location> out_home = home(m_li);
     // A resident output written in place by the array (its buffer is the
     // array's output buffer) waits for the range it reuses to be free.
@@ -383,8 +407,10 @@ class Lowerer {
   std::uint32_t m_li = 0;
   std::uint64_t m_next_address = 0;
   std::uint64_t m_input_base = 0;
-  std::vector<std::uint64_t> m_output_base;  // per layer
-  std::vector<std::uint32_t> m_barrier;      // per layer
+  std::vector<std::uint64_t> m_output_base;     // per layer
+  std::vector<std::uint64_t> m_weight_base;     // per layer, at weight owners
+  std::vector<std::uint32_t> m_weight_preload;  // per layer: the LOAD of resident shared weights
+  std::vector<std::uint32_t> m_barrier;         // per layer
 };
 
 }  // namespace

@@ -139,6 +139,13 @@ std::uint64_t estimated_cycles(const arch::Config& config, std::uint64_t compute
   return estimated_cycles(config, {step}, step);
 }
 
+std::uint64_t transfer_cycles(const arch::Config& config, std::uint64_t bytes) {
+  const Rate rate = Rate::bytes_per_kilocycle(std::min(
+      config.dram.rate.millibytes_per_cycle(), std::uint64_t{config.dma.bytes_per_cycle} * 1000));
+  return config.dma.setup_cycles + rate.time_for(bytes).count() +
+         config.dram.latency_cycles.count();
+}
+
 std::uint64_t chain_cycles(const MapContext& context, const TileBytes& bytes, bool partial_sums) {
   const auto& dma = context.config.dma;
   auto chain = [&](arch::Operand op, std::uint64_t tile) {

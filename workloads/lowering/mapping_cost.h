@@ -92,6 +92,10 @@ struct StepKind {
 std::uint64_t estimated_cycles(const arch::Config& config, const std::vector<StepKind>& steps,
                                const StepKind& first);
 
+// Cycles of one DMA transfer of `bytes` from DRAM that nothing overlaps:
+// setup, the bytes at the slower of DRAM and the DMA channel, the latency.
+std::uint64_t transfer_cycles(const arch::Config& config, std::uint64_t bytes);
+
 // Expected cycles of a layer of `steps` loop steps: one step's load (its
 // share of the traffic at the slower of DRAM and the DMA channels, plus the
 // DRAM latency and the setup of its transfers spread over the channels),

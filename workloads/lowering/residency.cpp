@@ -12,13 +12,17 @@ int resident_buffer(const arch::Config& config) {
 }
 
 Residency allocate_residency(const Workload& workload, const std::vector<std::uint64_t>& bytes,
-                             int buffer, std::uint64_t area_bytes) {
+                             const std::vector<std::uint64_t>& weight_bytes, int buffer,
+                             std::uint64_t area_bytes) {
   const std::size_t n = workload.layers.size();
   Residency r;
   r.buffer = buffer;
   r.area_bytes = buffer < 0 ? 0 : area_bytes;
   r.tensor_of.resize(n);
   r.home.resize(n);
+  r.weight_home.resize(n);
+  r.weight_owner.resize(n);
+  for (std::size_t l = 0; l < n; ++l) r.weight_owner[l] = workload.layers[l].weights_of.value_or(l);
   std::vector<bool> consumed(n, false), pinned(n, false);
   for (std::size_t l = 0; l < n; ++l) {
     const Layer& layer = workload.layers[l];
@@ -46,20 +50,24 @@ Residency allocate_residency(const Workload& workload, const std::vector<std::ui
       consumed[t] = true;
     }
   }
+  // Shared weights: live from their owner to their last sharer.
+  for (std::size_t l = 0; l < n; ++l) {
+    const auto& layer = workload.layers[l];
+    if (layer.weights_of && weight_bytes[*layer.weights_of] > 0)
+      r.weight_home[*layer.weights_of].last_use = l;
+  }
   if (r.area_bytes == 0) return r;
 
-  // First fit by address, in production order, among the tensors whose
-  // lives overlap; a freed range is reused after its last consumer.
-  std::vector<std::size_t> placed;
+  // First fit by address, in order of first use (a layer's shared weights
+  // before its output), among the tensors whose lives overlap; a freed
+  // range is reused after its last reader.
+  std::vector<TensorHome*> placed;
   std::uint32_t region = 0;
-  for (std::size_t t = 0; t < n; ++t) {
-    if (r.tensor_of[t] != t || !consumed[t] || pinned[t] || bytes[t] == 0) continue;
-    TensorHome& h = r.home[t];
-    h.bytes = bytes[t];
+  auto place = [&](TensorHome& h, std::size_t first, std::uint64_t bytes) {
+    h.bytes = bytes;
     std::vector<std::pair<std::uint64_t, std::uint64_t>> busy;  // [begin, end) of live tensors
-    for (auto o : placed) {
-      if (r.home[o].last_use >= t)
-        busy.push_back({r.home[o].offset_bytes, r.home[o].offset_bytes + r.home[o].bytes});
+    for (const TensorHome* o : placed) {
+      if (o->last_use >= first) busy.push_back({o->offset_bytes, o->offset_bytes + o->bytes});
     }
     std::sort(busy.begin(), busy.end());
     std::uint64_t at = 0;
@@ -67,16 +75,21 @@ Residency allocate_residency(const Workload& workload, const std::vector<std::ui
       if (at + h.bytes <= b) break;
       at = std::max(at, e);
     }
-    if (at + h.bytes > r.area_bytes) continue;  // spilled: it lives in DRAM
+    if (at + h.bytes > r.area_bytes) return;  // spilled: it lives in DRAM
     h.resident = true;
     h.offset_bytes = at;
     h.region = ++region;
-    for (auto o : placed) {
-      const auto& p = r.home[o];
-      if (p.last_use < t && p.offset_bytes < at + h.bytes && at < p.offset_bytes + p.bytes)
-        h.wait_layers.push_back(p.last_use);
+    for (const TensorHome* o : placed) {
+      if (o->last_use < first && o->offset_bytes < at + h.bytes && at < o->offset_bytes + o->bytes)
+        h.wait_layers.push_back(o->last_use);
     }
-    placed.push_back(t);
+    placed.push_back(&h);
+  };
+  for (std::size_t t = 0; t < n; ++t) {
+    if (weight_bytes[t] > 0 && r.weight_home[t].last_use > t)
+      place(r.weight_home[t], t, weight_bytes[t]);
+    if (r.tensor_of[t] == t && consumed[t] && !pinned[t] && bytes[t] > 0)
+      place(r.home[t], t, bytes[t]);
   }
   return r;
 }

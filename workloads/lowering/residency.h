@@ -9,7 +9,9 @@
 // edges). Spill policy: a tensor that does not fit when it is produced goes
 // to DRAM (written once by its producer, read back by each consumer); no
 // resident tensor is evicted for it. Network outputs (no consumer) always go
-// to DRAM; reshapes alias their input. Models no timing.
+// to DRAM; reshapes alias their input. Weights shared by later layers (a
+// stream of frames, Layer::weights_of) may stay too, loaded once. Models no
+// timing.
 
 #include <cstdint>
 #include <vector>
@@ -41,6 +43,15 @@ struct Residency {
   bool resident(std::size_t tensor) const {
     return tensor != kNetworkInput && home[tensor].resident;
   }
+  // Shared weights (schedule.weights_resident): per layer, the layer that
+  // owns its parameters (itself unless weights_of), and at owners where
+  // those weights live from the owner to the last sharer.
+  std::vector<std::size_t> weight_owner;
+  std::vector<TensorHome> weight_home;
+  const TensorHome* resident_weights(std::size_t layer) const {
+    const TensorHome& h = weight_home[weight_owner[layer]];
+    return h.resident ? &h : nullptr;
+  }
 };
 
 // The buffer that can hold tensors between layers: the first on both the
@@ -51,8 +62,10 @@ int resident_buffer(const arch::Config& config);
 
 // Places the workload's tensors in the first `area_bytes` of `buffer`
 // (buffer -1 or area 0: nothing is resident). `bytes[l]` is layer l's output
-// size.
+// size; `weight_bytes[l]`, nonzero at owners of weights that later layers
+// share and that may stay resident, their size.
 Residency allocate_residency(const Workload& workload, const std::vector<std::uint64_t>& bytes,
-                             int buffer, std::uint64_t area_bytes);
+                             const std::vector<std::uint64_t>& weight_bytes, int buffer,
+                             std::uint64_t area_bytes);
 
 }  // namespace tessel::workloads

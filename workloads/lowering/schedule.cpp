@@ -112,6 +112,16 @@ class Planner {
       m_output_bytes.push_back(bytes_for(layer.output_elements(), m_types.back().activation));
     }
     m_cache.resize(workload.layers.size());
+    // Weights later layers share may stay resident (schedule.weights_resident).
+    m_shared_weight_bytes.assign(workload.layers.size(), 0);
+    if (config.schedule.weights_resident) {
+      for (const Layer& layer : workload.layers) {
+        if (!layer.weights_of || !layer.on_array()) continue;
+        const std::size_t o = *layer.weights_of;
+        m_shared_weight_bytes[o] =
+            bytes_for(workload.layers[o].weight_elements(), m_types[o].weight);
+      }
+    }
   }
 
   Schedule run() {
@@ -145,7 +155,8 @@ class Planner {
         context.tile_budget_bytes[rb] = budget;
         area = m_config.sram[rb].capacity_bytes - budget * m_config.sram[rb].slots();
       }
-      Residency residency = allocate_residency(m_workload, m_output_bytes, rb, area);
+      Residency residency =
+          allocate_residency(m_workload, m_output_bytes, m_shared_weight_bytes, rb, area);
       std::vector<Mapping> mappings;
       std::uint64_t cycles = 0, dram = 0;
       bool mapped = true;
@@ -181,10 +192,25 @@ class Planner {
     context.resident_buffer = residency.buffer;
     context.input_resident =
         !layer.inputs.empty() && residency.resident(residency.tensor_of[layer.inputs[0]]);
-    context.weight_resident = layer.on_array() && layer.second == OperandSource::kProducer &&
-                              residency.resident(residency.tensor_of[layer.second_producer]);
+    const TensorHome* weights = residency.resident_weights(l);
+    context.weight_resident =
+        layer.on_array() && (layer.second == OperandSource::kProducer
+                                 ? residency.resident(residency.tensor_of[layer.second_producer])
+                                 : weights != nullptr);
     context.output_resident = residency.tensor_of[l] == l && residency.resident(l);
     if (!layer.on_array()) return map_rows(layer, m_types[l], context, residency);
+    Mapping m = map_gemm(l, context);
+    // The owner of resident shared weights loads them whole, before its
+    // first tile and overlapped with nothing.
+    if (weights && residency.weight_owner[l] == l) {
+      m.dram_bytes += weights->bytes;
+      m.estimated_cycles += transfer_cycles(m_config, weights->bytes);
+    }
+    return m;
+  }
+
+  Mapping map_gemm(std::size_t l, const MapContext& context) {
+    const Layer& layer = m_workload.layers[l];
     auto& cached = m_cache[l];
     const std::array<bool, 3> flags{context.input_resident, context.weight_resident,
                                     context.output_resident};
@@ -204,6 +230,7 @@ class Planner {
   std::vector<std::optional<std::pair<std::array<bool, 3>, Mapping>>> m_cache;
   std::vector<LayerTypes> m_types;
   std::vector<std::uint64_t> m_output_bytes;
+  std::vector<std::uint64_t> m_shared_weight_bytes;  // per layer, at owners of shared weights
   Schedule m_out;
 };
 

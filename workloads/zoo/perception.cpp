@@ -59,7 +59,7 @@ Workload build_perception(const ModelParams& p, Builder& b) {
   }
   b.linear("cls_head", q, static_cast<std::uint64_t>(p.integer("classes")));
   b.linear("box_head", q, 10);  // center, size, yaw (sin, cos), velocity
-  return b.finish();
+  return repeat_frames(b.finish(), static_cast<std::uint64_t>(p.integer("frames")));
 }
 
 TESSEL_REGISTER_MODEL(ModelFamily{
@@ -81,7 +81,14 @@ TESSEL_REGISTER_MODEL(ModelFamily{
      {"queries", ParamSpec::Type::kInt, "900", "object queries", 1, 100000, {}},
      {"heads", ParamSpec::Type::kInt, "8", "attention heads (must divide dim)", 1, 64, {}},
      {"decoder_layers", ParamSpec::Type::kInt, "6", "decoder layers", 1, 64, {}},
-     {"classes", ParamSpec::Type::kInt, "10", "object classes", 1, 1000, {}}},
+     {"classes", ParamSpec::Type::kInt, "10", "object classes", 1, 1000, {}},
+     {"frames",
+      ParamSpec::Type::kInt,
+      "1",
+      "inferences in a row (a camera stream), sharing the weights",
+      1,
+      64,
+      {}}},
     build_perception});
 
 }  // namespace
