@@ -87,6 +87,8 @@ nlohmann::json make_report(const arch::Config& config, const SimResult& r,
                       {"stall_by_cause", causes_json(l.stall_by_cause)},
                       {"vector_cycles", l.vector_cycles.count()},
                       {"instructions", l.instructions},
+                      {"output_lives", l.output_buffer < 0 ? std::string("dram")
+                                                           : config.sram[l.output_buffer].name},
                       {"macs", l.macs()},
                       {"mapping_efficiency", l.mapping_efficiency},
                       {"utilization", l.utilization},

@@ -516,6 +516,12 @@ TEST(Residency, ResidentActivationsSkipDramAndNeverSlowDown) {
     EXPECT_EQ(resident["totals"]["dram_read_bytes"].get<std::uint64_t>(), 4096u + 256 + 256);
     EXPECT_EQ(resident["totals"]["dram_write_bytes"].get<std::uint64_t>(), 4096u);
     EXPECT_EQ(streamed["totals"]["dram_write_bytes"].get<std::uint64_t>(), 4u * 4096);
+    // The report says where each output lived: only the add's went to DRAM.
+    const std::string buffer = std::string(a).find("fsd") != std::string::npos ? "sram" : "gbuf";
+    for (std::size_t l = 0; l < 4; ++l) {
+      EXPECT_EQ(resident["layers"][l]["output_lives"].get<std::string>(), l < 3 ? buffer : "dram");
+      EXPECT_EQ(streamed["layers"][l]["output_lives"].get<std::string>(), "dram");
+    }
     EXPECT_LE(resident["totals"]["cycles"].get<std::uint64_t>(),
               streamed["totals"]["cycles"].get<std::uint64_t>());
   }
