@@ -5,8 +5,9 @@
 //
 // Spatial tile sides are multiples of the array (so folds match the untiled
 // layer). Tiles with the full temporal extent are preferred whenever one
-// fits; otherwise both chunkings compete, except for layers imported from
-// SCALE-Sim, which only stream folds.
+// fits; otherwise both chunkings compete (streamed folds at the largest
+// chunk that fits), except for layers imported from SCALE-Sim, which only
+// stream folds.
 
 #include <algorithm>
 #include <array>
@@ -227,6 +228,11 @@ Mapping SingleLevel::map(const Layer& layer, const MapContext& context) const {
                                chain_cycles(context, b, order[2] != 'k')),
               0};
     consider(p, traffic, written, steps);
+    // The largest chunk that fits: a streamed fold's compute does not depend
+    // on the chunk, and neither does its traffic, so smaller chunks only
+    // add instructions (SCALE-Sim likewise fills its buffers as far as they
+    // go).
+    break;
   }
   if (!found) {
     throw InputError(fmt::format(
