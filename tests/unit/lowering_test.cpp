@@ -234,6 +234,25 @@ TEST(Lowering, ScaleSimInputsKeepSramSizeOutOfComputeCycles) {
   EXPECT_TRUE(chunked) << "the small sizes should force temporal chunking somewhere";
 }
 
+TEST(Lowering, StreamedFoldsTakeTheLargestChunkThatFits) {
+  // GPT-2's first linear layer as SCALE-Sim ships it (M 1024, K 1600, N
+  // 4800) on a 32x32 os array with SCALE-Sim's 64 KiB buffers (32 KiB per
+  // slot). K does not fit a slot: 32 rows x 1600 B of input is 51,200 B. The
+  // largest chunk that fits is 1600 / 2 = 800 (32 x 800 = 25,600 B; 1600 / 1
+  // does not fit), so there are 32 x 150 x 2 = 9,600 steps. Each loads an
+  // input and a weight tile (both change every step) and runs a GEMM; each
+  // of the 32 x 150 output tiles is stored once; one barrier. 3 x 9,600 +
+  // 4,800 + 1 = 33,601 instructions (a 1-deep chunk gave 23 M and 15 GB).
+  const auto config = arch::load_config(
+      source_path("configs/arch/scalesim_32x32_ws.cfg"),
+      {"array.dataflow=os", "sram[0].capacity_bytes=65536", "sram[1].capacity_bytes=65536",
+       "sram[2].capacity_bytes=65536"});
+  const auto lowered = workloads::lower(
+      workloads::load_workload(source_path("tests/data/gpt2_linear1_scalesim.csv")), config);
+  EXPECT_EQ(lowered.mappings[0].tk, 800u);
+  EXPECT_EQ(lowered.trace.instructions.size(), 33601u);
+}
+
 TEST(Lowering, TraceJsonRoundTrip) {
   const auto config = arch::load_config(source_path("configs/arch/edge_npu.json"));
   const auto workload =
