@@ -243,10 +243,10 @@ TEST(Lowering, StreamedFoldsTakeTheLargestChunkThatFits) {
   // input and a weight tile (both change every step) and runs a GEMM; each
   // of the 32 x 150 output tiles is stored once; one barrier. 3 x 9,600 +
   // 4,800 + 1 = 33,601 instructions (a 1-deep chunk gave 23 M and 15 GB).
-  const auto config = arch::load_config(
-      source_path("configs/arch/scalesim_32x32_ws.cfg"),
-      {"array.dataflow=os", "sram[0].capacity_bytes=65536", "sram[1].capacity_bytes=65536",
-       "sram[2].capacity_bytes=65536"});
+  const auto config =
+      arch::load_config(source_path("configs/arch/scalesim_32x32_ws.cfg"),
+                        {"array.dataflow=os", "sram[0].capacity_bytes=65536",
+                         "sram[1].capacity_bytes=65536", "sram[2].capacity_bytes=65536"});
   const auto lowered = workloads::lower(
       workloads::load_workload(source_path("tests/data/gpt2_linear1_scalesim.csv")), config);
   EXPECT_EQ(lowered.mappings[0].tk, 800u);
@@ -513,9 +513,17 @@ TEST(Residency, AStreamOfFramesLoadsItsWeightsOnce) {
     return arch::load_config(source_path("configs/arch/fsd_npu_like.json"),
                              {std::string("schedule.weights_resident=") + resident});
   };
-  const auto resident = workloads::lower(three, fsd("true"));
+  const auto config = fsd("true");
+  const auto resident = workloads::lower(three, config);
   EXPECT_EQ(weight_load_bytes(resident.trace), weights);
   expect_hazards_respected(resident.trace);
+  // The plans count the weights' one load too.
+  const auto actions = workloads::count_actions(config, resident.trace);
+  for (std::size_t l = 0; l < three.layers.size(); ++l) {
+    EXPECT_EQ(resident.mappings[l].dram_bytes,
+              actions[l].dram_read_bytes + actions[l].dram_write_bytes)
+        << three.layers[l].name;
+  }
   EXPECT_GE(weight_load_bytes(workloads::lower(three, fsd("false")).trace), 3 * weights);
   EXPECT_THAT(testing::input_error_of([&] {
                 arch::load_config(source_path("configs/arch/fsd_npu_like.json"),
