@@ -132,6 +132,13 @@ Config parse_config(const nlohmann::json& json, const std::string& source) {
     std::vector<std::string> dataflows;
     for (const auto& row : kDataflows) dataflows.emplace_back(row.name);
     config.array.dataflow = *parse_dataflow(a.required_enum("dataflow", dataflows));
+    if (a.optional_enum("weight_preload", "serial", {"serial", "overlapped"}) == "overlapped") {
+      if (dataflow_row(config.array.dataflow).fill_rows < 2)
+        a.fail("weight_preload", fmt::format("'overlapped' needs a dataflow that preloads a "
+                                             "stationary operand (ws or is); {} preloads none",
+                                             to_string(config.array.dataflow)));
+      config.array.weight_preload = WeightPreload::kOverlapped;
+    }
     config.array.precision = read_dtype(a, "precision", DType::kInt8);
     if (a.has("macs_per_pe_per_cycle")) {
       JsonReader rates = a.object("macs_per_pe_per_cycle");

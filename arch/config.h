@@ -30,10 +30,19 @@ struct MacRate {
   double macs_per_cycle() const { return static_cast<double>(pack) / cycles_per_mac; }
 };
 
+// How a ws or is array loads its stationary operand (weights in ws, inputs
+// in is) into the PEs. kSerial: each fold shifts its tile in (R cycles)
+// before it streams, SCALE-Sim's model. kOverlapped: PEs hold a second,
+// staged tile, so the next fold's tile shifts in while the current fold
+// streams (TPU v1's double-buffered weights, Gemmini's c1/c2 PE registers);
+// only the first fold's shift-in is exposed (arch/systolic.h).
+enum class WeightPreload { kSerial, kOverlapped };
+
 struct ArrayConfig {
   std::uint32_t rows = 0;
   std::uint32_t cols = 0;
   Dataflow dataflow = Dataflow::kWeightStationary;
+  WeightPreload weight_preload = WeightPreload::kSerial;
   // Operand type of tensors whose workload does not give one.
   DType precision = DType::kInt8;
   // Precisions the MACs support; `precision` at rate 1 when the config

@@ -33,11 +33,25 @@ GemmShape packed(const GemmShape& g, MacRate rate) {
 }
 
 Cycles gemm_cycles(Dataflow dataflow, std::uint32_t rows, std::uint32_t cols, const GemmShape& g,
-                   bool with_overhead, MacRate rate) {
+                   bool with_overhead, MacRate rate, WeightPreload preload) {
   if (g.macs() == 0) return Cycles(0);
   const FoldMapping f = map_gemm(dataflow, rows, cols, packed(g, rate));
-  const Cycles overhead = with_overhead ? fold_overhead(dataflow, rows, cols) : Cycles(0);
-  return (Cycles(f.temporal * rate.cycles_per_mac) + overhead) * (f.folds() * g.batch);
+  const std::uint64_t folds = f.folds() * g.batch;
+  const Cycles stream(f.temporal * rate.cycles_per_mac);
+  if (!with_overhead) return stream * folds;
+  const Cycles overhead = fold_overhead(dataflow, rows, cols);
+  if (preload == WeightPreload::kSerial || dataflow_row(dataflow).fill_rows < 2)
+    return (stream + overhead) * folds;
+  // The first tile's shift-in, a fold start every max(T, R), the last
+  // fold's stream and drain (R + C - 2).
+  const Cycles shift_in(rows);
+  return shift_in + max(stream, shift_in) * (folds - 1) + stream + (overhead - shift_in);
+}
+
+Cycles gemm_cycles(const ArrayConfig& array, const GemmShape& g, bool with_overhead,
+                   MacRate rate) {
+  return gemm_cycles(array.dataflow, array.rows, array.cols, g, with_overhead, rate,
+                     array.weight_preload);
 }
 
 double mapping_efficiency(Dataflow dataflow, std::uint32_t rows, std::uint32_t cols,

@@ -5,6 +5,11 @@
 //   ws: spatial (K, N), temporal M, a fold costs 2R + C + T - 2 cycles
 //   is: spatial (K, M), temporal N, a fold costs 2R + C + T - 2 cycles
 // A partial fold costs as much as a full one (the array is fed padded edges).
+// With WeightPreload::kOverlapped (ws, is) the next fold's stationary tile
+// shifts in (R cycles) while the current fold streams, so F folds of one
+// GEMM cost R + (F - 1) x max(T, R) + T + R + C - 2: the first shift-in, one
+// fold start every max(T, R) cycles, and the last fold's stream and drain.
+// One fold costs what it costs serially.
 // tests/unit/systolic_reference_test.cpp proves these against a PE-level,
 // cycle-stepped model.
 
@@ -47,7 +52,11 @@ Cycles fold_overhead(Dataflow dataflow, std::uint32_t rows, std::uint32_t cols);
 // cycle pack the reduction (K becomes ceil(K / pack), on the array rows for
 // ws/is, in time for os); `cycles_per_mac` stretches the temporal extent.
 Cycles gemm_cycles(Dataflow dataflow, std::uint32_t rows, std::uint32_t cols, const GemmShape& g,
-                   bool fold_overhead = true, MacRate rate = {});
+                   bool fold_overhead = true, MacRate rate = {},
+                   WeightPreload preload = WeightPreload::kSerial);
+// The same on `array`: its dataflow, size and weight preload.
+Cycles gemm_cycles(const ArrayConfig& array, const GemmShape& g, bool fold_overhead = true,
+                   MacRate rate = {});
 
 // The shape the array sees at `rate`: K packed.
 GemmShape packed(const GemmShape& g, MacRate rate);

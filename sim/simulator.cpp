@@ -62,7 +62,7 @@ void account_layers(const arch::Config& config, const workloads::Trace& trace,
       const DType mac = mac_dtype(inst.input_dtype, inst.weight_dtype);
       const arch::MacRate rate = a.rate(mac).value_or(arch::MacRate{});
       l.peak_macs_per_cycle = std::max(l.peak_macs_per_cycle, arch::peak_macs_per_cycle(a, mac));
-      l.streaming_cycles += arch::gemm_cycles(a.dataflow, a.rows, a.cols, inst.shape, false, rate);
+      l.streaming_cycles += arch::gemm_cycles(a, inst.shape, false, rate);
       const auto bytes = workloads::array_operand_bytes(config, inst.shape, inst.input_dtype,
                                                         inst.weight_dtype, inst.output_dtype);
       l.array_sram_bytes += bytes.input + bytes.weight + bytes.output;

@@ -126,8 +126,7 @@ Estimate estimate(const Workload& workload, const arch::Config& config) {
     le.dram_write_bytes = m.dram_write_bytes;
     le.dram_read_bytes = m.dram_bytes - m.dram_write_bytes;
     if (l.on_array()) {
-      le.compute_cycles = arch::gemm_cycles(config.array.dataflow, config.array.rows,
-                                            config.array.cols, l.gemm(), true, t.rate);
+      le.compute_cycles = arch::gemm_cycles(config.array, l.gemm(), true, t.rate);
       if (l.fused)
         le.compute_cycles = max(le.compute_cycles, arch::vector_cycles(config.vector, *l.fused));
     } else if (l.kind == LayerKind::kVector) {

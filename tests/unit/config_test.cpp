@@ -67,6 +67,16 @@ TEST(Config, ErrorsNameFileAndPath) {
   j["array"]["dataflow"] = "rs";
   EXPECT_EQ(error_of(j), "hw.json: arch.array.dataflow: must be one of os, ws, is, got \"rs\"");
   j = base();
+  j["array"]["weight_preload"] = "double";
+  EXPECT_EQ(error_of(j),
+            "hw.json: arch.array.weight_preload: must be one of serial, overlapped, got \"double\"");
+  j = base();
+  j["array"]["dataflow"] = "os";
+  j["array"]["weight_preload"] = "overlapped";
+  EXPECT_EQ(error_of(j),
+            "hw.json: arch.array.weight_preload: 'overlapped' needs a dataflow that preloads a "
+            "stationary operand (ws or is); os preloads none");
+  j = base();
   j["sram"][0]["holds"] = {"input", "output"};
   EXPECT_EQ(error_of(j), "hw.json: arch.sram: no buffer holds the weight operand");
   j = base();

@@ -98,6 +98,83 @@ std::uint64_t ws_fold(int R, int C, const Matrix& stationary, const Matrix& stre
   return cycle;
 }
 
+// A fold of the double-buffered pipeline: the stationary tile (R x C) and
+// the operand rows streamed against it (T x R).
+struct Fold {
+  Matrix stationary;
+  Matrix stream;
+};
+
+// Weight stationary with double-buffered PEs (see run_reference_overlapped).
+// outs[f] is fold f's T x C result. Returns the cycles until the last
+// partial sum has left the array.
+std::uint64_t ws_pipelined(int R, int C, const std::vector<Fold>& folds, int early,
+                           std::vector<Matrix>& outs) {
+  const int F = static_cast<int>(folds.size());
+  const int T = static_cast<int>(folds[0].stream.size());
+  // The schedule: shift-in windows [l + j, l + j + R) per column j, stream
+  // starts s (row 0 of column 0 sees the fold's first operand at s).
+  std::vector<long> l(F), s(F);
+  for (int f = 0; f < F; ++f) {
+    l[f] = f == 0 ? 0 : std::max(s[f - 1], l[f - 1] + R) - early;
+    s[f] = std::max(l[f] + R, f == 0 ? 0L : s[f - 1] + T);
+  }
+  struct Tagged {
+    std::int64_t value = 0;
+    int fold = -1;
+  };
+  std::vector<std::vector<std::int64_t>> shift(R, std::vector<std::int64_t>(C, 0));
+  std::vector<std::vector<Tagged>> active(R, std::vector<Tagged>(C));
+  std::vector<std::vector<Tagged>> in(R, std::vector<Tagged>(C)), psum(R, std::vector<Tagged>(C));
+  outs.assign(F, Matrix(T, std::vector<std::int64_t>(C, 0)));
+  const long total = static_cast<long>(F) * T * C;
+  long emitted = 0;
+  long cycle = 0;
+  for (; emitted < total; ++cycle) {
+    // Operands move right; each array row i enters fold f's operand t at
+    // s[f] + t + i.
+    for (int i = 0; i < R; ++i)
+      for (int j = C - 1; j > 0; --j) in[i][j] = in[i][j - 1];
+    for (int i = 0; i < R; ++i) {
+      in[i][0] = {};
+      for (int f = 0; f < F; ++f) {
+        const long t = cycle - s[f] - i;
+        if (t >= 0 && t < T) in[i][0] = {folds[f].stream[t][i], f};
+      }
+    }
+    // Compute on the registers as they are at the start of the cycle: a PE
+    // seeing a new fold's operand first copies its shift register.
+    std::vector<std::vector<Tagged>> next(R, std::vector<Tagged>(C));
+    for (int i = 0; i < R; ++i) {
+      for (int j = 0; j < C; ++j) {
+        if (in[i][j].fold < 0) continue;
+        if (active[i][j].fold != in[i][j].fold) active[i][j] = {shift[i][j], in[i][j].fold};
+        const std::int64_t above = i == 0 ? 0 : psum[i - 1][j].value;
+        next[i][j] = {above + in[i][j].value * active[i][j].value, in[i][j].fold};
+      }
+    }
+    psum = next;
+    // Then the shift registers step: at step k of a window rows 0..k move
+    // down and row 0 takes the tile's row R - 1 - k.
+    for (int j = 0; j < C; ++j) {
+      for (int f = 0; f < F; ++f) {
+        const long k = cycle - l[f] - j;
+        if (k < 0 || k >= R) continue;
+        for (long i = k; i > 0; --i) shift[i][j] = shift[i - 1][j];
+        shift[0][j] = folds[f].stationary[R - 1 - k][j];
+      }
+    }
+    for (int j = 0; j < C; ++j) {
+      const Tagged& p = psum[R - 1][j];
+      if (p.fold < 0) continue;
+      const long t = cycle - s[p.fold] - (R - 1) - j;
+      outs[p.fold][t][j] = p.value;
+      ++emitted;
+    }
+  }
+  return static_cast<std::uint64_t>(cycle);
+}
+
 Matrix zeros(int r, int c) {
   return Matrix(r, std::vector<std::int64_t>(c, 0));
 }
@@ -155,6 +232,53 @@ ReferenceRun run_reference(arch::Dataflow dataflow, int R, int C, const Matrix& 
           for (int j = 0; j < C && m0 + j < M; ++j) run.result[m0 + j][t] += out[t][j];
       }
     }
+  }
+  return run;
+}
+
+ReferenceRun run_reference_overlapped(arch::Dataflow dataflow, int R, int C,
+                                      const std::vector<std::pair<Matrix, Matrix>>& groups,
+                                      int early_shift_cycles) {
+  const bool ws = dataflow == arch::Dataflow::kWeightStationary;
+  const int M = static_cast<int>(groups[0].first.size()),
+            K = static_cast<int>(groups[0].second.size()),
+            N = static_cast<int>(groups[0].second[0].size());
+  auto at = [](const Matrix& m, int i, int j) -> std::int64_t {
+    return (i < static_cast<int>(m.size()) && j < static_cast<int>(m[0].size())) ? m[i][j] : 0;
+  };
+  // Folds in the order run_reference takes them; where[f] = (group, k0 or
+  // unused, the fold's first output column or row).
+  std::vector<Fold> folds;
+  std::vector<std::pair<int, int>> where;
+  const int T = ws ? M : N;
+  for (int g = 0; g < static_cast<int>(groups.size()); ++g) {
+    const auto& [a, b] = groups[g];
+    for (int k0 = 0; k0 < K; k0 += R) {
+      for (int c0 = 0; c0 < (ws ? N : M); c0 += C) {
+        Fold f{zeros(R, C), zeros(T, R)};
+        for (int i = 0; i < R; ++i)
+          for (int j = 0; j < C; ++j)
+            f.stationary[i][j] = ws ? at(b, k0 + i, c0 + j) : at(a, c0 + j, k0 + i);
+        for (int t = 0; t < T; ++t)
+          for (int i = 0; i < R; ++i) f.stream[t][i] = ws ? at(a, t, k0 + i) : at(b, k0 + i, t);
+        folds.push_back(std::move(f));
+        where.emplace_back(g, c0);
+      }
+    }
+  }
+  std::vector<Matrix> outs;
+  ReferenceRun run;
+  run.cycles = ws_pipelined(R, C, folds, early_shift_cycles, outs);
+  run.result = zeros(M * static_cast<int>(groups.size()), N);
+  for (std::size_t f = 0; f < folds.size(); ++f) {
+    const auto [g, c0] = where[f];
+    for (int t = 0; t < T; ++t)
+      for (int j = 0; j < C && c0 + j < (ws ? N : M); ++j) {
+        if (ws)
+          run.result[g * M + t][c0 + j] += outs[f][t][j];
+        else
+          run.result[g * M + c0 + j][t] += outs[f][t][j];
+      }
   }
   return run;
 }

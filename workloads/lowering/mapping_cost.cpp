@@ -55,8 +55,7 @@ std::uint64_t tiled_compute_cycles(const arch::Config& config, const arch::GemmS
     for (auto [sn, cn] : split(g.n, tn))
       for (auto [sk, ck] : split(g.k, tk))
         for (auto [sg, cg] : split(g.batch, tg))
-          compute += arch::gemm_cycles(config.array.dataflow, config.array.rows, config.array.cols,
-                                       {sm, sn, sk, sg}, true, rate)
+          compute += arch::gemm_cycles(config.array, {sm, sn, sk, sg}, true, rate)
                          .count() *
                      cm * cn * ck * cg;
   return compute;

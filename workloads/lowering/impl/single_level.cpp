@@ -65,7 +65,7 @@ Mapping SingleLevel::map(const Layer& layer, const MapContext& context) const {
                                                  layer.fused->op == arch::VectorOp::kRmsNorm);
   const char tdim = df.temporal_dim;
   const Cycles untiled_compute =
-      arch::gemm_cycles(config.array.dataflow, config.array.rows, config.array.cols, g, true, rate);
+      arch::gemm_cycles(config.array, g, true, rate);
 
   Mapping best;
   bool found = false;
@@ -124,8 +124,7 @@ Mapping SingleLevel::map(const Layer& layer, const MapContext& context) const {
                     const TileBytes tb = tile_bytes(layer, sm, sn, sk, sg, types);
                     Geometry& k = geometry[n_kinds++];
                     k.count = cm * cn * ck * cg;
-                    k.compute = arch::gemm_cycles(config.array.dataflow, config.array.rows,
-                                                  config.array.cols, {sm, sn, sk, sg}, true, rate)
+                    k.compute = arch::gemm_cycles(config.array, {sm, sn, sk, sg}, true, rate)
                                     .count();
                     k.chain = chain_cycles(context, tb);
                     k.dram = dram_tile_bytes(context, tb);
