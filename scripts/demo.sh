@@ -23,6 +23,15 @@ $tessel simulate --arch configs/arch/edge_npu.json \
   --workload "gpt:mode=decode,kv_len=2048,kv_heads=4,weight_precision=int4" -o out/gpt2_decode.json
 
 echo
+echo "== Double-buffered PE weights (array.weight_preload): GPT-2 decode on gemmini_like, serial vs overlapped"
+for p in serial overlapped; do
+  $tessel simulate --arch configs/arch/gemmini_like.json --workload "gpt:mode=decode,kv_len=512" \
+    --set array.weight_preload=$p -o "out/gpt2_decode_gemmini_$p.json" >/dev/null
+  printf '  %-10s %12s cycles\n' "$p" \
+    "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["totals"]["cycles"])' "out/gpt2_decode_gemmini_$p.json")"
+done
+
+echo
 echo "== AlexNet from SCALE-Sim inputs (configs/arch/scalesim_32x32_ws.cfg + topology CSV)"
 $tessel simulate --arch configs/arch/scalesim_32x32_ws.cfg \
   --workload configs/workloads/alexnet_scalesim.csv -o out/alexnet_scalesim.json
