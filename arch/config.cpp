@@ -288,6 +288,14 @@ Config parse_config(const nlohmann::json& json, const std::string& source) {
     }
     t.finish();
   }
+  if (top.has("controller")) {
+    JsonReader c = top.object("controller");
+    config.controller.issue_cycles = static_cast<std::uint32_t>(
+        c.optional_uint("issue_cycles", config.controller.issue_cycles, 0, 1'000'000));
+    config.controller.layer_cycles = static_cast<std::uint32_t>(
+        c.optional_uint("layer_cycles", config.controller.layer_cycles, 0, 1'000'000'000));
+    c.finish();
+  }
   if (top.has("schedule")) {
     JsonReader s = top.object("schedule");
     config.schedule.mapper = s.optional_string("mapper", config.schedule.mapper);

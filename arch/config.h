@@ -126,13 +126,24 @@ struct ScheduleConfig {
   std::string mapper = "single_level";
   // kAuto: layer outputs stay in the resident buffer while they fit
   // (workloads/lowering/residency.h); kNone: every layer reads its inputs
-  // from DRAM and writes its output there (SCALE-Sim's layer-at-a-time, and
-  // the default until the planner-vs-simulator checks cover kAuto).
+  // from DRAM and writes its output there (SCALE-Sim's layer-at-a-time).
   enum class Residency { kNone, kAuto };
   Residency residency = Residency::kAuto;
   // With residency: weights that later layers share (a stream of frames)
   // stay in the resident buffer when they fit, loaded from DRAM once.
   bool weights_resident = true;
+};
+
+// The controller that issues the trace's instructions to the units, in
+// program order and running ahead of them (docs/config.md, "controller").
+// Instruction i may start no sooner than the sum of the issue costs of the
+// instructions before it, plus layer_cycles for each layer begun up to and
+// including i's. Defaults are Tessel's stated assumptions: a single-issue
+// decoder (1 cycle per instruction) and a network that is one program in
+// instruction memory (no per-layer host launch).
+struct ControllerConfig {
+  std::uint32_t issue_cycles = 1;
+  std::uint32_t layer_cycles = 0;
 };
 
 struct Config {
@@ -146,6 +157,7 @@ struct Config {
   DmaConfig dma;
   DramConfig dram;
   ScheduleConfig schedule;
+  ControllerConfig controller;
   // Process node for energy, power and area (arch/technology.h); nullopt
   // when the config has no "technology" block, and then no cost model.
   std::optional<int> technology_node_nm;

@@ -137,7 +137,8 @@ nlohmann::json scalesim_cfg_to_json(const std::string& file) {
         {"bytes_per_cycle", bandwidth},
         {"setup_cycles", 0},
         {"max_outstanding", 1}}},
-      {"dram", {{"channels", 3}, {"channel_bandwidth_gb_per_s", bandwidth}, {"latency_ns", 0}}}};
+      {"dram", {{"channels", 3}, {"channel_bandwidth_gb_per_s", bandwidth}, {"latency_ns", 0}}},
+      {"controller", {{"issue_cycles", 0}, {"layer_cycles", 0}}}};
   return json;
 }
 

@@ -48,8 +48,7 @@ Cycles gemm_cycles(Dataflow dataflow, std::uint32_t rows, std::uint32_t cols, co
   return shift_in + max(stream, shift_in) * (folds - 1) + stream + (overhead - shift_in);
 }
 
-Cycles gemm_cycles(const ArrayConfig& array, const GemmShape& g, bool with_overhead,
-                   MacRate rate) {
+Cycles gemm_cycles(const ArrayConfig& array, const GemmShape& g, bool with_overhead, MacRate rate) {
   return gemm_cycles(array.dataflow, array.rows, array.cols, g, with_overhead, rate,
                      array.weight_preload);
 }

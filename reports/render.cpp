@@ -11,8 +11,8 @@ namespace tessel::reports {
 
 namespace {
 
-const char* kCauses[] = {"dram", "dma", "sram", "vector", "dependency"};
-const char* kCauseColours[] = {"#d62728", "#ff7f0e", "#9467bd", "#2ca02c", "#7f7f7f"};
+const char* kCauses[] = {"dram", "dma", "sram", "vector", "dispatch", "dependency"};
+const char* kCauseColours[] = {"#d62728", "#ff7f0e", "#9467bd", "#2ca02c", "#bcbd22", "#7f7f7f"};
 const char* kComputeColour = "#1f77b4";
 
 double num(const nlohmann::json& j, const char* key) {
@@ -57,7 +57,7 @@ std::string stacked_cycles_svg(const nlohmann::json& layers) {
           static_cast<std::uint64_t>(cycles));
     };
     bar(num(l, "compute_cycles"), kComputeColour, "compute");
-    for (int c = 0; c < 5; ++c)
+    for (std::size_t c = 0; c < std::size(kCauses); ++c)
       bar(num(l["stall_by_cause"], kCauses[c]), kCauseColours[c], kCauses[c]);
   }
   return svg + "</svg>";
@@ -66,7 +66,7 @@ std::string stacked_cycles_svg(const nlohmann::json& layers) {
 std::string legend() {
   std::string out =
       fmt::format(R"(<span class="key" style="background:{}"></span>compute )", kComputeColour);
-  for (int c = 0; c < 5; ++c) {
+  for (std::size_t c = 0; c < std::size(kCauses); ++c) {
     out += fmt::format(R"(<span class="key" style="background:{}"></span>{} stall )",
                        kCauseColours[c], kCauses[c]);
   }
@@ -233,7 +233,8 @@ std::string cost_rows(const nlohmann::json& report) {
 std::string layers_csv(const nlohmann::json& report) {
   std::string out =
       "index,name,cycles,compute_cycles,stall_cycles,stall_dram,stall_dma,stall_sram,stall_vector,"
-      "stall_dependency,vector_cycles,macs,mapping_efficiency,utilization,dram_read_bytes,"
+      "stall_dispatch,stall_dependency,vector_cycles,macs,mapping_efficiency,utilization,dram_read_"
+      "bytes,"
       "dram_write_bytes,operational_intensity_macs_per_dram_byte,attainable_macs_per_cycle,"
       "achieved_macs_per_cycle,bound,energy_pj\n";
   std::size_t i = 0;
@@ -241,15 +242,15 @@ std::string layers_csv(const nlohmann::json& report) {
     const auto& s = l["stall_by_cause"];
     const auto& r = l["roofline"];
     out += fmt::format(
-        "{},{},{},{},{},{},{},{},{},{},{},{},{:.6g},{:.6g},{},{},{:.6g},{:.6g},{:.6g},{},{}\n", i++,
-        csv_field(l["name"].get<std::string>()), l["cycles"].get<std::uint64_t>(),
+        "{},{},{},{},{},{},{},{},{},{},{},{},{},{:.6g},{:.6g},{},{},{:.6g},{:.6g},{:.6g},{},{}\n",
+        i++, csv_field(l["name"].get<std::string>()), l["cycles"].get<std::uint64_t>(),
         l["compute_cycles"].get<std::uint64_t>(), l["stall_cycles"].get<std::uint64_t>(),
         s["dram"].get<std::uint64_t>(), s["dma"].get<std::uint64_t>(),
         s["sram"].get<std::uint64_t>(), s["vector"].get<std::uint64_t>(),
-        s["dependency"].get<std::uint64_t>(), l["vector_cycles"].get<std::uint64_t>(),
-        l["macs"].get<std::uint64_t>(), l["mapping_efficiency"].get<double>(),
-        l["utilization"].get<double>(), l["dram_read_bytes"].get<std::uint64_t>(),
-        l["dram_write_bytes"].get<std::uint64_t>(),
+        s.value("dispatch", std::uint64_t{0}), s["dependency"].get<std::uint64_t>(),
+        l["vector_cycles"].get<std::uint64_t>(), l["macs"].get<std::uint64_t>(),
+        l["mapping_efficiency"].get<double>(), l["utilization"].get<double>(),
+        l["dram_read_bytes"].get<std::uint64_t>(), l["dram_write_bytes"].get<std::uint64_t>(),
         r["operational_intensity_macs_per_dram_byte"].get<double>(),
         r["attainable_macs_per_cycle"].get<double>(), r["achieved_macs_per_cycle"].get<double>(),
         r["bound"].get<std::string>(),
@@ -281,7 +282,7 @@ std::string html_page(const nlohmann::json& report) {
   }
   std::string stalls;
   for (const char* c : kCauses)
-    stalls += fmt::format("{} {}, ", c, t["stall_by_cause"][c].get<std::uint64_t>());
+    stalls += fmt::format("{} {}, ", c, t["stall_by_cause"].value(c, std::uint64_t{0}));
   stalls.resize(stalls.size() - 2);
   std::string page = page_head(
       title,

@@ -32,6 +32,15 @@ for p in serial overlapped; do
 done
 
 echo
+echo "== Controller cost: MobileNetV2 on edge_npu, free layer set-up vs 5 us per layer (the controller runs ahead, so only the first shows)"
+for lc in 0 5000; do
+  $tessel simulate --arch configs/arch/edge_npu.json --workload mobilenet_v2 \
+    --set controller.layer_cycles=$lc -o "out/mobilenet_v2_launch_$lc.json" >/dev/null
+  python3 -c 'import json,sys; t=json.load(open(sys.argv[1]))["totals"]; print("  layer_cycles %5s: %10d cycles, %8d waiting for the controller" % (sys.argv[2], t["cycles"], t["stall_by_cause"]["dispatch"]))' \
+    "out/mobilenet_v2_launch_$lc.json" "$lc"
+done
+
+echo
 echo "== AlexNet from SCALE-Sim inputs (configs/arch/scalesim_32x32_ws.cfg + topology CSV)"
 $tessel simulate --arch configs/arch/scalesim_32x32_ws.cfg \
   --workload configs/workloads/alexnet_scalesim.csv -o out/alexnet_scalesim.json

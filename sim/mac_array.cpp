@@ -18,8 +18,7 @@ Cycles MacArray::execute(const workloads::Instruction& inst, Cycles now) {
   }
   const arch::MacRate rate =
       m_config.array.rate(mac_dtype(inst.input_dtype, inst.weight_dtype)).value_or(arch::MacRate{});
-  const Cycles compute =
-      arch::gemm_cycles(m_config.array, inst.shape, inst.fold_overhead, rate);
+  const Cycles compute = arch::gemm_cycles(m_config.array, inst.shape, inst.fold_overhead, rate);
   Cycles end = now + compute;
   for (const auto& a : workloads::buffer_accesses(m_config, inst))
     end = max(end, m_buffers[a.at.buffer]->access(a.at.slot, now, now, a.bytes, a.write));

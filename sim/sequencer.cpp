@@ -1,10 +1,13 @@
 #include "sim/sequencer.h"
 
+#include <algorithm>
+
 #include "sim/clock.h"
 
 namespace tessel::sim {
 
-Sequencer::Sequencer(sc_core::sc_module_name name, const workloads::Trace& trace)
+Sequencer::Sequencer(sc_core::sc_module_name name, const workloads::Trace& trace,
+                     const arch::ControllerConfig& controller)
     : sc_core::sc_module(name),
       m_trace(trace),
       m_pending(trace.instructions.size(), 0),
@@ -13,6 +16,8 @@ Sequencer::Sequencer(sc_core::sc_module_name name, const workloads::Trace& trace
       m_completed_cause(trace.instructions.size(), Cause::kDependency),
       m_ready_at(trace.instructions.size()),
       m_started_at(trace.instructions.size()),
+      m_deps_done_at(trace.instructions.size()),
+      m_issue_at(trace.instructions.size()),
       m_queued_cause(trace.instructions.size()),
       m_critical(trace.instructions.size(), kNone) {
   const std::size_t n = trace.instructions.size();
@@ -29,7 +34,18 @@ Sequencer::Sequencer(sc_core::sc_module_name name, const workloads::Trace& trace
   for (const auto& inst : trace.instructions) {
     for (auto d : inst.deps) m_dependents[fill[d]++] = inst.id;
   }
+  // The controller's issue times, in program order.
+  Cycles issue;
+  for (std::size_t i = 0; i < n; ++i) {
+    if (i == 0 || trace.instructions[i].layer != trace.instructions[i - 1].layer)
+      issue += Cycles(controller.layer_cycles);
+    m_issue_at[i] = issue;
+    issue += Cycles(controller.issue_cycles);
+  }
   SC_METHOD(start);
+  SC_METHOD(release_issued);
+  sensitive << m_issue_event;
+  dont_initialize();
 }
 
 void Sequencer::bind(workloads::Unit unit, ExecutionUnit* executor) {
@@ -43,7 +59,33 @@ void Sequencer::start() {
 }
 
 void Sequencer::dispatch(std::uint32_t id) {
+  const Cycles now = now_cycles();
+  m_deps_done_at[id] = now;
+  if (m_issue_at[id] <= now) {
+    hand_over(id);
+    return;
+  }
+  const auto later = [](const auto& a, const auto& b) { return a > b; };
+  m_held.emplace_back(m_issue_at[id], id);
+  std::push_heap(m_held.begin(), m_held.end(), later);
+  m_issue_event.notify(carrier(m_held.front().first - now));
+}
+
+void Sequencer::release_issued() {
+  const auto later = [](const auto& a, const auto& b) { return a > b; };
+  const Cycles now = now_cycles();
+  while (!m_held.empty() && m_held.front().first <= now) {
+    const std::uint32_t id = m_held.front().second;
+    std::pop_heap(m_held.begin(), m_held.end(), later);
+    m_held.pop_back();
+    hand_over(id);
+  }
+  if (!m_held.empty()) m_issue_event.notify(carrier(m_held.front().first - now));
+}
+
+void Sequencer::hand_over(std::uint32_t id) {
   ++m_events;
+  m_ready_at[id] = now_cycles();
   const auto& inst = m_trace.instructions[id];
   if (inst.op == workloads::Opcode::kBarrier) {
     started(id);
@@ -67,7 +109,6 @@ void Sequencer::complete(std::uint32_t id, Cause cause) {
     const std::uint32_t d = m_dependents[i];
     if (--m_pending[d] == 0) {
       m_ready_cause[d] = cause;
-      m_ready_at[d] = now_cycles();
       m_critical[d] = id;
       dispatch(d);
     }

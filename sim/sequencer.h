@@ -1,7 +1,10 @@
 #pragma once
 // The sequencer: owns the trace and its dependency counts, hands each
-// instruction to its unit the moment its last dependency completes, and
-// retires BARRIERs itself. Models no issue bandwidth (dispatch is free).
+// instruction to its unit once its last dependency has completed and the
+// controller has issued it, and retires BARRIERs itself. The controller
+// (arch::ControllerConfig) issues in program order, running ahead of the
+// units without bound: instruction i is issued at the sum of the issue
+// costs before it, a closed form computed once.
 
 #include <cstdint>
 #include <optional>
@@ -9,6 +12,7 @@
 
 #include <systemc>
 
+#include "arch/config.h"
 #include "sim/stall_cause.h"
 #include "workloads/trace.h"
 
@@ -25,7 +29,8 @@ class ExecutionUnit {
 class Sequencer : public sc_core::sc_module {
  public:
   SC_HAS_PROCESS(Sequencer);
-  Sequencer(sc_core::sc_module_name name, const workloads::Trace& trace);
+  Sequencer(sc_core::sc_module_name name, const workloads::Trace& trace,
+            const arch::ControllerConfig& controller);
 
   void bind(workloads::Unit unit, ExecutionUnit* executor);
   // Called by a unit at the cycle it starts `id`; `queued_for` is what the
@@ -43,7 +48,11 @@ class Sequencer : public sc_core::sc_module {
   Cycles completed_at(std::uint32_t id) const { return m_completed_at[id]; }
   // What bounded `id` itself, as reported by its unit.
   Cause completed_cause(std::uint32_t id) const { return m_completed_cause[id]; }
+  // When `id` went to its unit: its dependencies done and it issued.
   Cycles ready_at(std::uint32_t id) const { return m_ready_at[id]; }
+  // When its dependencies were done; before ready_at, it waited for the
+  // controller to issue it.
+  Cycles deps_done_at(std::uint32_t id) const { return m_deps_done_at[id]; }
   Cycles started_at(std::uint32_t id) const { return m_started_at[id]; }
   // The dependency whose completion made `id` ready (kNone without deps).
   static constexpr std::uint32_t kNone = UINT32_MAX;
@@ -54,7 +63,11 @@ class Sequencer : public sc_core::sc_module {
 
  private:
   void start();
+  // `id`'s dependencies are done: hand it to its unit, or hold it until
+  // the controller issues it.
   void dispatch(std::uint32_t id);
+  void hand_over(std::uint32_t id);
+  void release_issued();
 
   const workloads::Trace& m_trace;
   std::vector<std::uint32_t> m_pending;          // unfinished dependencies
@@ -63,7 +76,11 @@ class Sequencer : public sc_core::sc_module {
   std::vector<Cause> m_ready_cause;
   std::vector<Cycles> m_completed_at;
   std::vector<Cause> m_completed_cause;
-  std::vector<Cycles> m_ready_at, m_started_at;
+  std::vector<Cycles> m_ready_at, m_started_at, m_deps_done_at;
+  std::vector<Cycles> m_issue_at;  // when the controller issues each instruction
+  // Held instructions by issue time (a min-heap), released by m_issue_event.
+  std::vector<std::pair<Cycles, std::uint32_t>> m_held;
+  sc_core::sc_event m_issue_event;
   std::vector<std::optional<Cause>> m_queued_cause;
   std::vector<std::uint32_t> m_critical;
   ExecutionUnit* m_units[4] = {nullptr, nullptr, nullptr, nullptr};

@@ -107,7 +107,9 @@ void account_layers(const arch::Config& config, const workloads::Trace& trace,
         back.push_back(
             {ready, started, false, sequencer.queued_cause(x).value_or(queued_cause(x))});
       }
-      t = ready;
+      const Cycles deps_done = std::min(ready, max(a, sequencer.deps_done_at(x)));
+      if (deps_done < ready) back.push_back({deps_done, ready, false, Cause::kDispatch});
+      t = deps_done;
       x = sequencer.critical(x);
     }
     if (t > a) back.push_back({a, t, false, Cause::kDependency});
@@ -122,7 +124,7 @@ void account_layers(const arch::Config& config, const workloads::Trace& trace,
         pieces.push_back({s.start, s.end, false, Cause::kSram});
         break;
       case ArraySegment::Kind::kIdle:
-        blame(s.start, s.end, sequencer.critical(s.waiting_for));
+        blame(s.start, s.end, s.waiting_for);
         break;
     }
   }
@@ -181,7 +183,7 @@ SimResult simulate(const arch::Config& config, const workloads::Trace& trace,
   const auto wall_start = std::chrono::steady_clock::now();
 
   sc_core::sc_set_time_resolution(1, sc_core::SC_PS);
-  Sequencer sequencer("sequencer", trace);
+  Sequencer sequencer("sequencer", trace, config.controller);
   Dram dram("dram", config.dram);
   std::vector<std::unique_ptr<SramBuffer>> buffers;
   std::vector<SramBuffer*> buffer_ptrs;

@@ -6,9 +6,10 @@
 
 namespace tessel::sim {
 
-enum class Cause { kDram, kSram, kDma, kVector, kDependency };
-inline constexpr std::array<Cause, 5> kAllCauses = {Cause::kDram, Cause::kSram, Cause::kDma,
-                                                    Cause::kVector, Cause::kDependency};
+// kDispatch: waiting for the controller to issue an instruction.
+enum class Cause { kDram, kSram, kDma, kVector, kDispatch, kDependency };
+inline constexpr std::array<Cause, 6> kAllCauses = {
+    Cause::kDram, Cause::kSram, Cause::kDma, Cause::kVector, Cause::kDispatch, Cause::kDependency};
 inline constexpr std::size_t kCauseCount = kAllCauses.size();
 
 inline std::string to_string(Cause c) {
@@ -21,6 +22,8 @@ inline std::string to_string(Cause c) {
       return "dma";
     case Cause::kVector:
       return "vector";
+    case Cause::kDispatch:
+      return "dispatch";
     case Cause::kDependency:
       return "dependency";
   }

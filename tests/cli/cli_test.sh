@@ -54,7 +54,7 @@ assert names == ["q_proj", "k_proj", "v_proj", "scores_qk", "context_av", "out_p
 for l in r["layers"]:
     for k in ["name", "cycles", "compute_cycles", "stall_cycles", "stall_by_cause", "macs", "mapping_efficiency", "utilization", "dram_read_bytes", "dram_write_bytes"]:
         assert k in l, k
-    assert set(l["stall_by_cause"]) == {"dram", "sram", "dma", "vector", "dependency"}
+    assert set(l["stall_by_cause"]) == {"dram", "sram", "dma", "vector", "dispatch", "dependency"}
 assert r["config"]["array"]["rows"] == 16
 PY
 then passed=$((passed + 1)); else echo "FAIL: report contract"; failures=$((failures + 1)); fi

@@ -134,11 +134,12 @@ TEST(DmaTiming, SramPortBoundMove) {
 }
 
 TEST(EndToEnd, SingleTileLayerByHand) {
-  // Two channels. Input load: request 10, bus [10, 42), done 92. Weight load:
-  // request 10, bus [42, 74), done 124. GEMM 16x4x4 on 4x4 ws: one fold,
-  // 2*4 + 4 + 16 - 2 = 26 cycles, [124, 150). Store 64 B: request 160, bus
-  // [160, 168), + 50 = 218. Stalls: 124 waiting for the weight load (DRAM),
-  // 68 for the store (DRAM).
+  // Two channels; the controller issues one instruction per cycle (0, 1,
+  // 2, 3). Input load: request 10, bus [10, 42), done 92. Weight load:
+  // issued at 1, request 11, bus [42, 74), done 124. GEMM 16x4x4 on 4x4 ws:
+  // one fold, 2*4 + 4 + 16 - 2 = 26 cycles, [124, 150). Store 64 B: request
+  // 160, bus [160, 168), + 50 = 218. Stalls: 124 waiting for the weight load
+  // (1 for its issue, dispatch; 123 DRAM), 68 for the store (DRAM).
   const auto gemm = gemm_16x4x4({0, 0}, {0, 1}, {0, 0}, {0, 1});
   auto ld_in = transfer(Opcode::kLoad, 256, -1, 0, 0, 0);
   ld_in.operand = arch::Operand::kInput;
@@ -152,7 +153,8 @@ TEST(EndToEnd, SingleTileLayerByHand) {
   const auto& l = r["layers"][0];
   EXPECT_EQ(l["compute_cycles"], 26);
   EXPECT_EQ(l["stall_cycles"], 192);
-  EXPECT_EQ(l["stall_by_cause"]["dram"], 192);
+  EXPECT_EQ(l["stall_by_cause"]["dram"], 191);
+  EXPECT_EQ(l["stall_by_cause"]["dispatch"], 1);
   EXPECT_EQ(l["macs"], 16 * 4 * 4);
   EXPECT_DOUBLE_EQ(l["mapping_efficiency"].get<double>(), 1.0);
   EXPECT_DOUBLE_EQ(l["utilization"].get<double>(), 256.0 / (16.0 * 218));
@@ -166,6 +168,27 @@ TEST(EndToEnd, SramPortStretchIsAnSramStall) {
   EXPECT_EQ(cycles_of(r), 32u);
   EXPECT_EQ(r["totals"]["compute_cycles"], 26);
   EXPECT_EQ(r["totals"]["stall_by_cause"]["sram"], 6);
+}
+
+TEST(Controller, IssueAndLayerCostsBoundAFastProgram) {
+  // Four independent 26-cycle GEMMs, GEMMs 2 and 3 in a second layer. The
+  // controller spends 50 cycles on each layer and 100 per instruction:
+  // issues at 50, 150 | 150 + 100 + 50 = 300, 400. The array runs [50, 76),
+  // [150, 176), [300, 326), [400, 426); every idle cycle (426 - 4 x 26 =
+  // 322) waits for the controller.
+  const auto gemm = gemm_16x4x4({0, 0}, {0, 1}, {0, 0});
+  auto t = trace_of({gemm, gemm, gemm, gemm});
+  t.layers = {"l0", "l1"};
+  t.instructions[2].layer = t.instructions[3].layer = 1;
+  const auto r = simulate_in_child(
+      config_with({{"/controller/issue_cycles", 100}, {"/controller/layer_cycles", 50}}), t);
+  EXPECT_EQ(cycles_of(r), 426u);
+  EXPECT_EQ(r["totals"]["compute_cycles"], 4 * 26);
+  EXPECT_EQ(r["totals"]["stall_by_cause"]["dispatch"], 322);
+  // Free issue: the GEMMs run back to back.
+  const auto free = simulate_in_child(config_with({{"/controller/issue_cycles", 0}}), t);
+  EXPECT_EQ(cycles_of(free), 4u * 26);
+  EXPECT_EQ(free["totals"]["stall_by_cause"]["dispatch"], 0);
 }
 
 TEST(EndToEnd, VectorLayerByHandAndItsStallCause) {

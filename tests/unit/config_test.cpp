@@ -67,9 +67,17 @@ TEST(Config, ErrorsNameFileAndPath) {
   j["array"]["dataflow"] = "rs";
   EXPECT_EQ(error_of(j), "hw.json: arch.array.dataflow: must be one of os, ws, is, got \"rs\"");
   j = base();
-  j["array"]["weight_preload"] = "double";
+  j["controller"]["issue_cycles"] = -1;
   EXPECT_EQ(error_of(j),
-            "hw.json: arch.array.weight_preload: must be one of serial, overlapped, got \"double\"");
+            "hw.json: arch.controller.issue_cycles: expected a non-negative integer, got -1");
+  j = base();
+  j["controller"]["dispatch"] = 1;
+  EXPECT_EQ(error_of(j), "hw.json: arch.controller.dispatch: unknown key");
+  j = base();
+  j["array"]["weight_preload"] = "double";
+  EXPECT_EQ(
+      error_of(j),
+      "hw.json: arch.array.weight_preload: must be one of serial, overlapped, got \"double\"");
   j = base();
   j["array"]["dataflow"] = "os";
   j["array"]["weight_preload"] = "overlapped";

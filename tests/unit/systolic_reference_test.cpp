@@ -82,7 +82,8 @@ TEST_P(OverlappedPreload, ClosedFormMatchesPeLevelPipelineOnRandomGemms) {
     const int R = arr(rng), C = arr(rng);
     const int M = dim(rng), N = dim(rng), K = dim(rng), G = groups(rng);
     std::vector<std::pair<Matrix, Matrix>> gemms;
-    for (int g = 0; g < G; ++g) gemms.emplace_back(random_matrix(rng, M, K), random_matrix(rng, K, N));
+    for (int g = 0; g < G; ++g)
+      gemms.emplace_back(random_matrix(rng, M, K), random_matrix(rng, K, N));
     const auto ref = testing::run_reference_overlapped(df, R, C, gemms);
     for (int g = 0; g < G; ++g) {
       const Matrix want = naive(gemms[g].first, gemms[g].second);
@@ -94,8 +95,8 @@ TEST_P(OverlappedPreload, ClosedFormMatchesPeLevelPipelineOnRandomGemms) {
     const auto overlapped =
         arch::gemm_cycles(df, R, C, shape, true, {}, arch::WeightPreload::kOverlapped);
     EXPECT_EQ(overlapped.count(), ref.cycles)
-        << arch::to_string(df) << " R=" << R << " C=" << C << " M=" << M << " N=" << N
-        << " K=" << K << " groups=" << G;
+        << arch::to_string(df) << " R=" << R << " C=" << C << " M=" << M << " N=" << N << " K=" << K
+        << " groups=" << G;
     EXPECT_LE(overlapped, arch::gemm_cycles(df, R, C, shape));
     if (arch::map_gemm(df, R, C, shape).folds() * shape.batch == 1) {
       EXPECT_EQ(overlapped, arch::gemm_cycles(df, R, C, shape)) << "one fold has nothing to hide";
@@ -109,8 +110,8 @@ TEST_P(OverlappedPreload, ShiftingATileInSoonerCorruptsTheProduct) {
   // register the next tile has already disturbed.
   const Dataflow df = GetParam();
   std::mt19937 rng(7);
-  for (const auto [R, C, M, N, K] : {std::array{4, 3, 5, 7, 9}, std::array{2, 2, 1, 5, 5},
-                                     std::array{3, 4, 8, 4, 6}}) {
+  for (const auto [R, C, M, N, K] :
+       {std::array{4, 3, 5, 7, 9}, std::array{2, 2, 1, 5, 5}, std::array{3, 4, 8, 4, 6}}) {
     const std::vector<std::pair<Matrix, Matrix>> gemms = {
         {distinct_matrix(rng, M, K), distinct_matrix(rng, K, N)}};
     EXPECT_EQ(testing::run_reference_overlapped(df, R, C, gemms).result,
