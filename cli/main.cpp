@@ -170,6 +170,14 @@ int run_estimate(const std::vector<std::string>& args) {
   nlohmann::json out = {{"workload", w.name},         {"cycles", e.cycles.count()},
                         {"latency_ms", e.latency_ms}, {"compute_cycles", e.compute_cycles.count()},
                         {"dram_bytes", e.dram_bytes}, {"macs", e.macs()}};
+  nlohmann::json& layers = out["layers"] = nlohmann::json::array();
+  for (std::size_t i = 0; i < e.layers.size(); ++i) {
+    const auto& l = e.layers[i];
+    layers.push_back({{"name", w.layers[i].name},
+                      {"cycles", l.cycles.count()},
+                      {"compute_cycles", l.compute_cycles.count()},
+                      {"dram_bytes", l.dram_bytes}});
+  }
   if (config.technology_node_nm) {
     const arch::CostModel cost(config);
     out.update(

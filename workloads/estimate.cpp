@@ -1,10 +1,13 @@
 #include "workloads/estimate.h"
 
+#include <algorithm>
+
 #include "arch/cost.h"
 #include "arch/systolic.h"
 #include "arch/vector.h"
 #include "workloads/actions.h"
 #include "workloads/lowering/layer_types.h"
+#include "workloads/lowering/mapping_cost.h"
 #include "workloads/lowering/schedule.h"
 
 namespace tessel::workloads {
@@ -126,7 +129,7 @@ Estimate estimate(const Workload& workload, const arch::Config& config) {
     le.dram_write_bytes = m.dram_write_bytes;
     le.dram_read_bytes = m.dram_bytes - m.dram_write_bytes;
     if (l.on_array()) {
-      le.compute_cycles = arch::gemm_cycles(config.array, l.gemm(), true, t.rate);
+      le.compute_cycles = Cycles(mapped_compute_cycles(config, l.gemm(), m, t.rate));
       if (l.fused)
         le.compute_cycles = max(le.compute_cycles, arch::vector_cycles(config.vector, *l.fused));
     } else if (l.kind == LayerKind::kVector) {

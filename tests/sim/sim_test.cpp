@@ -492,9 +492,8 @@ TEST(EndToEnd, RooflineBoundOfSyntheticLayers) {
 TEST(EndToEnd, AnalyticalEstimateStaysNearTheSimulator) {
   // The estimate is the lowering's own schedule priced by the mapping cost
   // model (docs/mapping.md). Measured on this build: 0.99-1.00 of simulated
-  // cycles on edge_npu and gemmini_like, 0.986 on fsd_npu_like, 0.875 for
-  // ResNet-50 on tpu_v1_like (the simulator overlaps layers the cost model
-  // prices one after another less well there). The bounds are what the
+  // cycles on edge_npu, 0.996 on tpu_v1_like, 1.001 on fsd_npu_like and
+  // 0.976 for GPT-2 decode on gemmini_like. The bounds are what the
   // screening relies on.
   const std::pair<const char*, const char*> cases[] = {
       {"edge_npu", "resnet50"},         {"edge_npu", "mobilenet_v2"},
@@ -509,7 +508,7 @@ TEST(EndToEnd, AnalyticalEstimateStaysNearTheSimulator) {
     const auto r = simulate_in_child(config, workloads::lower(w, config).trace);
     const double ratio =
         static_cast<double>(e.cycles.count()) / r["totals"]["cycles"].get<double>();
-    EXPECT_GT(ratio, 0.85);
+    EXPECT_GT(ratio, 0.95);
     EXPECT_LT(ratio, 1.05);
     EXPECT_EQ(e.macs(), r["totals"]["macs"].get<std::uint64_t>());
   }

@@ -35,6 +35,12 @@ struct MapContext {
   bool input_resident = false, weight_resident = false, output_resident = false;
   // Buffers on each operand's path (config.path), indexed by arch::Operand.
   std::size_t path_length[3] = {0, 0, 0};
+  // Cycles just before this layer in which the DMA has nothing to load: the
+  // last array layer's last step computing, and the on-chip layers run
+  // since. The layer's first weight tile loads in them (its staging slot
+  // is free: slots alternate across layers), and a mapping's expected
+  // cycles count only what is left of that load.
+  std::uint64_t dma_idle_cycles = 0;
   bool resident(arch::Operand op) const {
     return op == arch::Operand::kInput    ? input_resident
            : op == arch::Operand::kWeight ? weight_resident

@@ -27,6 +27,9 @@ struct Mapping {
   std::uint64_t estimated_cycles = 0;
   std::uint64_t dram_bytes = 0;        // read + written
   std::uint64_t dram_write_bytes = 0;  // of which written
+  // The last step's compute, during which the DMA has nothing left to load
+  // for this layer: the next layer's MapContext::dma_idle_cycles.
+  std::uint64_t tail_compute_cycles = 0;
 };
 
 }  // namespace tessel::workloads

@@ -55,10 +55,20 @@ std::uint64_t tiled_compute_cycles(const arch::Config& config, const arch::GemmS
     for (auto [sn, cn] : split(g.n, tn))
       for (auto [sk, ck] : split(g.k, tk))
         for (auto [sg, cg] : split(g.batch, tg))
-          compute += arch::gemm_cycles(config.array, {sm, sn, sk, sg}, true, rate)
-                         .count() *
-                     cm * cn * ck * cg;
+          compute += arch::gemm_cycles(config.array, {sm, sn, sk, sg}, true, rate).count() * cm *
+                     cn * ck * cg;
   return compute;
+}
+
+std::uint64_t mapped_compute_cycles(const arch::Config& config, const arch::GemmShape& g,
+                                    const Mapping& mapping, arch::MacRate rate) {
+  if (mapping.chunking == Mapping::Chunking::kStreamFold) {
+    const auto& a = config.array;
+    return arch::gemm_cycles(a.dataflow, a.rows, a.cols, g, true, rate,
+                             arch::WeightPreload::kSerial)
+        .count();
+  }
+  return tiled_compute_cycles(config, g, mapping.tm, mapping.tn, mapping.tk, mapping.tg, rate);
 }
 
 std::pair<std::uint64_t, std::uint64_t> reuse_factors(std::uint64_t nm, std::uint64_t nn,
@@ -95,47 +105,91 @@ std::uint64_t loop_nest_traffic(std::string_view order, const Extents& count, st
 
 namespace {
 
-// A step's load, in cycles.
-double load_cycles(const arch::Config& config, const StepKind& s) {
-  const double dma_bytes_per_cycle =
+// A step's DMA work: its bytes on the bus at the slower of DRAM and the
+// DMA channels (loads and stores), and the serial parts around the loads
+// (DRAM latency, MOVE legs, the transfers' setup spread over the channels)
+// and around the stores (setup, latency).
+struct DmaWork {
+  double load_stream = 0, store_stream = 0, load_serial = 0, store_serial = 0;
+};
+
+DmaWork dma_work(const arch::Config& config, const StepKind& s) {
+  const double rate =
       std::min(config.dram.rate.millibytes_per_cycle() / 1000.0,
                static_cast<double>(config.dma.bytes_per_cycle) * config.dma.channels);
-  return s.bytes / dma_bytes_per_cycle +
-         s.loads * static_cast<double>(config.dram.latency_cycles.count() + s.chain_cycles) +
-         config.dma.setup_cycles * std::ceil(s.transfers / config.dma.channels);
+  const double latency = static_cast<double>(config.dram.latency_cycles.count());
+  const double setup = config.dma.setup_cycles * std::ceil(s.transfers / config.dma.channels);
+  return {(s.bytes - s.store_bytes) / rate, s.store_bytes / rate,
+          s.loads * (latency + static_cast<double>(s.chain_cycles)) + setup,
+          s.stores * (latency + config.dma.setup_cycles)};
+}
+
+// The first step's load, which nothing hides.
+double load_cycles(const arch::Config& config, const StepKind& s) {
+  const DmaWork d = dma_work(config, s);
+  return d.load_stream + d.load_serial;
+}
+
+bool two_steps_in_flight(const arch::Config& config, const StepKind& s) {
+  return static_cast<double>(config.dma.channels) * config.dma.max_outstanding >=
+         2 * std::ceil(s.transfers);
 }
 
 }  // namespace
 
+double step_cycles(const arch::Config& config, const StepKind& s) {
+  const DmaWork d = dma_work(config, s);
+  const double c = static_cast<double>(s.compute_cycles);
+  const double v = s.epilogue_cycles;
+  if (!two_steps_in_flight(config, s))
+    return std::max(
+        {c, v, s.min_cycles, d.load_stream + d.load_serial + d.store_stream + d.store_serial});
+  const double store_chain = s.store_chain ? c + v + d.store_stream + d.store_serial : 0;
+  return std::max({c, v, s.min_cycles, d.load_stream + d.store_stream,
+                   (c + d.load_stream + d.load_serial) / 2, store_chain / 2});
+}
+
+double slot_chain_cycles(const arch::Config& config, const StepKind& s) {
+  if (!two_steps_in_flight(config, s)) return 0;
+  const DmaWork d = dma_work(config, s);
+  const double c = static_cast<double>(s.compute_cycles);
+  return std::max(c + d.load_stream + d.load_serial,
+                  s.store_chain ? c + s.epilogue_cycles + d.store_stream + d.store_serial : 0);
+}
+
+namespace {}  // namespace
+
 std::uint64_t estimated_cycles(const arch::Config& config, const std::vector<StepKind>& steps,
                                const StepKind& first) {
-  // load(1) + sum over steps i < S of max(compute(i), load(i + 1)) +
+  // load(1) + sum over steps i < S of the steady-state step time +
   // compute(S): the last step has no next load to hide.
   double total = load_cycles(config, first);
-  for (const auto& s : steps) {
-    total += static_cast<double>(s.count) *
-             std::max(static_cast<double>(s.compute_cycles), load_cycles(config, s));
-  }
+  for (const auto& s : steps) total += static_cast<double>(s.count) * step_cycles(config, s);
   if (!steps.empty()) {
-    const StepKind& last = steps.front();
-    total -= std::max(0.0, load_cycles(config, last) - static_cast<double>(last.compute_cycles));
+    const StepKind& last = steps.back();  // the far corner: the remainders
+    total -= std::max(0.0, step_cycles(config, last) - static_cast<double>(last.compute_cycles));
   }
   return static_cast<std::uint64_t>(std::ceil(total));
 }
 
 std::uint64_t estimated_cycles(const arch::Config& config, std::uint64_t compute,
                                std::uint64_t traffic, std::uint64_t transfers, std::uint64_t steps,
-                               std::uint64_t chain) {
+                               std::uint64_t chain, std::uint64_t store_bytes) {
   steps = std::max<std::uint64_t>(steps, 1);
   const double n = static_cast<double>(steps);
   // Every step alike: the averages, and the first load like any other.
-  const StepKind step{steps,
-                      ceil_div(compute, steps),
-                      static_cast<double>(traffic) / n,
-                      static_cast<double>(transfers) / n,
-                      1,
-                      chain};
-  return estimated_cycles(config, {step}, step);
+  StepKind step{steps,
+                ceil_div(compute, steps),
+                static_cast<double>(traffic) / n,
+                static_cast<double>(transfers) / n,
+                1,
+                chain,
+                static_cast<double>(store_bytes) / n,
+                store_bytes > 0 ? 1.0 : 0.0};
+  StepKind first = step;
+  first.bytes -= first.store_bytes;
+  first.store_bytes = first.stores = 0;
+  return estimated_cycles(config, {step}, first);
 }
 
 std::uint64_t transfer_cycles(const arch::Config& config, std::uint64_t bytes) {
@@ -156,6 +210,31 @@ std::uint64_t chain_cycles(const MapContext& context, const TileBytes& bytes, bo
   if (!partial_sums) return operands;
   return std::max(operands, 2 * chain(Operand::kOutput, bytes.output) +
                                 context.config.dram.latency_cycles.count());
+}
+
+std::uint64_t prefetched_cycles(const MapContext& context, const TileBytes& first,
+                                std::uint64_t idle_cycles) {
+  if (idle_cycles == 0 || first.weight == 0) return 0;
+  auto load = [&](std::uint64_t in, std::uint64_t w) {
+    StepKind s;
+    s.bytes = static_cast<double>(in + w);
+    s.transfers = static_cast<double>((in > 0 ? transfers_per_tile(context, Operand::kInput) : 0) +
+                                      (w > 0 ? transfers_per_tile(context, Operand::kWeight) : 0));
+    s.loads = in + w > 0 ? 1 : 0;
+    return load_cycles(context.config, s);
+  };
+  const double saved = load(first.input, first.weight) - load(first.input, 0);
+  return std::min(idle_cycles, static_cast<std::uint64_t>(std::max(0.0, saved)));
+}
+
+std::uint64_t drain_cycles(const MapContext& context, std::uint64_t output_tile_bytes,
+                           bool to_dram) {
+  if (output_tile_bytes == 0) return 0;
+  const auto& dma = context.config.dma;
+  const std::uint64_t hops = context.path_length[static_cast<std::size_t>(Operand::kOutput)] - 1;
+  const std::uint64_t moves =
+      hops * (dma.setup_cycles + ceil_div(output_tile_bytes, dma.bytes_per_cycle));
+  return moves + (to_dram ? transfer_cycles(context.config, output_tile_bytes) : 0);
 }
 
 }  // namespace tessel::workloads

@@ -53,8 +53,16 @@ struct Split {
 };
 Split split(std::uint64_t full, std::uint64_t t);
 
+// The array cycles of `mapping`'s GEMM instructions: tiled_compute_cycles,
+// or, for streamed folds (each tile one fold whose chunks stream on and only
+// the last pays fill and drain), folds x (T + fill and drain) whatever the
+// preload: nothing is left to overlap within one fold.
+std::uint64_t mapped_compute_cycles(const arch::Config& config, const arch::GemmShape& g,
+                                    const Mapping& mapping, arch::MacRate rate);
+
 // Compute cycles of the whole GEMM tiled by (tm, tn, tk, tg), every tile
-// paying its fill and drain (edge tiles at their own size).
+// paying its fill and drain (edge tiles at their own size), each tile one
+// GEMM instruction (an overlapped weight preload hides within a tile only).
 std::uint64_t tiled_compute_cycles(const arch::Config& config, const arch::GemmShape& g,
                                    std::uint64_t tm, std::uint64_t tn, std::uint64_t tk,
                                    std::uint64_t tg, arch::MacRate rate);
@@ -74,21 +82,50 @@ std::uint64_t loop_nest_traffic(std::string_view order, const Extents& count, st
                                 const TileBytes& bytes, std::uint64_t* written = nullptr);
 
 // One kind of loop step (all steps of one tile size): how many there are,
-// each one's compute cycles, and, on average, the bytes it loads from (or
-// stores to) DRAM, its DMA transfers, the fraction of such steps that load
-// at all (and so pay the DRAM latency and the MOVE chain) and that chain.
+// each one's compute cycles, and, on average, the bytes it moves to and
+// from DRAM (`bytes`, of which `store_bytes` stored), its DMA transfers, the
+// fraction of such steps that load at all (and so pay the DRAM latency and
+// the MOVE chain) and that store (and pay the latency before the output
+// slot is free again), and that chain.
 struct StepKind {
   std::uint64_t count = 1;
   std::uint64_t compute_cycles = 0;
   double bytes = 0, transfers = 0, loads = 1;
   std::uint64_t chain_cycles = 0;
+  double store_bytes = 0, stores = 0;
+  // On average, the fused epilogue on the vector unit: once per finished
+  // output tile, after its last GEMM and before its store.
+  double epilogue_cycles = 0;
+  // A floor on the step's time from its neighbour (step_cycles below).
+  double min_cycles = 0;
+  // Whether the step after next reuses this step's output slot (and so
+  // waits for its epilogue and store); not when k is split and the slot
+  // holds one output tile over several steps.
+  bool store_chain = true;
 };
 
+// A step's steady-state time (estimated_cycles, below), at least min_cycles.
+double step_cycles(const arch::Config& config, const StepKind& s);
+// The chain from a step's start until its staging slots are free for the
+// step two later: its compute, then the next load into the same slot, or
+// its epilogue and store. Steps i and i + 1 together take at least step i's
+// chain; when tile sizes alternate (a full tile then an edge tile in the
+// innermost loop), each pair does, so the edge step's floor is the larger
+// chain less the full step's time. Zero when the DMA holds one step's
+// transfers only (each load then waits for the last anyway).
+double slot_chain_cycles(const arch::Config& config, const StepKind& s);
+
 // Expected cycles of a loop nest: the first step's load is not hidden; then
-// each step but the last takes the longer of its compute and the next
-// step's load (double buffering prefetches one step ahead, and each load
-// pays its setup and the DRAM latency again: two slots hold no deeper
-// queue); the last step only computes.
+// each step takes its steady-state time; the last step has no next load to
+// hide. Steady state: each operand has two staging slots, so the load of
+// step i + 1 is issued once step i - 1 has computed, and step i + 1 may
+// compute once the store of step i - 1 has freed its output slot (a store
+// completes when DRAM has taken it, after the latency). When the DMA can
+// keep two steps' transfers in flight, a step takes the longest of its
+// compute, its epilogue, its bytes on the bus, and half of compute + stream
+// + serial part of the load pipeline and of the store pipeline (which also
+// waits for the epilogue); otherwise each load waits for the last: compute,
+// epilogue or load + store, whichever is longer.
 std::uint64_t estimated_cycles(const arch::Config& config, const std::vector<StepKind>& steps,
                                const StepKind& first);
 
@@ -102,9 +139,11 @@ std::uint64_t transfer_cycles(const arch::Config& config, std::uint64_t bytes);
 // then each step the longer of its compute and the next step's load
 // (double buffering prefetches one step ahead). `chain_cycles` is the
 // serial part of a step's load beyond the DRAM leg: MOVEs to inner buffers.
+// `store_bytes` of the traffic are stored (every step stores its share).
 std::uint64_t estimated_cycles(const arch::Config& config, std::uint64_t compute_cycles,
                                std::uint64_t traffic_bytes, std::uint64_t transfers,
-                               std::uint64_t steps, std::uint64_t chain_cycles = 0);
+                               std::uint64_t steps, std::uint64_t chain_cycles = 0,
+                               std::uint64_t store_bytes = 0);
 
 // The MOVE legs a step's input and weight tiles take after the first buffer
 // on their paths (each a DMA transfer: setup, then the tile at one channel's
@@ -113,5 +152,20 @@ std::uint64_t estimated_cycles(const arch::Config& config, std::uint64_t compute
 // before its next visit: its MOVEs both ways and one more DRAM latency.
 std::uint64_t chain_cycles(const MapContext& context, const TileBytes& bytes,
                            bool partial_sums = false);
+
+// The part of a layer's first load (its first step's input and weight
+// tiles, `first` in DRAM bytes) that the DMA does in the `idle_cycles`
+// before the layer starts (MapContext::dma_idle_cycles): at most what the
+// weight tile adds to loading the input tile alone, whose producer may
+// still be storing it.
+std::uint64_t prefetched_cycles(const MapContext& context, const TileBytes& first,
+                                std::uint64_t idle_cycles);
+
+// The last step's output tile, which nothing is left to hide: its MOVE
+// legs out to the first buffer on the output path, then, unless the output
+// stays resident (`to_dram` false), its store to DRAM. A layer ends when
+// this drain has completed; Mapping::estimated_cycles includes it.
+std::uint64_t drain_cycles(const MapContext& context, std::uint64_t output_tile_bytes,
+                           bool to_dram);
 
 }  // namespace tessel::workloads

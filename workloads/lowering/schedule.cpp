@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <bit>
+#include <tuple>
 #include <utility>
 
 #include <fmt/format.h>
@@ -96,8 +97,8 @@ Mapping map_rows(const Layer& layer, const LayerTypes& types, const MapContext& 
   plan.dram_write_bytes = out_resident ? 0 : tile_out(rows);
   plan.dram_bytes = in_bytes + plan.dram_write_bytes;
   const std::uint64_t transfers = tiles * (staged_inputs + (out_resident ? 0 : 1));
-  plan.estimated_cycles =
-      estimated_cycles(context.config, compute, plan.dram_bytes, transfers, tiles);
+  plan.estimated_cycles = estimated_cycles(context.config, compute, plan.dram_bytes, transfers,
+                                           tiles, 0, plan.dram_write_bytes);
   return plan;
 }
 
@@ -141,11 +142,11 @@ class Planner {
         m_config.schedule.residency == arch::ScheduleConfig::Residency::kAuto && !scalesim
             ? resident_buffer(m_config)
             : -1;
-    // Staging budgets per slot: the whole slot, then powers of two down, so
-    // that a larger buffer always offers the budgets a smaller one did (with
-    // a larger resident area). The expected cost falls while residency buys
-    // more than the shrinking tiles lose; the search stops once it rises.
-    std::optional<std::pair<std::uint64_t, std::uint64_t>> best_cost, previous;
+    // Staging budgets per slot: the whole slot, then every power of two down
+    // until no tile fits, so that a larger buffer always offers at least the
+    // resources a smaller one did (each budget with a larger resident area)
+    // and the expected cost of the best split never rises with capacity.
+    std::optional<std::pair<std::uint64_t, std::uint64_t>> best_cost;
     const std::uint64_t slot = rb < 0 ? 0 : m_config.sram[rb].tile_budget_bytes();
     std::uint64_t budget = slot;
     for (std::uint64_t tries = 0; tries < kMaxStagingSplits; ++tries) {
@@ -161,10 +162,19 @@ class Planner {
       std::uint64_t cycles = 0, dram = 0;
       bool mapped = true;
       try {
+        context.dma_idle_cycles = 0;
         for (std::size_t l = 0; l < m_workload.layers.size(); ++l) {
           mappings.push_back(map_layer(l, residency, context));
-          cycles += mappings.back().estimated_cycles;
-          dram += mappings.back().dram_bytes;
+          const Mapping& m = mappings.back();
+          cycles += m.estimated_cycles;
+          dram += m.dram_bytes;
+          // The DMA idles during an array layer's last step and through the
+          // on-chip layers after it (MapContext::dma_idle_cycles).
+          if (m_workload.layers[l].on_array())
+            context.dma_idle_cycles = m.tail_compute_cycles;
+          else
+            context.dma_idle_cycles =
+                m.dram_bytes == 0 ? context.dma_idle_cycles + m.estimated_cycles : 0;
         }
       } catch (const InputError&) {
         if (budget == slot) throw;  // the whole slot does not fit: a real error
@@ -177,14 +187,13 @@ class Planner {
         m_out.mappings = std::move(mappings);
         m_out.residency = std::move(residency);
       }
-      if (rb < 0 || (previous && cost > *previous) || budget <= 1) break;
-      previous = cost;
+      if (rb < 0 || budget <= 1) break;
       budget = std::bit_floor(budget - 1);  // the next power of two below
     }
   }
 
-  // The splits are tried with shrinking budgets: a layer whose residency is
-  // unchanged and whose previous mapping still fits keeps it (mapper.h: a
+  // The splits are tried with shrinking budgets: a layer whose residency and
+  // DMA idle window are unchanged and whose previous mapping still fits keeps it (mapper.h: a
   // mapper's choice depends on the budgets only through which candidates
   // fit, so the best of a superset that is still in the subset stays best).
   Mapping map_layer(std::size_t l, const Residency& residency, MapContext& context) {
@@ -212,8 +221,8 @@ class Planner {
   Mapping map_gemm(std::size_t l, const MapContext& context) {
     const Layer& layer = m_workload.layers[l];
     auto& cached = m_cache[l];
-    const std::array<bool, 3> flags{context.input_resident, context.weight_resident,
-                                    context.output_resident};
+    const Key flags{context.input_resident, context.weight_resident, context.output_resident,
+                    context.dma_idle_cycles};
     if (cached && cached->first == flags) {
       const Mapping& m = cached->second;
       if (fits(context, tile_bytes(layer, m.tm, m.tn, m.tk, m.tg, m_types[l]))) return m;
@@ -226,8 +235,10 @@ class Planner {
   const Workload& m_workload;
   const arch::Config& m_config;
   std::unique_ptr<IMapper> m_mapper;
-  // Per layer: the residency flags and mapping of the last split tried.
-  std::vector<std::optional<std::pair<std::array<bool, 3>, Mapping>>> m_cache;
+  // Per layer: the residency flags and DMA idle window of the last split
+  // tried, and its mapping.
+  using Key = std::tuple<bool, bool, bool, std::uint64_t>;
+  std::vector<std::optional<std::pair<Key, Mapping>>> m_cache;
   std::vector<LayerTypes> m_types;
   std::vector<std::uint64_t> m_output_bytes;
   std::vector<std::uint64_t> m_shared_weight_bytes;  // per layer, at owners of shared weights

@@ -4,10 +4,10 @@
 // mapping cost model's expected cycles, then DRAM bytes, then fewer steps.
 //
 // Spatial tile sides are multiples of the array (so folds match the untiled
-// layer). Tiles with the full temporal extent are preferred whenever one
-// fits; otherwise both chunkings compete (streamed folds at the largest
-// chunk that fits), except for layers imported from SCALE-Sim, which only
-// stream folds.
+// layer). Full-extent tiles and chunks as separate passes compete on cost;
+// streamed folds (at the largest chunk that fits) are the fallback when
+// neither fits. Layers imported from SCALE-Sim keep its semantics: the full
+// extent whenever it fits, else streamed folds.
 
 #include <algorithm>
 #include <array>
@@ -18,6 +18,7 @@
 #include "arch/dataflow.h"
 #include "arch/error.h"
 #include "arch/systolic.h"
+#include "arch/vector.h"
 #include "workloads/lowering/mapper.h"
 #include "workloads/lowering/mapping_cost.h"
 
@@ -64,15 +65,22 @@ Mapping SingleLevel::map(const Layer& layer, const MapContext& context) const {
                                                  layer.fused->op == arch::VectorOp::kLayerNorm ||
                                                  layer.fused->op == arch::VectorOp::kRmsNorm);
   const char tdim = df.temporal_dim;
-  const Cycles untiled_compute =
-      arch::gemm_cycles(config.array, g, true, rate);
 
   Mapping best;
   bool found = false;
   std::tuple<std::uint64_t, std::uint64_t, std::uint64_t> best_key{UINT64_MAX, UINT64_MAX,
                                                                    UINT64_MAX};
-  auto consider = [&](const Mapping& p, std::uint64_t traffic, std::uint64_t written,
+  // What is left of the first weight tile's load once it has used the
+  // cycles the DMA idles before this layer (MapContext::dma_idle_cycles).
+  auto hidden_prefetch = [&](const Mapping& p) {
+    const TileBytes first =
+        dram_tile_bytes(context, tile_bytes(layer, std::min(p.tm, g.m), std::min(p.tn, g.n),
+                                            std::min(p.tk, g.k), std::min(p.tg, g.batch), types));
+    return std::min(prefetched_cycles(context, first, context.dma_idle_cycles), p.estimated_cycles);
+  };
+  auto consider = [&](Mapping p, std::uint64_t traffic, std::uint64_t written,
                       std::uint64_t steps) {
+    p.estimated_cycles -= hidden_prefetch(p);
     const auto key = std::make_tuple(p.estimated_cycles, traffic, steps);
     if (key < best_key) {
       best_key = key;
@@ -81,6 +89,26 @@ Mapping SingleLevel::map(const Layer& layer, const MapContext& context) const {
       best.dram_write_bytes = written;
       found = true;
     }
+  };
+
+  // The fused epilogue (an activation or norm on the vector unit) of one
+  // output tile, between its last GEMM and its store.
+  auto epilogue = [&](std::uint64_t sm, std::uint64_t sn, std::uint64_t sg) -> std::uint64_t {
+    if (!layer.fused) return 0;
+    arch::VectorWork work = *layer.fused;
+    work.rows = sm * sg;
+    work.row_length = sn;
+    return arch::vector_cycles(config.vector, work).count();
+  };
+  // The drain of the grid's last tile (its far corner: the remainders).
+  auto last_drain = [&](std::uint64_t tm, std::uint64_t tn, std::uint64_t tk, std::uint64_t tg) {
+    auto last = [](std::uint64_t full, std::uint64_t t) {
+      return full - (ceil_div(full, t) - 1) * t;
+    };
+    const TileBytes tb =
+        tile_bytes(layer, last(g.m, tm), last(g.n, tn), last(g.k, tk), last(g.batch, tg), types);
+    return epilogue(last(g.m, tm), last(g.n, tn), last(g.batch, tg)) +
+           drain_cycles(context, tb.output, dram_tile_bytes(context, tb).output > 0);
   };
 
   // Full temporal extent: closed-form traffic with k innermost.
@@ -108,8 +136,11 @@ Mapping SingleLevel::map(const Layer& layer, const MapContext& context) const {
             // Each kind of step (tile sizes at the grid's edges differ), with
             // its exact compute and DRAM tile bytes; at most 16 kinds.
             struct Geometry {
-              std::uint64_t count, compute, chain;
+              std::uint64_t count, compute, chain, epilogue;
               TileBytes dram;
+              std::array<bool, 2> edge;  // the remainder along m, along n
+              bool k_remainder;          // the remainder along k
+              std::uint64_t ck;          // steps of its k part per output tile
             };
             std::array<Geometry, 16> geometry;
             std::size_t n_kinds = 0;
@@ -124,14 +155,19 @@ Mapping SingleLevel::map(const Layer& layer, const MapContext& context) const {
                     const TileBytes tb = tile_bytes(layer, sm, sn, sk, sg, types);
                     Geometry& k = geometry[n_kinds++];
                     k.count = cm * cn * ck * cg;
-                    k.compute = arch::gemm_cycles(config.array, {sm, sn, sk, sg}, true, rate)
-                                    .count();
+                    k.compute =
+                        arch::gemm_cycles(config.array, {sm, sn, sk, sg}, true, rate).count();
                     k.chain = chain_cycles(context, tb);
+                    k.epilogue = epilogue(sm, sn, sg);
                     k.dram = dram_tile_bytes(context, tb);
+                    k.edge = {sm != std::min(tm, g.m), sn != std::min(tn, g.n)};
+                    k.k_remainder = sk != std::min(tk, g.k);
+                    k.ck = ck;
                     step_in += k.count * k.dram.input;
                     step_w += k.count * k.dram.weight;
                     step_out += k.count * k.dram.output;
                   }
+            const std::uint64_t drain = last_drain(tm, tn, tk, tg);
             const auto tpt_in = transfers_per_tile(context, arch::Operand::kInput);
             const auto tpt_w = transfers_per_tile(context, arch::Operand::kWeight);
             const auto tpt_out = transfers_per_tile(context, arch::Operand::kOutput);
@@ -163,21 +199,66 @@ Mapping SingleLevel::map(const Layer& layer, const MapContext& context) const {
                                  w_frac * static_cast<double>(tpt_w) +
                                  out_frac * static_cast<double>(tpt_out);
                 kind.loads = std::max(in_frac * (k.dram.input > 0), w_frac * (k.dram.weight > 0));
+                kind.store_bytes = out_frac * static_cast<double>(k.dram.output);
+                kind.stores = k.dram.output > 0 ? out_frac : 0.0;
                 kind.chain_cycles = k.chain;
-                kinds.push_back(kind);
+                kind.epilogue_cycles = out_frac * static_cast<double>(k.epilogue);
+                if (nk == 1) {
+                  kinds.push_back(kind);
+                  continue;
+                }
+                // With k split, an output tile is finished, epilogued and
+                // stored once, at its last k step, as one burst on the bus:
+                // the steps of the last k part carry it (all of them when it
+                // is the remainder, one in ck of them otherwise). Its
+                // epilogue overlaps the next steps' compute, and its output
+                // slot is reused 2 nk steps later, not 2.
+                const double out = static_cast<double>(k.dram.output);
+                const double tpt = static_cast<double>(tpt_out);
+                kind.bytes -= out_frac * out;
+                kind.transfers -= out_frac * tpt;
+                kind.store_bytes = kind.stores = 0;
+                kind.store_chain = false;
+                StepKind storing = kind;
+                storing.bytes += out;
+                storing.transfers += tpt;
+                storing.store_bytes = out;
+                storing.stores = k.dram.output > 0 ? 1.0 : 0.0;
+                const bool k_last = k.k_remainder || g.k % tk == 0;
+                storing.count = k_last ? kind.count / k.ck : 0;
+                kind.count -= storing.count;
+                if (kind.count > 0) kinds.push_back(kind);
+                if (storing.count > 0) kinds.push_back(storing);
+              }
+              // With k whole, tiles alternate along the innermost of m and n:
+              // an edge step is paired with full steps (step_cycles).
+              const std::size_t inner = n_outer ? 0 : 1;
+              if (nk == 1 && (n_outer ? nm : nn) >= 2) {
+                for (std::size_t i = 0; i < n_kinds; ++i) {
+                  if (!geometry[i].edge[inner]) continue;
+                  for (std::size_t j = 0; j < n_kinds; ++j) {
+                    auto partner = geometry[i].edge;
+                    partner[inner] = false;
+                    if (geometry[j].edge != partner) continue;
+                    kinds[i].min_cycles = std::max(slot_chain_cycles(config, kinds[i]),
+                                                   slot_chain_cycles(config, kinds[j])) -
+                                          step_cycles(config, kinds[j]);
+                  }
+                }
               }
               // The first step loads its input and weight tiles whole.
               StepKind first = kinds.front();
               first.bytes = static_cast<double>(d_full.input + d_full.weight);
               first.transfers = static_cast<double>(tpt_in + tpt_w);
               first.loads = (d_full.input + d_full.weight) > 0 ? 1 : 0;
+              first.store_bytes = first.stores = 0;
               Mapping p{tm,
                         tn,
                         tk,
                         tg,
                         n_outer ? "nmk" : "mnk",
                         chunking,
-                        estimated_cycles(config, kinds, first),
+                        estimated_cycles(config, kinds, first) + drain,
                         0};
               consider(p, traffic, written, steps);
             }
@@ -189,12 +270,24 @@ Mapping SingleLevel::map(const Layer& layer, const MapContext& context) const {
   const std::uint64_t full_t = tdim == 'm' ? g.m : tdim == 'n' ? g.n : g.k;
   temporal_list = {full_t};
   search_k_inner(Mapping::Chunking::kNone);
-  if (found) return best;
-  // Chunks as separate passes (each pays fill and drain), k innermost.
+  // The chosen plan's last (far-corner) tile's compute.
+  auto annotated = [&](Mapping m) {
+    auto last = [](std::uint64_t full, std::uint64_t t) {
+      return full - (ceil_div(full, t) - 1) * t;
+    };
+    const arch::GemmShape tail{last(g.m, m.tm), last(g.n, m.tn), last(g.k, m.tk),
+                               last(g.batch, m.tg)};
+    m.tail_compute_cycles = m.chunking == Mapping::Chunking::kStreamFold
+                                ? mapped_compute_cycles(config, tail, m, rate)
+                                : arch::gemm_cycles(config.array, tail, true, rate).count();
+    return m;
+  };
+  if (found && layer.scalesim_semantics) return annotated(best);
   temporal_list.clear();
   for (std::uint64_t d = 2; ceil_div(full_t, d / 2) > 1; d *= 2)
     temporal_list.push_back(ceil_div(full_t, d));
   if (!layer.scalesim_semantics) search_k_inner(Mapping::Chunking::kRepeatFold);
+  if (found && !layer.scalesim_semantics) return annotated(best);
 
   // Chunked: one fold, the temporal extent in chunks, temporal innermost.
   // The reduction loop sits above the chunks, so ws/is spill partial sums.
@@ -217,15 +310,11 @@ Mapping SingleLevel::map(const Layer& layer, const MapContext& context) const {
     const std::uint64_t traffic =
         loop_nest_traffic(order, count, g.batch, dram_tile_bytes(context, b), &written);
     const std::uint64_t transfers = steps * 3;
-    Mapping p{tm,
-              tn,
-              tk,
-              1,
-              order,
-              Mapping::Chunking::kStreamFold,
-              estimated_cycles(config, untiled_compute.count(), traffic, transfers, steps,
-                               chain_cycles(context, b, order[2] != 'k')),
-              0};
+    Mapping p{tm, tn, tk, 1, order, Mapping::Chunking::kStreamFold};
+    p.estimated_cycles =
+        estimated_cycles(config, mapped_compute_cycles(config, g, p, rate), traffic, transfers,
+                         steps, chain_cycles(context, b, order[2] != 'k'), written) +
+        last_drain(tm, tn, tk, 1);
     consider(p, traffic, written, steps);
     // The largest chunk that fits: a streamed fold's compute does not depend
     // on the chunk, and neither does its traffic, so smaller chunks only
@@ -239,7 +328,7 @@ Mapping SingleLevel::map(const Layer& layer, const MapContext& context) const {
         "chunk of 1 needs more than the per-slot capacity of some buffer on the operand paths)",
         layer.name, config.name, config.array.rows, config.array.cols));
   }
-  return best;
+  return annotated(best);
 }
 
 }  // namespace
