@@ -29,6 +29,8 @@
 #include "workloads/estimate.h"
 #include "workloads/importers.h"
 #include "workloads/lowering/lower.h"
+#include "workloads/lowering/mapper.h"
+#include "workloads/zoo/registry.h"
 
 namespace tessel {
 namespace {
@@ -59,8 +61,11 @@ nlohmann::json random_workload(std::mt19937& rng) {
       const std::uint64_t hw = pick({7, 14, 28, 56});
       l.update({{"type", "conv2d"}, {"in_h", hw}, {"in_w", hw}, {"in_c", c}});
       const std::uint64_t kernel = pick({1, 3});
-      l.update({{"kernel_h", kernel}, {"kernel_w", kernel}, {"pad_h", kernel / 2},
-                {"pad_w", kernel / 2}, {"stride_h", pick({1, 2})}});
+      l.update({{"kernel_h", kernel},
+                {"kernel_w", kernel},
+                {"pad_h", kernel / 2},
+                {"pad_w", kernel / 2},
+                {"stride_h", pick({1, 2})}});
       l["stride_w"] = l["stride_h"];
       if (kernel == 3 && pick({0, 1}) == 1) {
         l.update({{"out_c", c}, {"groups", c}});  // depthwise
@@ -86,7 +91,11 @@ nlohmann::json random_workload(std::mt19937& rng) {
     if (a["type"] == "conv2d") {
       const std::uint64_t stride = a["stride_h"];
       const std::uint64_t hw = (a["in_h"].get<std::uint64_t>() + stride - 1) / stride;
-      b.update({{"type", "conv2d"}, {"in_h", hw}, {"in_w", hw}, {"in_c", a["out_c"]}, {"kernel_h", 1},
+      b.update({{"type", "conv2d"},
+                {"in_h", hw},
+                {"in_w", hw},
+                {"in_c", a["out_c"]},
+                {"kernel_h", 1},
                 {"out_c", pick({16, 64, 128})}});
     } else {
       b.update({{"type", "gemm"}, {"m", a["m"]}, {"k", a["n"]}, {"n", pick({16, 64, 256})}});
@@ -171,6 +180,95 @@ TEST(Properties, MoreOfAResourceIsNeverSlowerOnRandomLayers) {
   }
   EXPECT_EQ(cases, kTrials * 5 * 4);
   EXPECT_LE(slower, cases / 100) << "more than 1% of the cases got slower";
+}
+
+// A mapper that returns the mapping the test set, to lower a layer with a
+// candidate the real mapper rejected.
+workloads::Mapping g_fixed;
+class Fixed : public workloads::IMapper {
+ public:
+  workloads::Mapping map(const workloads::Layer&, const workloads::MapContext&) const override {
+    return g_fixed;
+  }
+};
+TESSEL_REGISTER_MAPPER("test_fixed", "tests only: the mapping the test set", Fixed);
+
+TEST(Properties, TheChosenPlanSimulatesNoSlowerThanTheBestRejected) {
+  // A sample of the zoo's array layers (each alone, its operands in DRAM,
+  // layer at a time) on every preset: the chosen mapping, and the three the
+  // mapper ranked next plus every seventh of the rest (at most five), each
+  // lowered and simulated. The aim is the chosen one within 1% of the best
+  // of them. Measured: 76 of 85 samples are; the rest are 3-15% slower. The
+  // cost model is exact on most plans but misprices some: a many-step plan
+  // on a bus-bound layer loses about one DMA setup per step more than it
+  // expects (fsd_npu_like, 3-7%), and a few-step one whose output stores
+  // keep the bus busy overlaps more than the model's last step allows
+  // (tpu_v1_like ResNet-50 layer1.0.conv1: 784-row tiles simulate 9,747
+  // cycles against 11,235 expected, beating the chosen 392-row tiles'
+  // 11,165). The test holds what is measured.
+  const char* models[] = {"resnet50", "mobilenet_v2", "bert:layers=1", "gpt:mode=decode,layers=1"};
+  int checked = 0, within_1pct = 0;
+  for (const char* preset : kPresets) {
+    const std::string path = preset_path(preset);
+    const arch::Config config = arch::load_config(path, {"schedule.residency=none"});
+    const arch::Config fixed =
+        arch::load_config(path, {"schedule.residency=none", "schedule.mapper=test_fixed"});
+    const auto mapper = workloads::make_mapper("single_level", path);
+    for (const char* model : models) {
+      // Eyeriss runs 16-bit MACs only.
+      const std::string spec =
+          std::string(model) +
+          (std::string(preset) == "eyeriss_like"
+               ? (std::string(model).find(':') == std::string::npos ? ":precision=int16"
+                                                                    : ",precision=int16")
+               : "");
+      const auto zoo = workloads::zoo::build(spec);
+      std::vector<workloads::Layer> sample;
+      for (const auto& l : zoo.layers) {
+        if (!l.on_array() || l.second != workloads::OperandSource::kParameters) continue;
+        if (sample.size() < 6 && (sample.empty() || l.macs() != sample.back().macs()))
+          sample.push_back(l);
+      }
+      for (workloads::Layer layer : sample) {
+        layer.inputs.clear();
+        layer.weights_of.reset();
+        workloads::Workload w;
+        w.name = layer.name;
+        w.layers = {layer};
+        const auto ranked = mapper->candidates(w.layers[0], workloads::MapContext(config));
+        std::vector<workloads::Mapping> rejected;
+        for (std::size_t i = 1; i < ranked.size(); ++i)
+          if ((i <= 3 || i % 7 == 0) && rejected.size() < 5) rejected.push_back(ranked[i]);
+        if (rejected.empty()) continue;
+        auto simulated = [&](const workloads::Mapping& m) {
+          g_fixed = m;
+          const auto r = simulate_in_child(fixed, workloads::lower(w, fixed).trace);
+          EXPECT_FALSE(r.contains("error")) << r.dump();
+          return r.contains("error") ? UINT64_MAX : r["totals"]["cycles"].get<std::uint64_t>();
+        };
+        const std::uint64_t chosen = simulated(ranked[0]);
+        std::uint64_t best = UINT64_MAX;
+        std::string best_plan;
+        for (const auto& m : rejected) {
+          const std::uint64_t c = simulated(m);
+          if (c < best) {
+            best = c;
+            best_plan = fmt::format("{}x{}x{}x{} {} (expected {})", m.tm, m.tn, m.tk, m.tg, m.order,
+                                    m.estimated_cycles);
+          }
+        }
+        if (chosen <= 1.01 * static_cast<double>(best)) ++within_1pct;
+        EXPECT_LE(static_cast<double>(chosen), 1.15 * static_cast<double>(best))
+            << preset << " " << model << " " << layer.name << ": chosen "
+            << fmt::format("{}x{}x{}x{} {} (expected {})", ranked[0].tm, ranked[0].tn, ranked[0].tk,
+                           ranked[0].tg, ranked[0].order, ranked[0].estimated_cycles)
+            << " " << chosen << " cycles, rejected " << best_plan << " " << best;
+        ++checked;
+      }
+    }
+  }
+  EXPECT_GE(checked, 60);
+  EXPECT_GE(within_1pct, checked * 85 / 100) << within_1pct << " of " << checked << " within 1%";
 }
 
 }  // namespace

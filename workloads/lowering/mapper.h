@@ -55,6 +55,12 @@ class IMapper {
  public:
   virtual ~IMapper() = default;
   virtual Mapping map(const Layer& layer, const MapContext& context) const = 0;
+  // Every feasible candidate the mapper weighed, with its expected cycles
+  // and DRAM bytes, in its order of preference: map() returns the first.
+  // For checking the ranking against the simulator; by default just map().
+  virtual std::vector<Mapping> candidates(const Layer& layer, const MapContext& context) const {
+    return {map(layer, context)};
+  }
 };
 
 struct MapperInfo {

@@ -51,10 +51,38 @@ std::uint64_t candidates_unit(Role r, const arch::Config& c, bool reduction = fa
 
 class SingleLevel : public IMapper {
  public:
-  Mapping map(const Layer& layer, const MapContext& context) const override;
+  Mapping map(const Layer& layer, const MapContext& context) const override {
+    return search(layer, context, nullptr);
+  }
+  std::vector<Mapping> candidates(const Layer& layer, const MapContext& context) const override;
+
+ private:
+  // The best mapping; with `weighed`, also every candidate considered.
+  Mapping search(
+      const Layer& layer, const MapContext& context,
+      std::vector<std::pair<std::tuple<std::uint64_t, std::uint64_t, std::uint64_t>, Mapping>>*
+          weighed) const;
 };
 
-Mapping SingleLevel::map(const Layer& layer, const MapContext& context) const {
+std::vector<Mapping> SingleLevel::candidates(const Layer& layer, const MapContext& context) const {
+  std::vector<std::pair<std::tuple<std::uint64_t, std::uint64_t, std::uint64_t>, Mapping>> all;
+  const Mapping best = search(layer, context, &all);
+  std::stable_sort(all.begin(), all.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::vector<Mapping> out{best};
+  for (const auto& [key, m] : all) {
+    if (m.tm == best.tm && m.tn == best.tn && m.tk == best.tk && m.tg == best.tg &&
+        m.order == best.order && m.chunking == best.chunking)
+      continue;
+    out.push_back(m);
+  }
+  return out;
+}
+
+Mapping SingleLevel::search(
+    const Layer& layer, const MapContext& context,
+    std::vector<std::pair<std::tuple<std::uint64_t, std::uint64_t, std::uint64_t>, Mapping>>*
+        weighed) const {
   const arch::Config& config = context.config;
   const arch::GemmShape g = layer.gemm();
   const arch::DataflowRow& df = arch::dataflow_row(config.array.dataflow);
@@ -81,12 +109,13 @@ Mapping SingleLevel::map(const Layer& layer, const MapContext& context) const {
   auto consider = [&](Mapping p, std::uint64_t traffic, std::uint64_t written,
                       std::uint64_t steps) {
     p.estimated_cycles -= hidden_prefetch(p);
+    p.dram_bytes = traffic;
+    p.dram_write_bytes = written;
     const auto key = std::make_tuple(p.estimated_cycles, traffic, steps);
+    if (weighed) weighed->emplace_back(key, p);
     if (key < best_key) {
       best_key = key;
       best = p;
-      best.dram_bytes = traffic;
-      best.dram_write_bytes = written;
       found = true;
     }
   };
