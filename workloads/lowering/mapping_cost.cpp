@@ -160,15 +160,31 @@ double slot_chain_cycles(const arch::Config& config, const StepKind& s) {
 namespace {}  // namespace
 
 std::uint64_t estimated_cycles(const arch::Config& config, const std::vector<StepKind>& steps,
-                               const StepKind& first) {
-  // load(1) + sum over steps i < S of the steady-state step time +
-  // compute(S): the last step has no next load to hide.
+                               const StepKind& first, std::optional<double> store_before_last) {
+  // load(1) + sum over steps i < S of the steady-state step time + the
+  // last step. A step's time covers the next step's load and the previous
+  // step's store, so the first step has no store to carry, and the last
+  // has no load: it computes while the step before it is stored.
   double total = load_cycles(config, first);
-  for (const auto& s : steps) total += static_cast<double>(s.count) * step_cycles(config, s);
-  if (!steps.empty()) {
-    const StepKind& last = steps.back();  // the far corner: the remainders
-    total -= std::max(0.0, step_cycles(config, last) - static_cast<double>(last.compute_cycles));
+  std::uint64_t count = 0;
+  for (const auto& s : steps) count += s.count;
+  if (count <= 1) {
+    if (!steps.empty()) total += static_cast<double>(steps.front().compute_cycles);
+    return static_cast<std::uint64_t>(std::ceil(total));
   }
+  for (const auto& s : steps) total += static_cast<double>(s.count) * step_cycles(config, s);
+  const StepKind& head = steps.front();
+  StepKind no_store = head;
+  no_store.bytes -= no_store.store_bytes;
+  no_store.store_bytes = no_store.stores = 0;
+  total -= std::max(0.0, step_cycles(config, head) - step_cycles(config, no_store));
+  const StepKind& last = steps.back();  // the far corner: the remainders
+  const double rate =
+      std::min(config.dram.rate.millibytes_per_cycle() / 1000.0,
+               static_cast<double>(config.dma.bytes_per_cycle) * config.dma.channels);
+  const double tail = std::max(static_cast<double>(last.compute_cycles),
+                               store_before_last.value_or(last.store_bytes) / rate);
+  total += tail - step_cycles(config, last);
   return static_cast<std::uint64_t>(std::ceil(total));
 }
 

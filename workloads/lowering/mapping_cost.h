@@ -7,6 +7,7 @@
 
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <string_view>
 #include <utility>
 #include <vector>
@@ -126,8 +127,11 @@ double slot_chain_cycles(const arch::Config& config, const StepKind& s);
 // + serial part of the load pipeline and of the store pipeline (which also
 // waits for the epilogue); otherwise each load waits for the last: compute,
 // epilogue or load + store, whichever is longer.
+// `store_before_last`: the DRAM bytes the step before the last stores,
+// which the last step's compute overlaps (by default: as the last kind).
 std::uint64_t estimated_cycles(const arch::Config& config, const std::vector<StepKind>& steps,
-                               const StepKind& first);
+                               const StepKind& first,
+                               std::optional<double> store_before_last = std::nullopt);
 
 // Cycles of one DMA transfer of `bytes` from DRAM that nothing overlaps:
 // setup, the bytes at the slower of DRAM and the DMA channel, the latency.

@@ -261,8 +261,12 @@ Mapping SingleLevel::search(
               }
               // With k whole, tiles alternate along the innermost of m and n:
               // an edge step is paired with full steps (step_cycles).
-              const std::size_t inner = n_outer ? 0 : 1;
-              if (nk == 1 && (n_outer ? nm : nn) >= 2) {
+              // The innermost of m and n with more than one tile (nmk: m,
+              // else n; mnk: n, else m).
+              const std::uint64_t counts[2] = {nm, nn};
+              std::size_t inner = n_outer ? 0 : 1;
+              if (counts[inner] < 2) inner = 1 - inner;
+              if (nk == 1 && counts[inner] >= 2) {
                 for (std::size_t i = 0; i < n_kinds; ++i) {
                   if (!geometry[i].edge[inner]) continue;
                   for (std::size_t j = 0; j < n_kinds; ++j) {
@@ -274,6 +278,18 @@ Mapping SingleLevel::search(
                                           step_cycles(config, kinds[j]);
                   }
                 }
+              }
+              // What the step before the last stores: nothing when k is
+              // split (it is the previous k step); else the last's
+              // neighbour along the innermost of m and n, full-sized there.
+              std::optional<double> store_before_last;
+              if (nk > 1) {
+                store_before_last = 0.0;
+              } else if (counts[inner] >= 2 && geometry[n_kinds - 1].edge[inner]) {
+                auto partner = geometry[n_kinds - 1].edge;
+                partner[inner] = false;
+                for (std::size_t j = 0; j < n_kinds; ++j)
+                  if (geometry[j].edge == partner) store_before_last = kinds[j].store_bytes;
               }
               // The first step loads its input and weight tiles whole.
               StepKind first = kinds.front();
@@ -287,7 +303,7 @@ Mapping SingleLevel::search(
                         tg,
                         n_outer ? "nmk" : "mnk",
                         chunking,
-                        estimated_cycles(config, kinds, first) + drain,
+                        estimated_cycles(config, kinds, first, store_before_last) + drain,
                         0};
               consider(p, traffic, written, steps);
             }
