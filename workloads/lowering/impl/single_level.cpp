@@ -151,6 +151,8 @@ Mapping SingleLevel::search(
                ? temporal_list
                : spatial_candidates(full, candidates_unit(r, config, dim == 'k', rate));
   };
+  std::vector<StepKind> kinds;  // reused across candidates (at most 2 per tile-size kind)
+  kinds.reserve(32);
   auto search_k_inner = [&](Mapping::Chunking chunking) {
     for (auto tm : candidates(role_m, g.m, 'm')) {
       for (auto tn : candidates(role_n, g.n, 'n')) {
@@ -214,8 +216,7 @@ Mapping SingleLevel::search(
               const double in_frac = static_cast<double>(in_reuse) / static_cast<double>(nn);
               const double w_frac = static_cast<double>(w_reuse) / static_cast<double>(nm);
               const double out_frac = 1.0 / static_cast<double>(nk);
-              std::vector<StepKind> kinds;
-              kinds.reserve(n_kinds);
+              kinds.clear();
               for (std::size_t i = 0; i < n_kinds; ++i) {
                 const Geometry& k = geometry[i];
                 StepKind kind;
