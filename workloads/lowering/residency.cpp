@@ -56,7 +56,15 @@ Residency allocate_residency(const Workload& workload, const std::vector<std::ui
     if (layer.weights_of && weight_bytes[*layer.weights_of] > 0)
       r.weight_home[*layer.weights_of].last_use = l;
   }
-  if (r.area_bytes == 0) return r;
+  auto eligible = [&](std::size_t t) {
+    return r.tensor_of[t] == t && consumed[t] && !pinned[t] && bytes[t] > 0;
+  };
+  if (r.area_bytes == 0) {
+    for (std::size_t t = 0; t < n; ++t)
+      r.spilled =
+          r.spilled || eligible(t) || (weight_bytes[t] > 0 && r.weight_home[t].last_use > t);
+    return r;
+  }
 
   // First fit by address, in order of first use (a layer's shared weights
   // before its output), among the tensors whose lives overlap; a freed
@@ -75,7 +83,10 @@ Residency allocate_residency(const Workload& workload, const std::vector<std::ui
       if (at + h.bytes <= b) break;
       at = std::max(at, e);
     }
-    if (at + h.bytes > r.area_bytes) return;  // spilled: it lives in DRAM
+    if (at + h.bytes > r.area_bytes) {  // spilled: it lives in DRAM
+      r.spilled = true;
+      return;
+    }
     h.resident = true;
     h.offset_bytes = at;
     h.region = ++region;
@@ -88,8 +99,7 @@ Residency allocate_residency(const Workload& workload, const std::vector<std::ui
   for (std::size_t t = 0; t < n; ++t) {
     if (weight_bytes[t] > 0 && r.weight_home[t].last_use > t)
       place(r.weight_home[t], t, weight_bytes[t]);
-    if (r.tensor_of[t] == t && consumed[t] && !pinned[t] && bytes[t] > 0)
-      place(r.home[t], t, bytes[t]);
+    if (eligible(t)) place(r.home[t], t, bytes[t]);
   }
   return r;
 }

@@ -35,6 +35,9 @@ struct TensorHome {
 struct Residency {
   int buffer = -1;  // the resident buffer (index into config.sram), -1: none
   std::uint64_t area_bytes = 0;
+  // Some tensor that could stay went to DRAM for lack of space: a larger
+  // area could keep more.
+  bool spilled = false;
   // Per layer: the layer whose output tensor it produces (itself, or for a
   // reshape the tensor it aliases; kNetworkInput for the workload's input).
   static constexpr std::size_t kNetworkInput = SIZE_MAX;

@@ -143,9 +143,11 @@ class Planner {
             ? resident_buffer(m_config)
             : -1;
     // Staging budgets per slot: the whole slot, then every power of two down
-    // until no tile fits, so that a larger buffer always offers at least the
-    // resources a smaller one did (each budget with a larger resident area)
-    // and the expected cost of the best split never rises with capacity.
+    // until no tile fits or nothing spills any more, so that a larger buffer
+    // always offers at least the resources a smaller one did (each budget
+    // with a larger resident area; the budgets it skips keep the tensors of
+    // the last one tried, with smaller tiles) and the expected cost of the
+    // best split never rises with capacity.
     std::optional<std::pair<std::uint64_t, std::uint64_t>> best_cost;
     const std::uint64_t slot = rb < 0 ? 0 : m_config.sram[rb].tile_budget_bytes();
     std::uint64_t budget = slot;
@@ -182,12 +184,15 @@ class Planner {
       }
       if (!mapped) break;
       const auto cost = std::make_pair(cycles, dram);
+      // Once nothing spills, smaller budgets keep the same tensors and only
+      // shrink the tiles: none can cost less.
+      const bool spilled = residency.spilled;
       if (!best_cost || cost < *best_cost) {
         best_cost = cost;
         m_out.mappings = std::move(mappings);
         m_out.residency = std::move(residency);
       }
-      if (rb < 0 || budget <= 1) break;
+      if (rb < 0 || budget <= 1 || !spilled) break;
       budget = std::bit_floor(budget - 1);  // the next power of two below
     }
   }

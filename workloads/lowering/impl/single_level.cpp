@@ -151,6 +151,9 @@ Mapping SingleLevel::search(
                ? temporal_list
                : spatial_candidates(full, candidates_unit(r, config, dim == 'k', rate));
   };
+  const double bus_bytes_per_cycle =
+      std::min(config.dram.rate.millibytes_per_cycle() / 1000.0,
+               static_cast<double>(config.dma.bytes_per_cycle) * config.dma.channels);
   std::vector<StepKind> kinds;  // reused across candidates (at most 2 per tile-size kind)
   kinds.reserve(32);
   auto search_k_inner = [&](Mapping::Chunking chunking) {
@@ -199,6 +202,9 @@ Mapping SingleLevel::search(
                     step_out += k.count * k.dram.output;
                   }
             const std::uint64_t drain = last_drain(tm, tn, tk, tg);
+            std::uint64_t compute_total = 0;
+            for (std::size_t i = 0; i < n_kinds; ++i)
+              compute_total += geometry[i].count * geometry[i].compute;
             const auto tpt_in = transfers_per_tile(context, arch::Operand::kInput);
             const auto tpt_w = transfers_per_tile(context, arch::Operand::kWeight);
             const auto tpt_out = transfers_per_tile(context, arch::Operand::kOutput);
@@ -210,6 +216,16 @@ Mapping SingleLevel::search(
               const std::uint64_t written = step_out / nk;
               const std::uint64_t traffic =
                   step_in / nn * in_reuse + step_w / nm * w_reuse + written;
+              // A bound no cost can beat: the array's cycles and the bytes on
+              // the bus, less the most the layer before can hide (with 5%
+              // slack for the cost model's rounding of edge steps). A plan
+              // bounded above the best so far cannot win; skip pricing it.
+              if (found) {
+                const double bound = std::max(static_cast<double>(compute_total),
+                                              static_cast<double>(traffic) / bus_bytes_per_cycle) -
+                                     static_cast<double>(context.dma_idle_cycles);
+                if (0.95 * bound > static_cast<double>(std::get<0>(best_key))) continue;
+              }
               // Per step, on average: an input tile is loaded in_reuse times
               // over the nn steps that use it, a weight tile w_reuse times
               // over nm, an output tile stored once over nk.
