@@ -129,11 +129,12 @@ Mapping SingleLevel::search(
     work.row_length = sn;
     return arch::vector_cycles(config.vector, work).count();
   };
-  // The drain of the grid's last tile (its far corner: the remainders).
+  // The side of the grid's last tile along a dimension (the remainder).
+  auto last = [](std::uint64_t full, std::uint64_t t) {
+    return full - (ceil_div(full, t) - 1) * t;
+  };
+  // The drain of the grid's last tile (its far corner).
   auto last_drain = [&](std::uint64_t tm, std::uint64_t tn, std::uint64_t tk, std::uint64_t tg) {
-    auto last = [](std::uint64_t full, std::uint64_t t) {
-      return full - (ceil_div(full, t) - 1) * t;
-    };
     const TileBytes tb =
         tile_bytes(layer, last(g.m, tm), last(g.n, tn), last(g.k, tk), last(g.batch, tg), types);
     return epilogue(last(g.m, tm), last(g.n, tn), last(g.batch, tg)) +
@@ -286,10 +287,9 @@ Mapping SingleLevel::search(
                 if (kind.count > 0) kinds.push_back(kind);
                 if (storing.count > 0) kinds.push_back(storing);
               }
-              // With k whole, tiles alternate along the innermost of m and n:
-              // an edge step is paired with full steps (step_cycles).
-              // The innermost of m and n with more than one tile (nmk: m,
-              // else n; mnk: n, else m).
+              // With k whole, tiles alternate along the innermost of m and n
+              // with more than one tile (nmk: m, else n; mnk: n, else m): an
+              // edge step is paired with full steps (step_cycles).
               const std::uint64_t counts[2] = {nm, nn};
               std::size_t inner = n_outer ? 0 : 1;
               if (counts[inner] < 2) inner = 1 - inner;
@@ -344,9 +344,6 @@ Mapping SingleLevel::search(
   search_k_inner(Mapping::Chunking::kNone);
   // The chosen plan's last (far-corner) tile's compute.
   auto annotated = [&](Mapping m) {
-    auto last = [](std::uint64_t full, std::uint64_t t) {
-      return full - (ceil_div(full, t) - 1) * t;
-    };
     const arch::GemmShape tail{last(g.m, m.tm), last(g.n, m.tn), last(g.k, m.tk),
                                last(g.batch, m.tg)};
     m.tail_compute_cycles = m.chunking == Mapping::Chunking::kStreamFold
