@@ -103,6 +103,11 @@ std::uint64_t loop_nest_traffic(std::string_view order, const Extents& count, st
          (loads('m', 'k') * b.input + loads('k', 'n') * b.weight + (stores + reloads) * b.output);
 }
 
+double bus_bytes_per_cycle(const arch::Config& config) {
+  return std::min(config.dram.rate.millibytes_per_cycle() / 1000.0,
+                  static_cast<double>(config.dma.bytes_per_cycle) * config.dma.channels);
+}
+
 namespace {
 
 // A step's DMA work: its bytes on the bus at the slower of DRAM and the
@@ -114,9 +119,7 @@ struct DmaWork {
 };
 
 DmaWork dma_work(const arch::Config& config, const StepKind& s) {
-  const double rate =
-      std::min(config.dram.rate.millibytes_per_cycle() / 1000.0,
-               static_cast<double>(config.dma.bytes_per_cycle) * config.dma.channels);
+  const double rate = bus_bytes_per_cycle(config);
   const double latency = static_cast<double>(config.dram.latency_cycles.count());
   const double setup = config.dma.setup_cycles * std::ceil(s.transfers / config.dma.channels);
   return {(s.bytes - s.store_bytes) / rate, s.store_bytes / rate,
@@ -157,8 +160,6 @@ double slot_chain_cycles(const arch::Config& config, const StepKind& s) {
                   s.store_chain ? c + s.epilogue_cycles + d.store_stream + d.store_serial : 0);
 }
 
-namespace {}  // namespace
-
 std::uint64_t estimated_cycles(const arch::Config& config, const std::vector<StepKind>& steps,
                                const StepKind& first, std::optional<double> store_before_last) {
   // load(1) + sum over steps i < S of the steady-state step time + the
@@ -179,9 +180,7 @@ std::uint64_t estimated_cycles(const arch::Config& config, const std::vector<Ste
   no_store.store_bytes = no_store.stores = 0;
   total -= std::max(0.0, step_cycles(config, head) - step_cycles(config, no_store));
   const StepKind& last = steps.back();  // the far corner: the remainders
-  const double rate =
-      std::min(config.dram.rate.millibytes_per_cycle() / 1000.0,
-               static_cast<double>(config.dma.bytes_per_cycle) * config.dma.channels);
+  const double rate = bus_bytes_per_cycle(config);
   const double tail = std::max(static_cast<double>(last.compute_cycles),
                                store_before_last.value_or(last.store_bytes) / rate);
   total += tail - step_cycles(config, last);

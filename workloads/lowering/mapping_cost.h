@@ -105,6 +105,10 @@ struct StepKind {
   bool store_chain = true;
 };
 
+// Bytes per cycle between DRAM and the chip: the slower of DRAM and the DMA
+// channels together.
+double bus_bytes_per_cycle(const arch::Config& config);
+
 // A step's steady-state time (estimated_cycles, below), at least min_cycles.
 double step_cycles(const arch::Config& config, const StepKind& s);
 // The chain from a step's start until its staging slots are free for the

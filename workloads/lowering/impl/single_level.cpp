@@ -155,9 +155,7 @@ Mapping SingleLevel::search(
   const std::uint64_t fold_fill_drain =
       arch::fold_overhead(config.array.dataflow, config.array.rows, config.array.cols).count();
   const std::uint64_t untiled_compute = arch::gemm_cycles(config.array, g, true, rate).count();
-  const double bus_bytes_per_cycle =
-      std::min(config.dram.rate.millibytes_per_cycle() / 1000.0,
-               static_cast<double>(config.dma.bytes_per_cycle) * config.dma.channels);
+  const double bus_rate = bus_bytes_per_cycle(config);
   std::vector<StepKind> kinds;  // reused across candidates (at most 2 per tile-size kind)
   kinds.reserve(32);
   auto search_k_inner = [&](Mapping::Chunking chunking) {
@@ -233,7 +231,7 @@ Mapping SingleLevel::search(
               // bounded above the best so far cannot win; skip pricing it.
               if (found) {
                 const double bound = std::max(static_cast<double>(compute_total),
-                                              static_cast<double>(traffic) / bus_bytes_per_cycle) -
+                                              static_cast<double>(traffic) / bus_rate) -
                                      static_cast<double>(context.dma_idle_cycles);
                 if (0.95 * bound > static_cast<double>(std::get<0>(best_key))) continue;
               }
