@@ -46,8 +46,8 @@ constexpr std::uint64_t kMaxStagingSplits = 24;
 // buffer: the largest row tile whose staged inputs and output fit a slot
 // (resident ones take no staging space), split further while the pipeline
 // would still have few tiles to overlap (at least 4 when rows allow).
-Mapping map_rows(const Layer& layer, const LayerTypes& types, const MapContext& context,
-                 const Residency& residency) {
+Mapping map_rows(std::size_t index, const Layer& layer, const LayerTypes& types,
+                 const MapContext& context, const Residency& residency) {
   Mapping plan;
   plan.order = "-";
   const auto shape = rows_shape(layer);
@@ -84,12 +84,39 @@ Mapping map_rows(const Layer& layer, const LayerTypes& types, const MapContext& 
   plan.tm = tr;
   // The cost model's figures: vector work over the tiles, DRAM bytes of the
   // non-resident sides, one transfer per staged side per tile.
+  // A tile takes the longer of its vector work and the busiest slot port of
+  // the vector buffer, which serves the tile's reads and writes one after
+  // another: a resident tensor sits on the port of its region's slot, and
+  // staged tiles alternate between the slots.
+  const std::uint32_t slots = buffer.slots();
+  auto port_cycles = [&](std::uint64_t r) {
+    std::vector<double> bytes(slots, 0.0);
+    auto add = [&](std::optional<std::uint32_t> region, double b) {
+      if (region) {
+        bytes[*region % slots] += b;
+      } else {
+        for (auto& x : bytes) x += b / slots;
+      }
+    };
+    auto region_of = [&](std::size_t producer) -> std::optional<std::uint32_t> {
+      const std::size_t t = residency.tensor_of[producer];
+      if (!residency.resident(t)) return std::nullopt;
+      return residency.home[t].region;
+    };
+    const double share = static_cast<double>(ceil_div(tile_in(r), shape->inputs));
+    for (std::size_t i = 0; i < shape->inputs; ++i)
+      add(i < layer.inputs.size() ? region_of(layer.inputs[i]) : std::nullopt, share);
+    add(out_resident ? region_of(index) : std::nullopt, static_cast<double>(tile_out(r)));
+    const double busiest = *std::max_element(bytes.begin(), bytes.end());
+    return buffer.slot_port_rate().time_for(static_cast<std::uint64_t>(std::ceil(busiest)));
+  };
   std::uint64_t compute = 0;
   if (shape->computes) {
     for (auto [r, count] : split(rows, tr)) {
       arch::VectorWork work = layer.work;
       work.rows = r;
-      compute += arch::vector_cycles(context.config.vector, work).count() * count;
+      compute +=
+          max(arch::vector_cycles(context.config.vector, work), port_cycles(r)).count() * count;
     }
   }
   const std::uint64_t tiles = ceil_div(rows, tr);
@@ -212,7 +239,7 @@ class Planner {
                                  ? residency.resident(residency.tensor_of[layer.second_producer])
                                  : weights != nullptr);
     context.output_resident = residency.tensor_of[l] == l && residency.resident(l);
-    if (!layer.on_array()) return map_rows(layer, m_types[l], context, residency);
+    if (!layer.on_array()) return map_rows(l, layer, m_types[l], context, residency);
     Mapping m = map_gemm(l, context);
     // The owner of resident shared weights loads them whole, before its
     // first tile and overlapped with nothing.
