@@ -41,6 +41,10 @@ struct MapContext {
   // is free: slots alternate across layers), and a mapping's expected
   // cycles count only what is left of that load.
   std::uint64_t dma_idle_cycles = 0;
+  // Of those, the cycles after the last array layer had finished (on-chip
+  // vector layers): both weight slots are free then, so the second weight
+  // tile may load too.
+  std::uint64_t dma_idle_both_slots_cycles = 0;
   bool resident(arch::Operand op) const {
     return op == arch::Operand::kInput    ? input_resident
            : op == arch::Operand::kWeight ? weight_resident

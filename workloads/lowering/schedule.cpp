@@ -191,7 +191,7 @@ class Planner {
       std::uint64_t cycles = 0, dram = 0;
       bool mapped = true;
       try {
-        context.dma_idle_cycles = 0;
+        context.dma_idle_cycles = context.dma_idle_both_slots_cycles = 0;
         for (std::size_t l = 0; l < m_workload.layers.size(); ++l) {
           mappings.push_back(map_layer(l, residency, context));
           const Mapping& m = mappings.back();
@@ -199,11 +199,15 @@ class Planner {
           dram += m.dram_bytes;
           // The DMA idles during an array layer's last step and through the
           // on-chip layers after it (MapContext::dma_idle_cycles).
-          if (m_workload.layers[l].on_array())
+          if (m_workload.layers[l].on_array()) {
             context.dma_idle_cycles = m.tail_compute_cycles;
-          else
-            context.dma_idle_cycles =
-                m.dram_bytes == 0 ? context.dma_idle_cycles + m.estimated_cycles : 0;
+            context.dma_idle_both_slots_cycles = 0;
+          } else if (m.dram_bytes == 0) {
+            context.dma_idle_cycles += m.estimated_cycles;
+            context.dma_idle_both_slots_cycles += m.estimated_cycles;
+          } else {
+            context.dma_idle_cycles = context.dma_idle_both_slots_cycles = 0;
+          }
         }
       } catch (const InputError&) {
         if (budget == slot) throw;  // the whole slot does not fit: a real error
@@ -254,7 +258,7 @@ class Planner {
     const Layer& layer = m_workload.layers[l];
     auto& cached = m_cache[l];
     const Key flags{context.input_resident, context.weight_resident, context.output_resident,
-                    context.dma_idle_cycles};
+                    context.dma_idle_cycles, context.dma_idle_both_slots_cycles};
     if (cached && cached->first == flags) {
       const Mapping& m = cached->second;
       if (fits(context, tile_bytes(layer, m.tm, m.tn, m.tk, m.tg, m_types[l]))) return m;
@@ -269,7 +273,7 @@ class Planner {
   std::unique_ptr<IMapper> m_mapper;
   // Per layer: the residency flags and DMA idle window of the last split
   // tried, and its mapping.
-  using Key = std::tuple<bool, bool, bool, std::uint64_t>;
+  using Key = std::tuple<bool, bool, bool, std::uint64_t, std::uint64_t>;
   std::vector<std::optional<std::pair<Key, Mapping>>> m_cache;
   std::vector<LayerTypes> m_types;
   std::vector<std::uint64_t> m_output_bytes;

@@ -100,11 +100,30 @@ Mapping SingleLevel::search(
                                                                    UINT64_MAX};
   // What is left of the first weight tile's load once it has used the
   // cycles the DMA idles before this layer (MapContext::dma_idle_cycles).
+  // With both weight slots free before the layer (MapContext::
+  // dma_idle_both_slots_cycles), the second step's new weight tile loads
+  // there too, saving what its load exceeds the first step's compute by.
   auto hidden_prefetch = [&](const Mapping& p) {
-    const TileBytes first =
-        dram_tile_bytes(context, tile_bytes(layer, std::min(p.tm, g.m), std::min(p.tn, g.n),
-                                            std::min(p.tk, g.k), std::min(p.tg, g.batch), types));
-    return std::min(prefetched_cycles(context, first, context.dma_idle_cycles), p.estimated_cycles);
+    const std::uint64_t fm = std::min(p.tm, g.m), fn = std::min(p.tn, g.n),
+                        fk = std::min(p.tk, g.k), fg = std::min(p.tg, g.batch);
+    const TileBytes first = dram_tile_bytes(context, tile_bytes(layer, fm, fn, fk, fg, types));
+    const std::uint64_t hidden = prefetched_cycles(context, first, context.dma_idle_cycles);
+    std::uint64_t second = 0;
+    const std::uint64_t both = context.dma_idle_both_slots_cycles;
+    const std::uint64_t tail_part = context.dma_idle_cycles - both;
+    const std::uint64_t both_left = both - std::min(both, hidden - std::min(hidden, tail_part));
+    const bool new_weight = g.k > fk || (p.order == std::string_view("mnk") && g.n > fn);
+    if (both_left > 0 && first.weight > 0 && new_weight &&
+        p.chunking != Mapping::Chunking::kStreamFold) {
+      const std::uint64_t sk = g.k > fk ? std::min(fk, g.k - fk) : fk;
+      const std::uint64_t sn = g.k > fk ? fn : std::min(fn, g.n - fn);
+      const TileBytes next = dram_tile_bytes(context, tile_bytes(layer, fm, sn, sk, fg, types));
+      const std::uint64_t load = transfer_cycles(config, next.weight);
+      const std::uint64_t c0 =
+          arch::gemm_cycles(config.array, {fm, fn, fk, fg}, true, rate).count();
+      second = std::min(both_left, load > c0 ? load - c0 : 0);
+    }
+    return std::min(hidden + second, p.estimated_cycles);
   };
   auto consider = [&](Mapping p, std::uint64_t traffic, std::uint64_t written,
                       std::uint64_t steps) {
