@@ -198,12 +198,11 @@ TEST(Properties, TheChosenPlanSimulatesNoSlowerThanTheBestRejected) {
   // layer at a time) on every preset: the chosen mapping, and the three the
   // mapper ranked next plus every seventh of the rest (at most five), each
   // lowered and simulated. The aim is the chosen one within 1% of the best
-  // of them. Measured: 78 of 85 samples are; the other 7 are 1.5-10%
-  // slower. The cost model misprices a few plans: on bus-bound layers a
-  // many-step plan loses about one DMA setup per step more than it expects
-  // (fsd_npu_like MobileNetV2 block0.project: 192-row tiles expected 29,789,
-  // simulated 31,966, against 30,060 for the 384-row tiles it rejected).
-  // The test holds what is measured.
+  // of them. Measured: 81 of 85 samples are; the other 4 are 1.1-10%
+  // slower. The cost model misprices a few plans, mostly on eyeriss_like
+  // (one DMA channel): ResNet-50 layer1.0.conv1's 49-row tiles are expected
+  // at 237,857 cycles and simulate 282,064, against 256,220 for the 196-row
+  // tiles it rejected. The test holds what is measured.
   const char* models[] = {"resnet50", "mobilenet_v2", "bert:layers=1", "gpt:mode=decode,layers=1"};
   int checked = 0, within_1pct = 0;
   for (const char* preset : kPresets) {
@@ -266,7 +265,7 @@ TEST(Properties, TheChosenPlanSimulatesNoSlowerThanTheBestRejected) {
     }
   }
   EXPECT_GE(checked, 60);
-  EXPECT_GE(within_1pct, checked * 85 / 100) << within_1pct << " of " << checked << " within 1%";
+  EXPECT_GE(within_1pct, checked * 90 / 100) << within_1pct << " of " << checked << " within 1%";
 }
 
 }  // namespace

@@ -133,6 +133,13 @@ double load_cycles(const arch::Config& config, const StepKind& s) {
   return d.load_stream + d.load_serial;
 }
 
+// The load of step i + 2 and the store of step i both wait for step i's
+// GEMM; without an epilogue between them the store is issued first and
+// holds the bus ahead of the load (first come, first served).
+double store_ahead(const StepKind& s, const DmaWork& d) {
+  return s.epilogue_cycles > 0 ? 0.0 : d.store_stream;
+}
+
 bool two_steps_in_flight(const arch::Config& config, const StepKind& s) {
   return static_cast<double>(config.dma.channels) * config.dma.max_outstanding >=
          2 * std::ceil(s.transfers);
@@ -149,14 +156,14 @@ double step_cycles(const arch::Config& config, const StepKind& s) {
         {c, v, s.min_cycles, d.load_stream + d.load_serial + d.store_stream + d.store_serial});
   const double store_chain = s.store_chain ? c + v + d.store_stream + d.store_serial : 0;
   return std::max({c, v, s.min_cycles, d.load_stream + d.store_stream,
-                   (c + d.load_stream + d.load_serial) / 2, store_chain / 2});
+                   (c + store_ahead(s, d) + d.load_stream + d.load_serial) / 2, store_chain / 2});
 }
 
 double slot_chain_cycles(const arch::Config& config, const StepKind& s) {
   if (!two_steps_in_flight(config, s)) return 0;
   const DmaWork d = dma_work(config, s);
   const double c = static_cast<double>(s.compute_cycles);
-  return std::max(c + d.load_stream + d.load_serial,
+  return std::max(c + store_ahead(s, d) + d.load_stream + d.load_serial,
                   s.store_chain ? c + s.epilogue_cycles + d.store_stream + d.store_serial : 0);
 }
 
