@@ -13,7 +13,7 @@
 //   which depends on that layer's choice. Measured: at most 0.28% higher.
 // - The simulated cycles follow the planner's choice, which is only as good
 //   as its cost model: a plan the model ranks first can simulate slower
-//   than the one it displaced. Measured on these 800 cases: 7 slower, by at
+//   than the one it displaced. Measured on these 800 cases: 6 slower, by at
 //   most 3.4% (a GEMV pair on gemmini_like, where the next layer's second
 //   weight tile, prefetched early, queues ahead of the input it waits for).
 
