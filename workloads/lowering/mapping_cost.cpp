@@ -182,10 +182,7 @@ std::uint64_t estimated_cycles(const arch::Config& config, const std::vector<Ste
   }
   for (const auto& s : steps) total += static_cast<double>(s.count) * step_cycles(config, s);
   const StepKind& head = steps.front();
-  StepKind no_store = head;
-  no_store.bytes -= no_store.store_bytes;
-  no_store.store_bytes = no_store.stores = 0;
-  total -= std::max(0.0, step_cycles(config, head) - step_cycles(config, no_store));
+  total -= std::max(0.0, step_cycles(config, head) - step_cycles(config, head.without_store()));
   const StepKind& last = steps.back();  // the far corner: the remainders
   const double rate = bus_bytes_per_cycle(config);
   const double tail = std::max(static_cast<double>(last.compute_cycles),
@@ -200,18 +197,15 @@ std::uint64_t estimated_cycles(const arch::Config& config, std::uint64_t compute
   steps = std::max<std::uint64_t>(steps, 1);
   const double n = static_cast<double>(steps);
   // Every step alike: the averages, and the first load like any other.
-  StepKind step{steps,
-                ceil_div(compute, steps),
-                static_cast<double>(traffic) / n,
-                static_cast<double>(transfers) / n,
-                1,
-                chain,
-                static_cast<double>(store_bytes) / n,
-                store_bytes > 0 ? 1.0 : 0.0};
-  StepKind first = step;
-  first.bytes -= first.store_bytes;
-  first.store_bytes = first.stores = 0;
-  return estimated_cycles(config, {step}, first);
+  const StepKind step{steps,
+                      ceil_div(compute, steps),
+                      static_cast<double>(traffic) / n,
+                      static_cast<double>(transfers) / n,
+                      1,
+                      chain,
+                      static_cast<double>(store_bytes) / n,
+                      store_bytes > 0 ? 1.0 : 0.0};
+  return estimated_cycles(config, {step}, step.without_store());
 }
 
 std::uint64_t transfer_cycles(const arch::Config& config, std::uint64_t bytes) {

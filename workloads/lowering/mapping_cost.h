@@ -103,6 +103,14 @@ struct StepKind {
   // waits for its epilogue and store); not when k is split and the slot
   // holds one output tile over several steps.
   bool store_chain = true;
+
+  // The same step with its store taken out (the first step carries none).
+  StepKind without_store() const {
+    StepKind s = *this;
+    s.bytes -= s.store_bytes;
+    s.store_bytes = s.stores = 0;
+    return s;
+  }
 };
 
 // Bytes per cycle between DRAM and the chip: the slower of DRAM and the DMA
@@ -141,13 +149,11 @@ std::uint64_t estimated_cycles(const arch::Config& config, const std::vector<Ste
 // setup, the bytes at the slower of DRAM and the DMA channel, the latency.
 std::uint64_t transfer_cycles(const arch::Config& config, std::uint64_t bytes);
 
-// Expected cycles of a layer of `steps` loop steps: one step's load (its
-// share of the traffic at the slower of DRAM and the DMA channels, plus the
-// DRAM latency and the setup of its transfers spread over the channels),
-// then each step the longer of its compute and the next step's load
-// (double buffering prefetches one step ahead). `chain_cycles` is the
+// Expected cycles of a layer of `steps` loop steps that are all alike: the
+// per-kind estimate above with one kind carrying the averages (each step's
+// share of the compute, the traffic and the transfers; `store_bytes` of
+// the traffic are stored, every step its share). `chain_cycles` is the
 // serial part of a step's load beyond the DRAM leg: MOVEs to inner buffers.
-// `store_bytes` of the traffic are stored (every step stores its share).
 std::uint64_t estimated_cycles(const arch::Config& config, std::uint64_t compute_cycles,
                                std::uint64_t traffic_bytes, std::uint64_t transfers,
                                std::uint64_t steps, std::uint64_t chain_cycles = 0,

@@ -83,19 +83,19 @@ Mapping map_rows(std::size_t index, const Layer& layer, const LayerTypes& types,
   while (ceil_div(rows, tr) < 4 && tr > 1 && need(tr) > 4096) tr = ceil_div(tr, 2);
   plan.tm = tr;
   // The cost model's figures: vector work over the tiles, DRAM bytes of the
-  // non-resident sides, one transfer per staged side per tile.
-  // A tile takes the longer of its vector work and the busiest slot port of
-  // the vector buffer, which serves the tile's reads and writes one after
-  // another: a resident tensor sits on the port of its region's slot, and
-  // staged tiles alternate between the slots.
+  // non-resident sides, one transfer per staged side per tile. A tile takes
+  // the longer of its vector work and the busiest slot port of the vector
+  // buffer, which serves the tile's reads and writes one after another: a
+  // resident tensor sits on the port of its region's slot, and staged tiles
+  // alternate between the slots.
   const std::uint32_t slots = buffer.slots();
   auto port_cycles = [&](std::uint64_t r) {
-    std::vector<double> bytes(slots, 0.0);
+    std::array<double, 2> bytes{};  // per slot; a buffer has at most two
     auto add = [&](std::optional<std::uint32_t> region, double b) {
       if (region) {
         bytes[*region % slots] += b;
       } else {
-        for (auto& x : bytes) x += b / slots;
+        for (std::uint32_t i = 0; i < slots; ++i) bytes[i] += b / slots;
       }
     };
     auto region_of = [&](std::size_t producer) -> std::optional<std::uint32_t> {
@@ -127,6 +127,21 @@ Mapping map_rows(std::size_t index, const Layer& layer, const LayerTypes& types,
   plan.estimated_cycles = estimated_cycles(context.config, compute, plan.dram_bytes, transfers,
                                            tiles, 0, plan.dram_write_bytes);
   return plan;
+}
+
+// The DMA idles during an array layer's last step and through the on-chip
+// layers after it (MapContext::dma_idle_cycles); after `layer` is mapped as
+// `m`, the window the next layer sees.
+void advance_dma_idle(MapContext& context, const Layer& layer, const Mapping& m) {
+  if (layer.on_array()) {
+    context.dma_idle_cycles = m.tail_compute_cycles;
+    context.dma_idle_both_slots_cycles = 0;
+  } else if (m.dram_bytes == 0) {
+    context.dma_idle_cycles += m.estimated_cycles;
+    context.dma_idle_both_slots_cycles += m.estimated_cycles;
+  } else {
+    context.dma_idle_cycles = context.dma_idle_both_slots_cycles = 0;
+  }
 }
 
 class Planner {
@@ -197,17 +212,7 @@ class Planner {
           const Mapping& m = mappings.back();
           cycles += m.estimated_cycles;
           dram += m.dram_bytes;
-          // The DMA idles during an array layer's last step and through the
-          // on-chip layers after it (MapContext::dma_idle_cycles).
-          if (m_workload.layers[l].on_array()) {
-            context.dma_idle_cycles = m.tail_compute_cycles;
-            context.dma_idle_both_slots_cycles = 0;
-          } else if (m.dram_bytes == 0) {
-            context.dma_idle_cycles += m.estimated_cycles;
-            context.dma_idle_both_slots_cycles += m.estimated_cycles;
-          } else {
-            context.dma_idle_cycles = context.dma_idle_both_slots_cycles = 0;
-          }
+          advance_dma_idle(context, m_workload.layers[l], m);
         }
       } catch (const InputError&) {
         if (budget == slot) throw;  // the whole slot does not fit: a real error
@@ -229,9 +234,10 @@ class Planner {
   }
 
   // The splits are tried with shrinking budgets: a layer whose residency and
-  // DMA idle window are unchanged and whose previous mapping still fits keeps it (mapper.h: a
-  // mapper's choice depends on the budgets only through which candidates
-  // fit, so the best of a superset that is still in the subset stays best).
+  // DMA idle window are unchanged and whose previous mapping still fits
+  // keeps it (mapper.h: a mapper's choice depends on the budgets only
+  // through which candidates fit, so the best of a superset that is still in
+  // the subset stays best).
   Mapping map_layer(std::size_t l, const Residency& residency, MapContext& context) {
     const Layer& layer = m_workload.layers[l];
     context.resident_buffer = residency.buffer;
