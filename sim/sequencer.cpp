@@ -1,7 +1,5 @@
 #include "sim/sequencer.h"
 
-#include <algorithm>
-
 #include "sim/clock.h"
 
 namespace tessel::sim {
@@ -65,22 +63,18 @@ void Sequencer::dispatch(std::uint32_t id) {
     hand_over(id);
     return;
   }
-  const auto later = [](const auto& a, const auto& b) { return a > b; };
-  m_held.emplace_back(m_issue_at[id], id);
-  std::push_heap(m_held.begin(), m_held.end(), later);
-  m_issue_event.notify(carrier(m_held.front().first - now));
+  m_held.emplace(m_issue_at[id], id);
+  m_issue_event.notify(carrier(m_held.top().first - now));
 }
 
 void Sequencer::release_issued() {
-  const auto later = [](const auto& a, const auto& b) { return a > b; };
   const Cycles now = now_cycles();
-  while (!m_held.empty() && m_held.front().first <= now) {
-    const std::uint32_t id = m_held.front().second;
-    std::pop_heap(m_held.begin(), m_held.end(), later);
-    m_held.pop_back();
+  while (!m_held.empty() && m_held.top().first <= now) {
+    const std::uint32_t id = m_held.top().second;
+    m_held.pop();
     hand_over(id);
   }
-  if (!m_held.empty()) m_issue_event.notify(carrier(m_held.front().first - now));
+  if (!m_held.empty()) m_issue_event.notify(carrier(m_held.top().first - now));
 }
 
 void Sequencer::hand_over(std::uint32_t id) {

@@ -7,7 +7,9 @@
 // costs before it, a closed form computed once.
 
 #include <cstdint>
+#include <functional>
 #include <optional>
+#include <queue>
 #include <vector>
 
 #include <systemc>
@@ -78,8 +80,10 @@ class Sequencer : public sc_core::sc_module {
   std::vector<Cause> m_completed_cause;
   std::vector<Cycles> m_ready_at, m_started_at, m_deps_done_at;
   std::vector<Cycles> m_issue_at;  // when the controller issues each instruction
-  // Held instructions by issue time (a min-heap), released by m_issue_event.
-  std::vector<std::pair<Cycles, std::uint32_t>> m_held;
+  // Held instructions, earliest issue time first, released by m_issue_event.
+  std::priority_queue<std::pair<Cycles, std::uint32_t>,
+                      std::vector<std::pair<Cycles, std::uint32_t>>, std::greater<>>
+      m_held;
   sc_core::sc_event m_issue_event;
   std::vector<std::optional<Cause>> m_queued_cause;
   std::vector<std::uint32_t> m_critical;
