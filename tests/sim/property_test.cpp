@@ -213,12 +213,9 @@ TEST(Properties, TheChosenPlanSimulatesNoSlowerThanTheBestRejected) {
     const auto mapper = workloads::make_mapper("single_level", path);
     for (const char* model : models) {
       // Eyeriss runs 16-bit MACs only.
-      const std::string spec =
-          std::string(model) +
-          (std::string(preset) == "eyeriss_like"
-               ? (std::string(model).find(':') == std::string::npos ? ":precision=int16"
-                                                                    : ",precision=int16")
-               : "");
+      std::string spec = model;
+      if (std::string(preset) == "eyeriss_like")
+        spec += (spec.find(':') == std::string::npos ? ":" : ",") + std::string("precision=int16");
       const auto zoo = workloads::zoo::build(spec);
       std::vector<workloads::Layer> sample;
       for (const auto& l : zoo.layers) {
