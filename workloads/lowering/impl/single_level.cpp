@@ -51,22 +51,105 @@ std::uint64_t candidates_unit(Role r, const arch::Config& c, bool reduction = fa
 
 class SingleLevel : public IMapper {
  public:
-  Mapping map(const Layer& layer, const MapContext& context) const override {
-    return search(layer, context, nullptr);
-  }
+  Mapping map(const Layer& layer, const MapContext& context) const override;
   std::vector<Mapping> candidates(const Layer& layer, const MapContext& context) const override;
-
- private:
-  // The best mapping; with `weighed`, also every candidate considered.
-  Mapping search(
-      const Layer& layer, const MapContext& context,
-      std::vector<std::pair<std::tuple<std::uint64_t, std::uint64_t, std::uint64_t>, Mapping>>*
-          weighed) const;
 };
 
+using Key = std::tuple<std::uint64_t, std::uint64_t, std::uint64_t>;  // cycles, DRAM bytes, steps
+using Weighed = std::vector<std::pair<Key, Mapping>>;
+
+// The side of the grid's last tile along a dimension (the remainder).
+std::uint64_t last(std::uint64_t full, std::uint64_t t) {
+  return full - (ceil_div(full, t) - 1) * t;
+}
+
+// One layer's search: what every candidate shares, the best so far (and,
+// with `weighed`, every candidate considered), and the steps of pricing one.
+class Search {
+ public:
+  Search(const Layer& layer, const MapContext& context, Weighed* weighed)
+      : layer(layer),
+        context(context),
+        config(context.config),
+        g(layer.gemm()),
+        df(arch::dataflow_row(config.array.dataflow)),
+        role_m(role_of('m', df)),
+        role_n(role_of('n', df)),
+        role_k(role_of('k', df)),
+        types(layer_types(layer, config)),
+        rate(types.rate),
+        row_wise_epilogue(layer.fused && (layer.fused->op == arch::VectorOp::kSoftmax ||
+                                          layer.fused->op == arch::VectorOp::kLayerNorm ||
+                                          layer.fused->op == arch::VectorOp::kRmsNorm)),
+        tdim(df.temporal_dim),
+        full_t(tdim == 'm'   ? g.m
+               : tdim == 'n' ? g.n
+                             : g.k),
+        fold_fill_drain(
+            arch::fold_overhead(config.array.dataflow, config.array.rows, config.array.cols)
+                .count()),
+        untiled_compute(arch::gemm_cycles(config.array, g, true, rate).count()),
+        bus_rate(bus_bytes_per_cycle(config)),
+        weighed(weighed) {
+    for (std::uint64_t v = 1; v < g.batch; v *= 2) tgs.push_back(v);
+    tgs.push_back(g.batch);
+    kinds.reserve(32);  // reused across candidates (at most 2 per tile-size kind)
+  }
+
+  Mapping run();
+
+ private:
+  std::vector<std::uint64_t> candidates(Role r, std::uint64_t full, char dim) const {
+    if (dim == 'n' && row_wise_epilogue) return {full};
+    return r == Role::kTemporal
+               ? temporal_list
+               : spatial_candidates(full, candidates_unit(r, config, dim == 'k', rate));
+  }
+  // Tiles with the temporal extent in `temporal_list`, k innermost.
+  void search_k_inner(Mapping::Chunking chunking) {
+    for (auto tm : candidates(role_m, g.m, 'm'))
+      for (auto tn : candidates(role_n, g.n, 'n'))
+        for (auto tk : candidates(role_k, g.k, 'k'))
+          for (auto tg : tgs) price_k_inner(tm, tn, tk, tg, chunking);
+  }
+  void price_k_inner(std::uint64_t tm, std::uint64_t tn, std::uint64_t tk, std::uint64_t tg,
+                     Mapping::Chunking chunking);
+  void search_streamed();
+  void consider(Mapping p, std::uint64_t traffic, std::uint64_t written, std::uint64_t steps);
+  std::uint64_t hidden_prefetch(const Mapping& p) const;
+  std::uint64_t epilogue(std::uint64_t sm, std::uint64_t sn, std::uint64_t sg) const;
+  std::uint64_t last_drain(std::uint64_t tm, std::uint64_t tn, std::uint64_t tk,
+                           std::uint64_t tg) const;
+  Mapping annotated(Mapping m) const;
+
+  const Layer& layer;
+  const MapContext& context;
+  const arch::Config& config;
+  const arch::GemmShape g;
+  const arch::DataflowRow& df;
+  const Role role_m, role_n, role_k;
+  const LayerTypes types;
+  const MacRate rate;
+  const bool row_wise_epilogue;
+  const char tdim;
+  const std::uint64_t full_t;  // the temporal extent
+  const std::uint64_t fold_fill_drain, untiled_compute;
+  const double bus_rate;
+  Weighed* weighed;
+  std::vector<std::uint64_t> tgs, temporal_list;
+  std::vector<StepKind> kinds;
+  Mapping best;
+  bool found = false;
+  Key best_key{UINT64_MAX, UINT64_MAX, UINT64_MAX};
+};
+
+Mapping SingleLevel::map(const Layer& layer, const MapContext& context) const {
+  return Search(layer, context, nullptr).run();
+}
+
 std::vector<Mapping> SingleLevel::candidates(const Layer& layer, const MapContext& context) const {
-  std::vector<std::pair<std::tuple<std::uint64_t, std::uint64_t, std::uint64_t>, Mapping>> all;
-  const Mapping best = search(layer, context, &all);
+  Weighed all;
+  const Mapping best = Search(layer, context, &all).run();
   std::stable_sort(all.begin(), all.end(),
                    [](const auto& a, const auto& b) { return a.first < b.first; });
   std::vector<Mapping> out{best};
@@ -79,302 +162,203 @@ std::vector<Mapping> SingleLevel::candidates(const Layer& layer, const MapContex
   return out;
 }
 
-Mapping SingleLevel::search(
-    const Layer& layer, const MapContext& context,
-    std::vector<std::pair<std::tuple<std::uint64_t, std::uint64_t, std::uint64_t>, Mapping>>*
-        weighed) const {
-  const arch::Config& config = context.config;
-  const arch::GemmShape g = layer.gemm();
-  const arch::DataflowRow& df = arch::dataflow_row(config.array.dataflow);
-  const Role role_m = role_of('m', df), role_n = role_of('n', df), role_k = role_of('k', df);
-  const LayerTypes types = layer_types(layer, config);
-  const MacRate rate = types.rate;
-  const bool row_wise_epilogue = layer.fused && (layer.fused->op == arch::VectorOp::kSoftmax ||
-                                                 layer.fused->op == arch::VectorOp::kLayerNorm ||
-                                                 layer.fused->op == arch::VectorOp::kRmsNorm);
-  const char tdim = df.temporal_dim;
-
-  Mapping best;
-  bool found = false;
-  std::tuple<std::uint64_t, std::uint64_t, std::uint64_t> best_key{UINT64_MAX, UINT64_MAX,
-                                                                   UINT64_MAX};
-  // What is left of the first weight tile's load once it has used the
-  // cycles the DMA idles before this layer (MapContext::dma_idle_cycles).
-  // With both weight slots free before the layer (MapContext::
-  // dma_idle_both_slots_cycles), the second step's new weight tile loads
-  // there too, saving what its load exceeds the first step's compute by.
-  auto hidden_prefetch = [&](const Mapping& p) {
-    const std::uint64_t fm = std::min(p.tm, g.m), fn = std::min(p.tn, g.n),
-                        fk = std::min(p.tk, g.k), fg = std::min(p.tg, g.batch);
-    const TileBytes first = dram_tile_bytes(context, tile_bytes(layer, fm, fn, fk, fg, types));
-    const std::uint64_t hidden = prefetched_cycles(context, first, context.dma_idle_cycles);
-    std::uint64_t second = 0;
-    const std::uint64_t both = context.dma_idle_both_slots_cycles;
-    const std::uint64_t tail_part = context.dma_idle_cycles - both;
-    const std::uint64_t both_left = both - std::min(both, hidden - std::min(hidden, tail_part));
-    const bool new_weight = g.k > fk || (p.order == std::string_view("mnk") && g.n > fn);
-    if (both_left > 0 && first.weight > 0 && new_weight &&
-        p.chunking != Mapping::Chunking::kStreamFold) {
-      const std::uint64_t sk = g.k > fk ? std::min(fk, g.k - fk) : fk;
-      const std::uint64_t sn = g.k > fk ? fn : std::min(fn, g.n - fn);
-      const TileBytes next = dram_tile_bytes(context, tile_bytes(layer, fm, sn, sk, fg, types));
-      const std::uint64_t load = transfer_cycles(config, next.weight);
-      const std::uint64_t c0 =
-          arch::gemm_cycles(config.array, {fm, fn, fk, fg}, true, rate).count();
-      second = std::min(both_left, load > c0 ? load - c0 : 0);
-    }
-    return std::min(hidden + second, p.estimated_cycles);
-  };
-  auto consider = [&](Mapping p, std::uint64_t traffic, std::uint64_t written,
-                      std::uint64_t steps) {
-    p.estimated_cycles -= hidden_prefetch(p);
-    p.dram_bytes = traffic;
-    p.dram_write_bytes = written;
-    const auto key = std::make_tuple(p.estimated_cycles, traffic, steps);
-    if (weighed) weighed->emplace_back(key, p);
-    if (key < best_key) {
-      best_key = key;
-      best = p;
-      found = true;
-    }
-  };
-
-  // The fused epilogue (an activation or norm on the vector unit) of one
-  // output tile, between its last GEMM and its store.
-  auto epilogue = [&](std::uint64_t sm, std::uint64_t sn, std::uint64_t sg) -> std::uint64_t {
-    if (!layer.fused) return 0;
-    arch::VectorWork work = *layer.fused;
-    work.rows = sm * sg;
-    work.row_length = sn;
-    return arch::vector_cycles(config.vector, work).count();
-  };
-  // The side of the grid's last tile along a dimension (the remainder).
-  auto last = [](std::uint64_t full, std::uint64_t t) {
-    return full - (ceil_div(full, t) - 1) * t;
-  };
-  // The drain of the grid's last tile (its far corner).
-  auto last_drain = [&](std::uint64_t tm, std::uint64_t tn, std::uint64_t tk, std::uint64_t tg) {
-    const TileBytes tb =
-        tile_bytes(layer, last(g.m, tm), last(g.n, tn), last(g.k, tk), last(g.batch, tg), types);
-    return epilogue(last(g.m, tm), last(g.n, tn), last(g.batch, tg)) +
-           drain_cycles(context, tb.output, dram_tile_bytes(context, tb).output > 0);
-  };
-
+Mapping Search::run() {
   // Full temporal extent: closed-form traffic with k innermost.
-  std::vector<std::uint64_t> tgs;
-  for (std::uint64_t v = 1; v < g.batch; v *= 2) tgs.push_back(v);
-  tgs.push_back(g.batch);
-  std::vector<std::uint64_t> temporal_list;
-  auto candidates = [&](Role r, std::uint64_t full, char dim) {
-    if (dim == 'n' && row_wise_epilogue) return std::vector<std::uint64_t>{full};
-    return r == Role::kTemporal
-               ? temporal_list
-               : spatial_candidates(full, candidates_unit(r, config, dim == 'k', rate));
-  };
-  const std::uint64_t fold_fill_drain =
-      arch::fold_overhead(config.array.dataflow, config.array.rows, config.array.cols).count();
-  const std::uint64_t untiled_compute = arch::gemm_cycles(config.array, g, true, rate).count();
-  const double bus_rate = bus_bytes_per_cycle(config);
-  std::vector<StepKind> kinds;  // reused across candidates (at most 2 per tile-size kind)
-  kinds.reserve(32);
-  auto search_k_inner = [&](Mapping::Chunking chunking) {
-    for (auto tm : candidates(role_m, g.m, 'm')) {
-      for (auto tn : candidates(role_n, g.n, 'n')) {
-        for (auto tk : candidates(role_k, g.k, 'k')) {
-          for (auto tg : tgs) {
-            const TileBytes b = tile_bytes(layer, tm, tn, tk, tg, types);
-            if (!fits(context, b)) continue;
-            const TileBytes d_full = dram_tile_bytes(context, b);
-            const std::uint64_t nm = ceil_div(g.m, tm), nn = ceil_div(g.n, tn),
-                                nk = ceil_div(g.k, tk), ng = ceil_div(g.batch, tg);
-            const std::uint64_t steps = nm * nn * nk * ng;
-            // Cheaper first: every step is at least one GEMM instruction,
-            // which pays a fold's fill and drain (the bound below).
-            if (found &&
-                0.95 * static_cast<double>(std::max(steps * fold_fill_drain, untiled_compute)) -
-                        static_cast<double>(context.dma_idle_cycles) >
-                    static_cast<double>(std::get<0>(best_key)))
-              continue;
-            // Each kind of step (tile sizes at the grid's edges differ), with
-            // its exact compute and DRAM tile bytes; at most 16 kinds.
-            struct Geometry {
-              std::uint64_t count, compute, chain, epilogue;
-              TileBytes dram;
-              std::array<bool, 2> edge;  // the remainder along m, along n
-              bool k_remainder;          // the remainder along k
-              std::uint64_t ck;          // steps of its k part per output tile
-            };
-            std::array<Geometry, 16> geometry;
-            std::size_t n_kinds = 0;
-            // Sums over steps of each operand's DRAM tile bytes: each (m, k)
-            // input tile appears in nn steps, each (k, n) weight tile in nm,
-            // each (m, n) output tile in nk.
-            std::uint64_t step_in = 0, step_w = 0, step_out = 0;
-            for (auto [sm, cm] : split(g.m, tm))
-              for (auto [sn, cn] : split(g.n, tn))
-                for (auto [sk, ck] : split(g.k, tk))
-                  for (auto [sg, cg] : split(g.batch, tg)) {
-                    const TileBytes tb = tile_bytes(layer, sm, sn, sk, sg, types);
-                    Geometry& k = geometry[n_kinds++];
-                    k.count = cm * cn * ck * cg;
-                    k.compute =
-                        arch::gemm_cycles(config.array, {sm, sn, sk, sg}, true, rate).count();
-                    k.chain = chain_cycles(context, tb);
-                    k.epilogue = epilogue(sm, sn, sg);
-                    k.dram = dram_tile_bytes(context, tb);
-                    k.edge = {sm != std::min(tm, g.m), sn != std::min(tn, g.n)};
-                    k.k_remainder = sk != std::min(tk, g.k);
-                    k.ck = ck;
-                    step_in += k.count * k.dram.input;
-                    step_w += k.count * k.dram.weight;
-                    step_out += k.count * k.dram.output;
-                  }
-            const std::uint64_t drain = last_drain(tm, tn, tk, tg);
-            std::uint64_t compute_total = 0;
-            for (std::size_t i = 0; i < n_kinds; ++i)
-              compute_total += geometry[i].count * geometry[i].compute;
-            const auto tpt_in = transfers_per_tile(context, arch::Operand::kInput);
-            const auto tpt_w = transfers_per_tile(context, arch::Operand::kWeight);
-            const auto tpt_out = transfers_per_tile(context, arch::Operand::kOutput);
-            for (bool n_outer : {true, false}) {
-              const auto [in_reuse, w_reuse] = reuse_factors(nm, nn, nk, n_outer);
-              // DRAM bytes, exact at the edges: each input tile loaded
-              // in_reuse times, each weight tile w_reuse times, each output
-              // tile stored once.
-              const std::uint64_t written = step_out / nk;
-              const std::uint64_t traffic =
-                  step_in / nn * in_reuse + step_w / nm * w_reuse + written;
-              // A bound no cost can beat: the array's cycles and the bytes on
-              // the bus, less the most the layer before can hide (with 5%
-              // slack for the cost model's rounding of edge steps). A plan
-              // bounded above the best so far cannot win; skip pricing it.
-              if (found) {
-                const double bound = std::max(static_cast<double>(compute_total),
-                                              static_cast<double>(traffic) / bus_rate) -
-                                     static_cast<double>(context.dma_idle_cycles);
-                if (0.95 * bound > static_cast<double>(std::get<0>(best_key))) continue;
-              }
-              // Per step, on average: an input tile is loaded in_reuse times
-              // over the nn steps that use it, a weight tile w_reuse times
-              // over nm, an output tile stored once over nk.
-              const double in_frac = static_cast<double>(in_reuse) / static_cast<double>(nn);
-              const double w_frac = static_cast<double>(w_reuse) / static_cast<double>(nm);
-              const double out_frac = 1.0 / static_cast<double>(nk);
-              kinds.clear();
-              for (std::size_t i = 0; i < n_kinds; ++i) {
-                const Geometry& k = geometry[i];
-                StepKind kind;
-                kind.count = k.count;
-                kind.compute_cycles = k.compute;
-                kind.bytes = in_frac * static_cast<double>(k.dram.input) +
-                             w_frac * static_cast<double>(k.dram.weight) +
-                             out_frac * static_cast<double>(k.dram.output);
-                kind.transfers = in_frac * static_cast<double>(tpt_in) +
-                                 w_frac * static_cast<double>(tpt_w) +
-                                 out_frac * static_cast<double>(tpt_out);
-                kind.loads = std::max(in_frac * (k.dram.input > 0), w_frac * (k.dram.weight > 0));
-                kind.store_bytes = out_frac * static_cast<double>(k.dram.output);
-                kind.stores = k.dram.output > 0 ? out_frac : 0.0;
-                kind.chain_cycles = k.chain;
-                kind.epilogue_cycles = out_frac * static_cast<double>(k.epilogue);
-                if (nk == 1) {
-                  kinds.push_back(kind);
-                  continue;
-                }
-                // With k split, an output tile is finished, epilogued and
-                // stored once, at its last k step, as one burst on the bus:
-                // the steps of the last k part carry it (all of them when it
-                // is the remainder, one in ck of them otherwise). Its
-                // epilogue overlaps the next steps' compute, and its output
-                // slot is reused 2 nk steps later, not 2.
-                const double out = static_cast<double>(k.dram.output);
-                const double tpt = static_cast<double>(tpt_out);
-                kind.bytes -= out_frac * out;
-                kind.transfers -= out_frac * tpt;
-                kind.store_bytes = kind.stores = 0;
-                kind.store_chain = false;
-                StepKind storing = kind;
-                storing.bytes += out;
-                storing.transfers += tpt;
-                storing.store_bytes = out;
-                storing.stores = k.dram.output > 0 ? 1.0 : 0.0;
-                const bool k_last = k.k_remainder || g.k % tk == 0;
-                storing.count = k_last ? kind.count / k.ck : 0;
-                kind.count -= storing.count;
-                if (kind.count > 0) kinds.push_back(kind);
-                if (storing.count > 0) kinds.push_back(storing);
-              }
-              // With k whole, tiles alternate along the innermost of m and n
-              // with more than one tile (nmk: m, else n; mnk: n, else m): an
-              // edge step is paired with full steps (step_cycles).
-              const std::uint64_t counts[2] = {nm, nn};
-              std::size_t inner = n_outer ? 0 : 1;
-              if (counts[inner] < 2) inner = 1 - inner;
-              if (nk == 1 && counts[inner] >= 2) {
-                for (std::size_t i = 0; i < n_kinds; ++i) {
-                  if (!geometry[i].edge[inner]) continue;
-                  for (std::size_t j = 0; j < n_kinds; ++j) {
-                    auto partner = geometry[i].edge;
-                    partner[inner] = false;
-                    if (geometry[j].edge != partner) continue;
-                    kinds[i].min_cycles = std::max(slot_chain_cycles(config, kinds[i]),
-                                                   slot_chain_cycles(config, kinds[j])) -
-                                          step_cycles(config, kinds[j]);
-                  }
-                }
-              }
-              // What the step before the last stores: nothing when k is
-              // split (it is the previous k step); else the last's
-              // neighbour along the innermost of m and n, full-sized there.
-              std::optional<double> store_before_last;
-              if (nk > 1) {
-                store_before_last = 0.0;
-              } else if (counts[inner] >= 2 && geometry[n_kinds - 1].edge[inner]) {
-                auto partner = geometry[n_kinds - 1].edge;
-                partner[inner] = false;
-                for (std::size_t j = 0; j < n_kinds; ++j)
-                  if (geometry[j].edge == partner) store_before_last = kinds[j].store_bytes;
-              }
-              // The first step loads its input and weight tiles whole.
-              StepKind first = kinds.front();
-              first.bytes = static_cast<double>(d_full.input + d_full.weight);
-              first.transfers = static_cast<double>(tpt_in + tpt_w);
-              first.loads = (d_full.input + d_full.weight) > 0 ? 1 : 0;
-              first.store_bytes = first.stores = 0;
-              Mapping p{tm,
-                        tn,
-                        tk,
-                        tg,
-                        n_outer ? "nmk" : "mnk",
-                        chunking,
-                        estimated_cycles(config, kinds, first, store_before_last) + drain,
-                        0};
-              consider(p, traffic, written, steps);
-            }
-          }
-        }
-      }
-    }
-  };
-  const std::uint64_t full_t = tdim == 'm' ? g.m : tdim == 'n' ? g.n : g.k;
   temporal_list = {full_t};
   search_k_inner(Mapping::Chunking::kNone);
-  // The chosen plan's last (far-corner) tile's compute.
-  auto annotated = [&](Mapping m) {
-    const arch::GemmShape tail{last(g.m, m.tm), last(g.n, m.tn), last(g.k, m.tk),
-                               last(g.batch, m.tg)};
-    m.tail_compute_cycles = m.chunking == Mapping::Chunking::kStreamFold
-                                ? mapped_compute_cycles(config, tail, m, rate)
-                                : arch::gemm_cycles(config.array, tail, true, rate).count();
-    return m;
-  };
+  // SCALE-Sim's layers stream their folds only when the full extent does
+  // not fit. Tessel's own also try chunks as separate passes (each pays
+  // fill and drain, k innermost), which compete with the full extent on
+  // cost: they can reuse the stationary operand more per DRAM byte, and
+  // preferring the full extent would make more SRAM slower. Streamed folds
+  // (below), which spill partial sums in ws and is, are the fallback when
+  // neither fits.
   if (found && layer.scalesim_semantics) return annotated(best);
   temporal_list.clear();
   for (std::uint64_t d = 2; ceil_div(full_t, d / 2) > 1; d *= 2)
     temporal_list.push_back(ceil_div(full_t, d));
   if (!layer.scalesim_semantics) search_k_inner(Mapping::Chunking::kRepeatFold);
   if (found && !layer.scalesim_semantics) return annotated(best);
+  search_streamed();
+  if (!found) {
+    throw InputError(fmt::format(
+        "layer \"{}\": no tile fits the buffers of \"{}\" (even one {}x{} fold with a temporal "
+        "chunk of 1 needs more than the per-slot capacity of some buffer on the operand paths)",
+        layer.name, config.name, config.array.rows, config.array.cols));
+  }
+  return annotated(best);
+}
 
+void Search::price_k_inner(std::uint64_t tm, std::uint64_t tn, std::uint64_t tk, std::uint64_t tg,
+                           Mapping::Chunking chunking) {
+  const TileBytes b = tile_bytes(layer, tm, tn, tk, tg, types);
+  if (!fits(context, b)) return;
+  const TileBytes d_full = dram_tile_bytes(context, b);
+  const std::uint64_t nm = ceil_div(g.m, tm), nn = ceil_div(g.n, tn), nk = ceil_div(g.k, tk),
+                      ng = ceil_div(g.batch, tg);
+  const std::uint64_t steps = nm * nn * nk * ng;
+  // Cheaper first: every step is at least one GEMM instruction,
+  // which pays a fold's fill and drain (the bound below).
+  if (found && 0.95 * static_cast<double>(std::max(steps * fold_fill_drain, untiled_compute)) -
+                       static_cast<double>(context.dma_idle_cycles) >
+                   static_cast<double>(std::get<0>(best_key)))
+    return;
+  // Each kind of step (tile sizes at the grid's edges differ), with
+  // its exact compute and DRAM tile bytes; at most 16 kinds.
+  struct Geometry {
+    std::uint64_t count, compute, chain, epilogue;
+    TileBytes dram;
+    std::array<bool, 2> edge;  // the remainder along m, along n
+    bool k_remainder;          // the remainder along k
+    std::uint64_t ck;          // steps of its k part per output tile
+  };
+  std::array<Geometry, 16> geometry;
+  std::size_t n_kinds = 0;
+  // Sums over steps of each operand's DRAM tile bytes: each (m, k)
+  // input tile appears in nn steps, each (k, n) weight tile in nm,
+  // each (m, n) output tile in nk.
+  std::uint64_t step_in = 0, step_w = 0, step_out = 0;
+  for (auto [sm, cm] : split(g.m, tm))
+    for (auto [sn, cn] : split(g.n, tn))
+      for (auto [sk, ck] : split(g.k, tk))
+        for (auto [sg, cg] : split(g.batch, tg)) {
+          const TileBytes tb = tile_bytes(layer, sm, sn, sk, sg, types);
+          Geometry& k = geometry[n_kinds++];
+          k.count = cm * cn * ck * cg;
+          k.compute = arch::gemm_cycles(config.array, {sm, sn, sk, sg}, true, rate).count();
+          k.chain = chain_cycles(context, tb);
+          k.epilogue = epilogue(sm, sn, sg);
+          k.dram = dram_tile_bytes(context, tb);
+          k.edge = {sm != std::min(tm, g.m), sn != std::min(tn, g.n)};
+          k.k_remainder = sk != std::min(tk, g.k);
+          k.ck = ck;
+          step_in += k.count * k.dram.input;
+          step_w += k.count * k.dram.weight;
+          step_out += k.count * k.dram.output;
+        }
+  const std::uint64_t drain = last_drain(tm, tn, tk, tg);
+  std::uint64_t compute_total = 0;
+  for (std::size_t i = 0; i < n_kinds; ++i)
+    compute_total += geometry[i].count * geometry[i].compute;
+  const auto tpt_in = transfers_per_tile(context, arch::Operand::kInput);
+  const auto tpt_w = transfers_per_tile(context, arch::Operand::kWeight);
+  const auto tpt_out = transfers_per_tile(context, arch::Operand::kOutput);
+  for (bool n_outer : {true, false}) {
+    const auto [in_reuse, w_reuse] = reuse_factors(nm, nn, nk, n_outer);
+    // DRAM bytes, exact at the edges: each input tile loaded
+    // in_reuse times, each weight tile w_reuse times, each output
+    // tile stored once.
+    const std::uint64_t written = step_out / nk;
+    const std::uint64_t traffic = step_in / nn * in_reuse + step_w / nm * w_reuse + written;
+    // A bound no cost can beat: the array's cycles and the bytes on
+    // the bus, less the most the layer before can hide (with 5%
+    // slack for the cost model's rounding of edge steps). A plan
+    // bounded above the best so far cannot win; skip pricing it.
+    if (found) {
+      const double bound =
+          std::max(static_cast<double>(compute_total), static_cast<double>(traffic) / bus_rate) -
+          static_cast<double>(context.dma_idle_cycles);
+      if (0.95 * bound > static_cast<double>(std::get<0>(best_key))) continue;
+    }
+    // Per step, on average: an input tile is loaded in_reuse times
+    // over the nn steps that use it, a weight tile w_reuse times
+    // over nm, an output tile stored once over nk.
+    const double in_frac = static_cast<double>(in_reuse) / static_cast<double>(nn);
+    const double w_frac = static_cast<double>(w_reuse) / static_cast<double>(nm);
+    const double out_frac = 1.0 / static_cast<double>(nk);
+    kinds.clear();
+    for (std::size_t i = 0; i < n_kinds; ++i) {
+      const Geometry& k = geometry[i];
+      StepKind kind;
+      kind.count = k.count;
+      kind.compute_cycles = k.compute;
+      kind.bytes = in_frac * static_cast<double>(k.dram.input) +
+                   w_frac * static_cast<double>(k.dram.weight) +
+                   out_frac * static_cast<double>(k.dram.output);
+      kind.transfers = in_frac * static_cast<double>(tpt_in) + w_frac * static_cast<double>(tpt_w) +
+                       out_frac * static_cast<double>(tpt_out);
+      kind.loads = std::max(in_frac * (k.dram.input > 0), w_frac * (k.dram.weight > 0));
+      kind.store_bytes = out_frac * static_cast<double>(k.dram.output);
+      kind.stores = k.dram.output > 0 ? out_frac : 0.0;
+      kind.chain_cycles = k.chain;
+      kind.epilogue_cycles = out_frac * static_cast<double>(k.epilogue);
+      if (nk == 1) {
+        kinds.push_back(kind);
+        continue;
+      }
+      // With k split, an output tile is finished, epilogued and
+      // stored once, at its last k step, as one burst on the bus:
+      // the steps of the last k part carry it (all of them when it
+      // is the remainder, one in ck of them otherwise). Its
+      // epilogue overlaps the next steps' compute, and its output
+      // slot is reused 2 nk steps later, not 2.
+      const double out = static_cast<double>(k.dram.output);
+      const double tpt = static_cast<double>(tpt_out);
+      kind.bytes -= out_frac * out;
+      kind.transfers -= out_frac * tpt;
+      kind.store_bytes = kind.stores = 0;
+      kind.store_chain = false;
+      StepKind storing = kind;
+      storing.bytes += out;
+      storing.transfers += tpt;
+      storing.store_bytes = out;
+      storing.stores = k.dram.output > 0 ? 1.0 : 0.0;
+      const bool k_last = k.k_remainder || g.k % tk == 0;
+      storing.count = k_last ? kind.count / k.ck : 0;
+      kind.count -= storing.count;
+      if (kind.count > 0) kinds.push_back(kind);
+      if (storing.count > 0) kinds.push_back(storing);
+    }
+    // With k whole, tiles alternate along the innermost of m and n
+    // with more than one tile (nmk: m, else n; mnk: n, else m): an
+    // edge step is paired with full steps (step_cycles).
+    const std::uint64_t counts[2] = {nm, nn};
+    std::size_t inner = n_outer ? 0 : 1;
+    if (counts[inner] < 2) inner = 1 - inner;
+    if (nk == 1 && counts[inner] >= 2) {
+      for (std::size_t i = 0; i < n_kinds; ++i) {
+        if (!geometry[i].edge[inner]) continue;
+        for (std::size_t j = 0; j < n_kinds; ++j) {
+          auto partner = geometry[i].edge;
+          partner[inner] = false;
+          if (geometry[j].edge != partner) continue;
+          kinds[i].min_cycles =
+              std::max(slot_chain_cycles(config, kinds[i]), slot_chain_cycles(config, kinds[j])) -
+              step_cycles(config, kinds[j]);
+        }
+      }
+    }
+    // What the step before the last stores: nothing when k is
+    // split (it is the previous k step); else the last's
+    // neighbour along the innermost of m and n, full-sized there.
+    std::optional<double> store_before_last;
+    if (nk > 1) {
+      store_before_last = 0.0;
+    } else if (counts[inner] >= 2 && geometry[n_kinds - 1].edge[inner]) {
+      auto partner = geometry[n_kinds - 1].edge;
+      partner[inner] = false;
+      for (std::size_t j = 0; j < n_kinds; ++j)
+        if (geometry[j].edge == partner) store_before_last = kinds[j].store_bytes;
+    }
+    // The first step loads its input and weight tiles whole.
+    StepKind first = kinds.front();
+    first.bytes = static_cast<double>(d_full.input + d_full.weight);
+    first.transfers = static_cast<double>(tpt_in + tpt_w);
+    first.loads = (d_full.input + d_full.weight) > 0 ? 1 : 0;
+    first.store_bytes = first.stores = 0;
+    Mapping p{tm,
+              tn,
+              tk,
+              tg,
+              n_outer ? "nmk" : "mnk",
+              chunking,
+              estimated_cycles(config, kinds, first, store_before_last) + drain,
+              0};
+    consider(p, traffic, written, steps);
+  }
+}
+
+void Search::search_streamed() {
   // Chunked: one fold, the temporal extent in chunks, temporal innermost.
   // The reduction loop sits above the chunks, so ws/is spill partial sums.
   const std::uint64_t fold_m = role_m == Role::kTemporal ? 0 : candidates_unit(role_m, config);
@@ -408,13 +392,76 @@ Mapping SingleLevel::search(
     // go).
     break;
   }
-  if (!found) {
-    throw InputError(fmt::format(
-        "layer \"{}\": no tile fits the buffers of \"{}\" (even one {}x{} fold with a temporal "
-        "chunk of 1 needs more than the per-slot capacity of some buffer on the operand paths)",
-        layer.name, config.name, config.array.rows, config.array.cols));
+}
+
+void Search::consider(Mapping p, std::uint64_t traffic, std::uint64_t written,
+                      std::uint64_t steps) {
+  p.estimated_cycles -= hidden_prefetch(p);
+  p.dram_bytes = traffic;
+  p.dram_write_bytes = written;
+  const auto key = std::make_tuple(p.estimated_cycles, traffic, steps);
+  if (weighed) weighed->emplace_back(key, p);
+  if (key < best_key) {
+    best_key = key;
+    best = p;
+    found = true;
   }
-  return annotated(best);
+}
+
+// What is left of the first weight tile's load once it has used the cycles
+// the DMA idles before this layer (MapContext::dma_idle_cycles). With both
+// weight slots free before the layer (MapContext::dma_idle_both_slots_cycles),
+// the second step's new weight tile loads there too, saving what its load
+// exceeds the first step's compute by.
+std::uint64_t Search::hidden_prefetch(const Mapping& p) const {
+  const std::uint64_t fm = std::min(p.tm, g.m), fn = std::min(p.tn, g.n), fk = std::min(p.tk, g.k),
+                      fg = std::min(p.tg, g.batch);
+  const TileBytes first = dram_tile_bytes(context, tile_bytes(layer, fm, fn, fk, fg, types));
+  const std::uint64_t hidden = prefetched_cycles(context, first, context.dma_idle_cycles);
+  std::uint64_t second = 0;
+  const std::uint64_t both = context.dma_idle_both_slots_cycles;
+  const std::uint64_t tail_part = context.dma_idle_cycles - both;
+  const std::uint64_t both_left = both - std::min(both, hidden - std::min(hidden, tail_part));
+  const bool new_weight = g.k > fk || (p.order == std::string_view("mnk") && g.n > fn);
+  if (both_left > 0 && first.weight > 0 && new_weight &&
+      p.chunking != Mapping::Chunking::kStreamFold) {
+    const std::uint64_t sk = g.k > fk ? std::min(fk, g.k - fk) : fk;
+    const std::uint64_t sn = g.k > fk ? fn : std::min(fn, g.n - fn);
+    const TileBytes next = dram_tile_bytes(context, tile_bytes(layer, fm, sn, sk, fg, types));
+    const std::uint64_t load = transfer_cycles(config, next.weight);
+    const std::uint64_t c0 = arch::gemm_cycles(config.array, {fm, fn, fk, fg}, true, rate).count();
+    second = std::min(both_left, load > c0 ? load - c0 : 0);
+  }
+  return std::min(hidden + second, p.estimated_cycles);
+}
+
+// The fused epilogue (an activation or norm on the vector unit) of one
+// output tile, between its last GEMM and its store.
+std::uint64_t Search::epilogue(std::uint64_t sm, std::uint64_t sn, std::uint64_t sg) const {
+  if (!layer.fused) return 0;
+  arch::VectorWork work = *layer.fused;
+  work.rows = sm * sg;
+  work.row_length = sn;
+  return arch::vector_cycles(config.vector, work).count();
+}
+
+// The drain of the grid's last tile (its far corner).
+std::uint64_t Search::last_drain(std::uint64_t tm, std::uint64_t tn, std::uint64_t tk,
+                                 std::uint64_t tg) const {
+  const TileBytes tb =
+      tile_bytes(layer, last(g.m, tm), last(g.n, tn), last(g.k, tk), last(g.batch, tg), types);
+  return epilogue(last(g.m, tm), last(g.n, tn), last(g.batch, tg)) +
+         drain_cycles(context, tb.output, dram_tile_bytes(context, tb).output > 0);
+}
+
+// The chosen plan's last (far-corner) tile's compute.
+Mapping Search::annotated(Mapping m) const {
+  const arch::GemmShape tail{last(g.m, m.tm), last(g.n, m.tn), last(g.k, m.tk),
+                             last(g.batch, m.tg)};
+  m.tail_compute_cycles = m.chunking == Mapping::Chunking::kStreamFold
+                              ? mapped_compute_cycles(config, tail, m, rate)
+                              : arch::gemm_cycles(config.array, tail, true, rate).count();
+  return m;
 }
 
 }  // namespace
