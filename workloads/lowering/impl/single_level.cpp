@@ -90,6 +90,9 @@ class Search {
                 .count()),
         untiled_compute(arch::gemm_cycles(config.array, g, true, rate).count()),
         bus_rate(bus_bytes_per_cycle(config)),
+        tpt_in(transfers_per_tile(context, arch::Operand::kInput)),
+        tpt_w(transfers_per_tile(context, arch::Operand::kWeight)),
+        tpt_out(transfers_per_tile(context, arch::Operand::kOutput)),
         weighed(weighed) {
     for (std::uint64_t v = 1; v < g.batch; v *= 2) tgs.push_back(v);
     tgs.push_back(g.batch);
@@ -114,6 +117,21 @@ class Search {
   }
   void price_k_inner(std::uint64_t tm, std::uint64_t tn, std::uint64_t tk, std::uint64_t tg,
                      Mapping::Chunking chunking);
+  // One tile-size kind of a candidate's grid.
+  struct Geometry {
+    std::uint64_t count, compute, chain, epilogue;
+    TileBytes dram;
+    std::array<bool, 2> edge;  // the remainder along m, along n
+    bool k_remainder;          // the remainder along k
+    std::uint64_t ck;          // steps of its k part per output tile
+  };
+  // Fills `kinds` with the step kinds of one loop order over the grid's
+  // tile-size kinds, given each operand's share of loads per step; returns
+  // what the step before the last stores, when known.
+  std::optional<double> step_kinds(const std::array<Geometry, 16>& geometry, std::size_t n_kinds,
+                                   std::uint64_t nm, std::uint64_t nn, std::uint64_t nk,
+                                   std::uint64_t tk, bool n_outer, double in_frac, double w_frac,
+                                   double out_frac);
   void search_streamed();
   void consider(Mapping p, std::uint64_t traffic, std::uint64_t written, std::uint64_t steps);
   std::uint64_t hidden_prefetch(const Mapping& p) const;
@@ -135,6 +153,8 @@ class Search {
   const std::uint64_t full_t;  // the temporal extent
   const std::uint64_t fold_fill_drain, untiled_compute;
   const double bus_rate;
+  // DMA transfers per tile of each operand (mapping_cost.h).
+  const std::uint64_t tpt_in, tpt_w, tpt_out;
   Weighed* weighed;
   std::vector<std::uint64_t> tgs, temporal_list;
   std::vector<StepKind> kinds;
@@ -205,13 +225,6 @@ void Search::price_k_inner(std::uint64_t tm, std::uint64_t tn, std::uint64_t tk,
     return;
   // Each kind of step (tile sizes at the grid's edges differ), with
   // its exact compute and DRAM tile bytes; at most 16 kinds.
-  struct Geometry {
-    std::uint64_t count, compute, chain, epilogue;
-    TileBytes dram;
-    std::array<bool, 2> edge;  // the remainder along m, along n
-    bool k_remainder;          // the remainder along k
-    std::uint64_t ck;          // steps of its k part per output tile
-  };
   std::array<Geometry, 16> geometry;
   std::size_t n_kinds = 0;
   // Sums over steps of each operand's DRAM tile bytes: each (m, k)
@@ -240,9 +253,6 @@ void Search::price_k_inner(std::uint64_t tm, std::uint64_t tn, std::uint64_t tk,
   std::uint64_t compute_total = 0;
   for (std::size_t i = 0; i < n_kinds; ++i)
     compute_total += geometry[i].count * geometry[i].compute;
-  const auto tpt_in = transfers_per_tile(context, arch::Operand::kInput);
-  const auto tpt_w = transfers_per_tile(context, arch::Operand::kWeight);
-  const auto tpt_out = transfers_per_tile(context, arch::Operand::kOutput);
   for (bool n_outer : {true, false}) {
     const auto [in_reuse, w_reuse] = reuse_factors(nm, nn, nk, n_outer);
     // DRAM bytes, exact at the edges: each input tile loaded
@@ -266,80 +276,8 @@ void Search::price_k_inner(std::uint64_t tm, std::uint64_t tn, std::uint64_t tk,
     const double in_frac = static_cast<double>(in_reuse) / static_cast<double>(nn);
     const double w_frac = static_cast<double>(w_reuse) / static_cast<double>(nm);
     const double out_frac = 1.0 / static_cast<double>(nk);
-    kinds.clear();
-    for (std::size_t i = 0; i < n_kinds; ++i) {
-      const Geometry& k = geometry[i];
-      StepKind kind;
-      kind.count = k.count;
-      kind.compute_cycles = k.compute;
-      kind.bytes = in_frac * static_cast<double>(k.dram.input) +
-                   w_frac * static_cast<double>(k.dram.weight) +
-                   out_frac * static_cast<double>(k.dram.output);
-      kind.transfers = in_frac * static_cast<double>(tpt_in) + w_frac * static_cast<double>(tpt_w) +
-                       out_frac * static_cast<double>(tpt_out);
-      kind.loads = std::max(in_frac * (k.dram.input > 0), w_frac * (k.dram.weight > 0));
-      kind.store_bytes = out_frac * static_cast<double>(k.dram.output);
-      kind.stores = k.dram.output > 0 ? out_frac : 0.0;
-      kind.chain_cycles = k.chain;
-      kind.epilogue_cycles = out_frac * static_cast<double>(k.epilogue);
-      if (nk == 1) {
-        kinds.push_back(kind);
-        continue;
-      }
-      // With k split, an output tile is finished, epilogued and
-      // stored once, at its last k step, as one burst on the bus:
-      // the steps of the last k part carry it (all of them when it
-      // is the remainder, one in ck of them otherwise). Its
-      // epilogue overlaps the next steps' compute, and its output
-      // slot is reused 2 nk steps later, not 2.
-      const double out = static_cast<double>(k.dram.output);
-      const double tpt = static_cast<double>(tpt_out);
-      kind.bytes -= out_frac * out;
-      kind.transfers -= out_frac * tpt;
-      kind.store_bytes = kind.stores = 0;
-      kind.store_chain = false;
-      StepKind storing = kind;
-      storing.bytes += out;
-      storing.transfers += tpt;
-      storing.store_bytes = out;
-      storing.stores = k.dram.output > 0 ? 1.0 : 0.0;
-      const bool k_last = k.k_remainder || g.k % tk == 0;
-      storing.count = k_last ? kind.count / k.ck : 0;
-      kind.count -= storing.count;
-      if (kind.count > 0) kinds.push_back(kind);
-      if (storing.count > 0) kinds.push_back(storing);
-    }
-    // With k whole, tiles alternate along the innermost of m and n
-    // with more than one tile (nmk: m, else n; mnk: n, else m): an
-    // edge step is paired with full steps (step_cycles).
-    const std::uint64_t counts[2] = {nm, nn};
-    std::size_t inner = n_outer ? 0 : 1;
-    if (counts[inner] < 2) inner = 1 - inner;
-    if (nk == 1 && counts[inner] >= 2) {
-      for (std::size_t i = 0; i < n_kinds; ++i) {
-        if (!geometry[i].edge[inner]) continue;
-        for (std::size_t j = 0; j < n_kinds; ++j) {
-          auto partner = geometry[i].edge;
-          partner[inner] = false;
-          if (geometry[j].edge != partner) continue;
-          kinds[i].min_cycles =
-              std::max(slot_chain_cycles(config, kinds[i]), slot_chain_cycles(config, kinds[j])) -
-              step_cycles(config, kinds[j]);
-        }
-      }
-    }
-    // What the step before the last stores: nothing when k is
-    // split (it is the previous k step); else the last's
-    // neighbour along the innermost of m and n, full-sized there.
-    std::optional<double> store_before_last;
-    if (nk > 1) {
-      store_before_last = 0.0;
-    } else if (counts[inner] >= 2 && geometry[n_kinds - 1].edge[inner]) {
-      auto partner = geometry[n_kinds - 1].edge;
-      partner[inner] = false;
-      for (std::size_t j = 0; j < n_kinds; ++j)
-        if (geometry[j].edge == partner) store_before_last = kinds[j].store_bytes;
-    }
+    const std::optional<double> store_before_last =
+        step_kinds(geometry, n_kinds, nm, nn, nk, tk, n_outer, in_frac, w_frac, out_frac);
     // The first step loads its input and weight tiles whole.
     StepKind first = kinds.front();
     first.bytes = static_cast<double>(d_full.input + d_full.weight);
@@ -356,6 +294,87 @@ void Search::price_k_inner(std::uint64_t tm, std::uint64_t tn, std::uint64_t tk,
               0};
     consider(p, traffic, written, steps);
   }
+}
+
+std::optional<double> Search::step_kinds(const std::array<Geometry, 16>& geometry,
+                                         std::size_t n_kinds, std::uint64_t nm, std::uint64_t nn,
+                                         std::uint64_t nk, std::uint64_t tk, bool n_outer,
+                                         double in_frac, double w_frac, double out_frac) {
+  kinds.clear();
+  for (std::size_t i = 0; i < n_kinds; ++i) {
+    const Geometry& k = geometry[i];
+    StepKind kind;
+    kind.count = k.count;
+    kind.compute_cycles = k.compute;
+    kind.bytes = in_frac * static_cast<double>(k.dram.input) +
+                 w_frac * static_cast<double>(k.dram.weight) +
+                 out_frac * static_cast<double>(k.dram.output);
+    kind.transfers = in_frac * static_cast<double>(tpt_in) + w_frac * static_cast<double>(tpt_w) +
+                     out_frac * static_cast<double>(tpt_out);
+    kind.loads = std::max(in_frac * (k.dram.input > 0), w_frac * (k.dram.weight > 0));
+    kind.store_bytes = out_frac * static_cast<double>(k.dram.output);
+    kind.stores = k.dram.output > 0 ? out_frac : 0.0;
+    kind.chain_cycles = k.chain;
+    kind.epilogue_cycles = out_frac * static_cast<double>(k.epilogue);
+    if (nk == 1) {
+      kinds.push_back(kind);
+      continue;
+    }
+    // With k split, an output tile is finished, epilogued and
+    // stored once, at its last k step, as one burst on the bus:
+    // the steps of the last k part carry it (all of them when it
+    // is the remainder, one in ck of them otherwise). Its
+    // epilogue overlaps the next steps' compute, and its output
+    // slot is reused 2 nk steps later, not 2.
+    const double out = static_cast<double>(k.dram.output);
+    const double tpt = static_cast<double>(tpt_out);
+    kind.bytes -= out_frac * out;
+    kind.transfers -= out_frac * tpt;
+    kind.store_bytes = kind.stores = 0;
+    kind.store_chain = false;
+    StepKind storing = kind;
+    storing.bytes += out;
+    storing.transfers += tpt;
+    storing.store_bytes = out;
+    storing.stores = k.dram.output > 0 ? 1.0 : 0.0;
+    const bool k_last = k.k_remainder || g.k % tk == 0;
+    storing.count = k_last ? kind.count / k.ck : 0;
+    kind.count -= storing.count;
+    if (kind.count > 0) kinds.push_back(kind);
+    if (storing.count > 0) kinds.push_back(storing);
+  }
+  // With k whole, tiles alternate along the innermost of m and n
+  // with more than one tile (nmk: m, else n; mnk: n, else m): an
+  // edge step is paired with full steps (step_cycles).
+  const std::uint64_t counts[2] = {nm, nn};
+  std::size_t inner = n_outer ? 0 : 1;
+  if (counts[inner] < 2) inner = 1 - inner;
+  if (nk == 1 && counts[inner] >= 2) {
+    for (std::size_t i = 0; i < n_kinds; ++i) {
+      if (!geometry[i].edge[inner]) continue;
+      for (std::size_t j = 0; j < n_kinds; ++j) {
+        auto partner = geometry[i].edge;
+        partner[inner] = false;
+        if (geometry[j].edge != partner) continue;
+        kinds[i].min_cycles =
+            std::max(slot_chain_cycles(config, kinds[i]), slot_chain_cycles(config, kinds[j])) -
+            step_cycles(config, kinds[j]);
+      }
+    }
+  }
+  // What the step before the last stores: nothing when k is
+  // split (it is the previous k step); else the last's
+  // neighbour along the innermost of m and n, full-sized there.
+  std::optional<double> store_before_last;
+  if (nk > 1) {
+    store_before_last = 0.0;
+  } else if (counts[inner] >= 2 && geometry[n_kinds - 1].edge[inner]) {
+    auto partner = geometry[n_kinds - 1].edge;
+    partner[inner] = false;
+    for (std::size_t j = 0; j < n_kinds; ++j)
+      if (geometry[j].edge == partner) store_before_last = kinds[j].store_bytes;
+  }
+  return store_before_last;
 }
 
 void Search::search_streamed() {
