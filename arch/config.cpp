@@ -305,6 +305,8 @@ Config parse_config(const nlohmann::json& json, const std::string& source) {
                                     : ScheduleConfig::Residency::kAuto;
     config.schedule.weights_resident =
         s.optional_bool("weights_resident", config.schedule.weights_resident);
+    config.schedule.fusion = s.optional_string("fusion", config.schedule.fusion);
+    if (config.schedule.fusion.empty()) s.fail("fusion", "must name a registered fusion policy");
     s.finish();
   }
   top.finish();

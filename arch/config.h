@@ -132,6 +132,9 @@ struct ScheduleConfig {
   // With residency: weights that later layers share (a stream of frames)
   // stay in the resident buffer when they fit, loaded from DRAM once.
   bool weights_resident = true;
+  // The registered fusion policy (workloads/lowering/fusion.h) that decides
+  // which layers are lowered together.
+  std::string fusion = "auto";
 };
 
 // The controller that issues the trace's instructions to the units, in

@@ -138,7 +138,8 @@ nlohmann::json scalesim_cfg_to_json(const std::string& file) {
         {"setup_cycles", 0},
         {"max_outstanding", 1}}},
       {"dram", {{"channels", 3}, {"channel_bandwidth_gb_per_s", bandwidth}, {"latency_ns", 0}}},
-      {"controller", {{"issue_cycles", 0}, {"layer_cycles", 0}}}};
+      {"controller", {{"issue_cycles", 0}, {"layer_cycles", 0}}},
+      {"schedule", {{"fusion", "none"}}}};
   return json;
 }
 

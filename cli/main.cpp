@@ -94,7 +94,7 @@ int run_lower(const std::vector<std::string>& args) {
       if (!res.resident(t)) return "dram";
       const auto& h = res.home[t];
       return fmt::format("{}@{}K..{}", config.sram[res.buffer].name, h.offset_bytes / 1024,
-                         workload.layers[h.last_use].name);
+                         lowered.workload.layers[h.last_use].name);
     };
     text += fmt::format("{:<24} {:>8} {:>8} {:>8} {:>6} {:>6} {:>8} {:<32} {:>14} {:>14}\n",
                         "layer", "tile_m", "tile_n", "tile_k", "tile_g", "order", "chunked",
@@ -102,7 +102,7 @@ int run_lower(const std::vector<std::string>& args) {
     for (std::size_t i = 0; i < lowered.mappings.size(); ++i) {
       const auto& p = lowered.mappings[i];
       text += fmt::format("{:<24} {:>8} {:>8} {:>8} {:>6} {:>6} {:>8} {:<32} {:>14} {:>14}\n",
-                          workload.layers[i].name, p.tm, p.tn, p.tk, p.tg, p.order,
+                          lowered.workload.layers[i].name, p.tm, p.tn, p.tk, p.tg, p.order,
                           p.chunking == workloads::Mapping::Chunking::kNone         ? "no"
                           : p.chunking == workloads::Mapping::Chunking::kRepeatFold ? "repeat"
                                                                                     : "stream",
@@ -173,7 +173,7 @@ int run_estimate(const std::vector<std::string>& args) {
   nlohmann::json& layers = out["layers"] = nlohmann::json::array();
   for (std::size_t i = 0; i < e.layers.size(); ++i) {
     const auto& l = e.layers[i];
-    layers.push_back({{"name", w.layers[i].name},
+    layers.push_back({{"name", l.name},
                       {"cycles", l.cycles.count()},
                       {"compute_cycles", l.compute_cycles.count()},
                       {"dram_bytes", l.dram_bytes}});

@@ -53,9 +53,10 @@ void stage(arch::Actions& a, const std::vector<std::size_t>& path, std::uint64_t
   }
 }
 
-// Which of a layer's operands the schedule keeps resident.
+// Which of a layer's operands the schedule keeps resident (and the tensor
+// a fused residual add reads).
 struct Resident {
-  bool input = false, weight = false, output = false;
+  bool input = false, weight = false, output = false, residual = false;
 };
 
 // Adds the layer's actions without tiling to `a`: each operand crosses its
@@ -97,7 +98,19 @@ void add_layer_actions(arch::Actions& a, const Layer& l, const LayerTypes& t,
         a.dma_bytes += out;
       }
     }
-    if (l.fused) vector_work(*l.fused);
+    // The epilogue works in place on the output buffer, one instruction per
+    // operator and tile; the residual add also reads the skip tensor's
+    // tiles, loaded into the vector buffer unless resident there.
+    const std::size_t obuf = paths.output.back();
+    for (const auto& work : l.epilogue(l.gemm().m * l.gemm().batch, l.gemm().n)) {
+      vector_work(work);
+      a.sram_read_bytes[obuf] += out;
+      a.sram_write_bytes[obuf] += out;
+    }
+    if (l.residual) {
+      if (!resident.residual) a.sram_write_bytes[vbuf] += out;
+      a.sram_read_bytes[vbuf] += out;
+    }
   } else {
     // Vector, data-movement and embedding layers: what comes from DRAM is
     // loaded into the vector unit's buffer and what goes there is stored
@@ -120,18 +133,21 @@ Estimate estimate(const Workload& workload, const arch::Config& config) {
   const Paths paths(config);
   // The lowering's own schedule: its residency, tiles and expected cycles.
   const Schedule schedule = plan_schedule(workload, config);
-  for (std::size_t i = 0; i < workload.layers.size(); ++i) {
-    const Layer& l = workload.layers[i];
+  for (std::size_t i = 0; i < schedule.workload.layers.size(); ++i) {
+    const Layer& l = schedule.workload.layers[i];
     const Mapping& m = schedule.mappings[i];
     const LayerTypes t = layer_types(l, config);
     LayerEstimate le;
+    le.name = l.name;
     le.dram_bytes = m.dram_bytes;
     le.dram_write_bytes = m.dram_write_bytes;
     le.dram_read_bytes = m.dram_bytes - m.dram_write_bytes;
     if (l.on_array()) {
       le.compute_cycles = Cycles(mapped_compute_cycles(config, l.gemm(), m, t.rate));
-      if (l.fused)
-        le.compute_cycles = max(le.compute_cycles, arch::vector_cycles(config.vector, *l.fused));
+      Cycles epilogue;
+      for (const auto& work : l.epilogue(l.gemm().m * l.gemm().batch, l.gemm().n))
+        epilogue += arch::vector_cycles(config.vector, work);
+      le.compute_cycles = max(le.compute_cycles, epilogue);
     } else if (l.kind == LayerKind::kVector) {
       le.compute_cycles = arch::vector_cycles(config.vector, l.work);
     }
@@ -145,7 +161,8 @@ Estimate estimate(const Workload& workload, const arch::Config& config) {
     const Resident resident{!l.inputs.empty() && r.resident(r.tensor_of[l.inputs[0]]),
                             l.on_array() && l.second == OperandSource::kProducer &&
                                 r.resident(r.tensor_of[l.second_producer]),
-                            r.tensor_of[i] == i && r.resident(i)};
+                            r.tensor_of[i] == i && r.resident(i),
+                            l.residual && r.resident(r.tensor_of[l.residual->producer])};
     add_layer_actions(e.actions, l, t, le, config, paths, resident);
     e.layers.push_back(le);
   }

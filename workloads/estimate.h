@@ -9,6 +9,7 @@
 // the simulator. Buffer actions for the energy model stay untiled.
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "arch/config.h"
@@ -19,6 +20,7 @@
 namespace tessel::workloads {
 
 struct LayerEstimate {
+  std::string name;  // of the layer as scheduled (fused: fusion.h)
   Cycles cycles, compute_cycles;
   std::uint64_t dram_bytes = 0;  // read (inputs, weights) + written (output)
   std::uint64_t dram_read_bytes = 0, dram_write_bytes = 0;
@@ -32,7 +34,7 @@ struct Estimate {
   // What the run does, untiled: each operand crosses its buffer path once
   // (no tile reloads or partial-sum spills), for the energy model.
   arch::Actions actions;
-  std::vector<LayerEstimate> layers;
+  std::vector<LayerEstimate> layers;  // the layers as scheduled (fused)
   std::uint64_t macs() const { return actions.total_macs(); }
 };
 

@@ -83,6 +83,30 @@ std::uint64_t Workload::params() const {
   return total;
 }
 
+std::vector<arch::VectorWork> Layer::epilogue(std::uint64_t rows, std::uint64_t row_length) const {
+  std::vector<arch::VectorWork> out;
+  auto add = [&](arch::VectorWork w) {
+    w.rows = rows;
+    w.row_length = row_length;
+    out.push_back(w);
+  };
+  if (fused) add(*fused);
+  if (residual) {
+    add(arch::VectorWork{arch::VectorOp::kAdd});
+    for (const auto& w : residual->after) add(w);
+  }
+  return out;
+}
+
+bool Layer::row_wise_epilogue() const {
+  auto row_wise = [](const arch::VectorWork& w) {
+    return w.op == arch::VectorOp::kSoftmax || w.op == arch::VectorOp::kLayerNorm ||
+           w.op == arch::VectorOp::kRmsNorm;
+  };
+  if (fused && row_wise(*fused)) return true;
+  return residual && std::any_of(residual->after.begin(), residual->after.end(), row_wise);
+}
+
 void validate_edges(const Workload& workload, const std::string& source) {
   for (std::size_t i = 0; i < workload.layers.size(); ++i) {
     const Layer& l = workload.layers[i];
@@ -94,6 +118,9 @@ void validate_edges(const Workload& workload, const std::string& source) {
     }
     if (l.second == OperandSource::kProducer && l.second_producer >= i) {
       fail(fmt::format("second operand {} is not an earlier layer", l.second_producer));
+    }
+    if (l.residual && (!l.on_array() || l.residual->producer >= i)) {
+      fail(fmt::format("residual {} is not an earlier layer", l.residual->producer));
     }
     if (l.weights_of) {
       const std::size_t o = *l.weights_of;
@@ -120,6 +147,7 @@ Workload repeat_frames(const Workload& workload, std::uint64_t frames) {
       l.name = fmt::format("f{}.{}", f, l.name);
       for (auto& p : l.inputs) p += f * n;
       if (l.on_array() && l.second == OperandSource::kProducer) l.second_producer += f * n;
+      if (l.residual) l.residual->producer += f * n;
       const bool owns = (l.on_array() && l.second == OperandSource::kParameters) ||
                         l.kind == LayerKind::kEmbedding;
       if (f > 0 && owns) l.weights_of = i;

@@ -71,6 +71,15 @@ struct Layer {
   // An activation or normalisation applied to a GEMM's output tiles on
   // chip, before they are stored (fusion).
   std::optional<arch::VectorWork> fused;
+  // A residual add fused into a GEMM's epilogue (workloads/lowering/
+  // fusion.h): after `fused`, each output tile adds the matching tile of
+  // `producer`'s output (same shape), then runs `after` in order
+  // (activations, or a norm over whole rows), all before its store.
+  struct Residual {
+    std::size_t producer = 0;
+    std::vector<arch::VectorWork> after;
+  };
+  std::optional<Residual> residual;
 
   // Element types; unset means the hardware's default precision.
   std::optional<DType> dtype;         // activations (inputs and output)
@@ -104,6 +113,11 @@ struct Layer {
   // reduction needs (convolution windows overlap, so this is below tm*tk;
   // K is ordered channel-major, kernel positions innermost). Per group.
   std::uint64_t input_tile_elements(std::uint64_t tm, std::uint64_t tk) const;
+  // A GEMM's epilogue on one output tile of `rows` x `row_length`, in
+  // order: `fused`, the residual add (two inputs), its `after` operators.
+  std::vector<arch::VectorWork> epilogue(std::uint64_t rows, std::uint64_t row_length) const;
+  // Whether an epilogue operator needs whole output rows (a softmax or norm).
+  bool row_wise_epilogue() const;
 };
 
 // Output size as PyTorch computes it (floor, with padding and dilation).

@@ -77,7 +77,7 @@ nlohmann::json trace_to_json(const Trace& trace) {
       case Opcode::kLoad:
       case Opcode::kStore:
       case Opcode::kMove:
-        j["operand"] = arch::to_string(i.operand);
+        j["operand"] = i.residual ? "residual" : arch::to_string(i.operand);
         j["src"] = location_json(i.src);
         j["dst"] = location_json(i.dst);
         if (i.op != Opcode::kMove) {
@@ -195,10 +195,14 @@ Trace trace_from_json(const nlohmann::json& json, const std::string& source,
       case Opcode::kLoad:
       case Opcode::kStore:
       case Opcode::kMove: {
-        const std::string operand = r.required_enum("operand", {"input", "weight", "output"});
-        i.operand = operand == "input"    ? arch::Operand::kInput
-                    : operand == "weight" ? arch::Operand::kWeight
-                                          : arch::Operand::kOutput;
+        const std::string operand =
+            r.required_enum("operand", {"input", "weight", "output", "residual"});
+        i.operand = operand == "weight"   ? arch::Operand::kWeight
+                    : operand == "output" ? arch::Operand::kOutput
+                                          : arch::Operand::kInput;
+        i.residual = operand == "residual";
+        if (i.residual && i.op != Opcode::kLoad)
+          r.fail("operand", "\"residual\" is the operand of a LOAD only");
         i.src = location("src", i.op == Opcode::kLoad);
         i.dst = location("dst", i.op == Opcode::kStore);
         if (i.op == Opcode::kLoad && i.src.buffer != kDram) r.fail("src", "a LOAD reads DRAM (-1)");

@@ -44,6 +44,10 @@ struct Instruction {
   // LOAD / STORE / MOVE: `rows` x `row_bytes`, rows `stride_bytes` apart in
   // DRAM starting at `address` (LOAD/STORE only).
   arch::Operand operand = arch::Operand::kInput;
+  // A LOAD of the tile a fused residual add reads (operand "residual" in
+  // JSON; `operand` is then kInput): staged apart from the GEMM's operands,
+  // so its slot's hazards are its own.
+  bool residual = false;
   Location src, dst;
   std::uint64_t address = 0;
   std::uint64_t rows = 0;

@@ -136,10 +136,12 @@ printf '{"arch": "configs/arch/edge_npu.json", "workload": "mobilenet_v2", "para
 # SRAM matters on an FSD-class NPU (issue 11): along the SRAM axis, at every
 # DRAM bandwidth, latency and DRAM reads never grow (0.5% slack on
 # latency: the staging-split search is not exactly monotone, docs/mapping.md).
-# From 0.5 to 64 MiB ResNet-50 reads at most 60% of the bytes (0.5 MiB
+# From 0.5 to 64 MiB ResNet-50 reads at most 70% of the bytes (0.5 MiB
 # spills most activations; 64 MiB reads the 25.7 MB of weights and input
-# and little more), and at the chip's 17.064 GB/s it gets at least 20%
-# faster; the perception model's reads fall too.
+# and little more), and at the chip's 17.064 GB/s it gets at least 15%
+# faster; the perception model's reads fall too. (Before residual adds were
+# fused, 0.5 MiB also round-tripped each add's inputs: 49.4 MB read, 2.33 M
+# cycles; fused, 41.1 MB and 1.75 M, so the knee is smaller: 63% and 80%.)
 for f in fsd_sram fsd_sram_perception; do
   "$tessel" sweep "configs/sweeps/$f.json" -o "$tmp/$f" --jobs 2 >"$tmp/$f.log"; check "sweep $f" $?
   python3 - "$tmp/$f/points.csv" "$f" <<'PY'; check "$f: more SRAM is never slower and never reads more" $?
@@ -155,8 +157,8 @@ for bw, rs in by_bw.items():
     assert all(b <= a * 1.005 for a, b in zip(lat, lat[1:])), (bw, lat)
     assert all(b <= a for a, b in zip(read, read[1:])), (bw, read)
     if sys.argv[2] == "fsd_sram":
-        assert read[-1] <= 0.6 * read[0], (bw, read)
-        assert bw != "17.064" or lat[-1] <= 0.8 * lat[0], (bw, lat)
+        assert read[-1] <= 0.7 * read[0], (bw, read)
+        assert bw != "17.064" or lat[-1] <= 0.85 * lat[0], (bw, lat)
     else:
         assert read[-1] < read[0], (bw, read)
 PY

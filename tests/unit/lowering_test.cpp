@@ -1,3 +1,4 @@
+#include <fstream>
 #include <map>
 #include <set>
 #include <string_view>
@@ -16,6 +17,7 @@
 #include "workloads/importers.h"
 #include "workloads/lowering/lower.h"
 #include "workloads/lowering/mapping_cost.h"
+#include "workloads/lowering/schedule.h"
 #include "workloads/zoo/registry.h"
 
 namespace tessel {
@@ -39,8 +41,12 @@ const char* kWorkloads[] = {
 // consumers: a reader in another layer must wait for the producer's
 // barrier or for the instruction that wrote the region (a shared weight's
 // LOAD); tile-level hazards inside the producer are not visible here.
+// A residual tile (a fused add's skip tensor) is staged as a fourth role.
 void expect_hazards_respected(const workloads::Trace& t) {
-  using Key = std::tuple<int, std::uint32_t, Operand>;
+  using Key = std::tuple<int, std::uint32_t, int>;
+  auto role = [](const workloads::Instruction& i) {
+    return i.residual ? 3 : static_cast<int>(i.operand);
+  };
   std::map<Key, std::uint32_t> writer;
   std::map<Key, std::vector<std::uint32_t>> readers;
   std::map<std::pair<int, std::uint32_t>, std::set<std::uint32_t>> region_writer_layers;
@@ -55,19 +61,19 @@ void expect_hazards_respected(const workloads::Trace& t) {
     for (auto d : i.deps) {
       ASSERT_LT(d, i.id);
     }
-    std::vector<std::pair<workloads::Location, Operand>> read_at, write_at;
-    if (i.op == Opcode::kLoad) write_at.push_back({i.dst, i.operand});
-    if (i.op == Opcode::kStore) read_at.push_back({i.src, i.operand});
+    std::vector<std::pair<workloads::Location, int>> read_at, write_at;
+    if (i.op == Opcode::kLoad) write_at.push_back({i.dst, role(i)});
+    if (i.op == Opcode::kStore) read_at.push_back({i.src, role(i)});
     if (i.op == Opcode::kMove) {
-      read_at.push_back({i.src, i.operand});
-      write_at.push_back({i.dst, i.operand});
+      read_at.push_back({i.src, role(i)});
+      write_at.push_back({i.dst, role(i)});
     }
     if (i.op == Opcode::kGemm) {
-      read_at.push_back({i.input, Operand::kInput});
-      read_at.push_back({i.weight, Operand::kWeight});
-      write_at.push_back({i.output, Operand::kOutput});
+      read_at.push_back({i.input, static_cast<int>(Operand::kInput)});
+      read_at.push_back({i.weight, static_cast<int>(Operand::kWeight)});
+      write_at.push_back({i.output, static_cast<int>(Operand::kOutput)});
     }
-    if (i.op == Opcode::kVector) write_at.push_back({i.output, Operand::kOutput});
+    if (i.op == Opcode::kVector) write_at.push_back({i.output, static_cast<int>(Operand::kOutput)});
     // Resident regions: cross-layer reads wait for the producer's barrier.
     std::vector<workloads::Location> region_reads;
     for (const auto& [at, op] : read_at) {
@@ -97,7 +103,7 @@ void expect_hazards_respected(const workloads::Trace& t) {
       for (const auto& src : i.sources) {
         if (src.region != 0) continue;
         std::optional<std::uint32_t> latest;
-        for (Operand op : arch::kAllOperands) {
+        for (int op = 0; op < 4; ++op) {
           const Key k{src.buffer, src.slot, op};
           if (writer.contains(k) && (!latest || writer[k] > *latest)) latest = writer[k];
         }
@@ -169,7 +175,7 @@ TEST(Lowering, EveryExampleTilesFitsAndRespectsHazards) {
         // Each tile fits every buffer's per-slot budget.
         for (std::size_t li = 0; li < lowered.mappings.size(); ++li) {
           const auto& p = lowered.mappings[li];
-          const auto& layer = workload.layers[li];
+          const auto& layer = lowered.workload.layers[li];
           if (!layer.on_array()) continue;
           const std::uint64_t in = layer.input_tile_elements(p.tm, p.tk) * p.tg;
           const std::uint64_t wt = p.tk * p.tn * p.tg, out = p.tm * p.tn * p.tg;
@@ -330,10 +336,12 @@ TEST(Mapper, PlannedDramBytesAreTheTraces) {
         const auto workload = workloads::zoo::build(family.name);
         const auto lowered = workloads::lower(workload, config);
         const auto actions = workloads::count_actions(config, lowered.trace);
-        for (std::size_t l = 0; l < workload.layers.size(); ++l) {
+        ASSERT_EQ(lowered.mappings.size(), lowered.workload.layers.size());
+        ASSERT_EQ(actions.size(), lowered.workload.layers.size());
+        for (std::size_t l = 0; l < lowered.workload.layers.size(); ++l) {
           EXPECT_EQ(lowered.mappings[l].dram_bytes,
                     actions[l].dram_read_bytes + actions[l].dram_write_bytes)
-              << workload.layers[l].name;
+              << lowered.workload.layers[l].name;
         }
       }
     }
@@ -431,12 +439,14 @@ TEST(Residency, WhenEverythingFitsDramSeesWeightsOnceInputAndOutput) {
   // tests/data/residual_chain.json, by hand (int8): the network input is
   // 16*16*16 = 4096 B, the weights 16*16 = 256 B per conv, and the only
   // network output (the add) 16*16*16 = 4096 B. Every other activation (c1,
-  // r1 read twice, c2) stays in the resident buffer.
+  // r1 read twice, c2) stays in the resident buffer. Layers unfused here
+  // (Fusion tests: fused).
   const auto workload = workloads::load_workload(source_path("tests/data/residual_chain.json"));
   for (const char* a : {"configs/arch/edge_npu.json", "configs/arch/fsd_npu_like.json",
                         "configs/arch/tpu_v1_like.json"}) {
     SCOPED_TRACE(a);
-    const auto config = arch::load_config(source_path(a), {"schedule.residency=auto"});
+    const auto config =
+        arch::load_config(source_path(a), {"schedule.residency=auto", "schedule.fusion=none"});
     const auto lowered = workloads::lower(workload, config);
     const DramBytes d = trace_dram_bytes(lowered.trace);
     EXPECT_EQ(d.read, 4096u + 256 + 256);
@@ -451,10 +461,127 @@ TEST(Residency, WhenEverythingFitsDramSeesWeightsOnceInputAndOutput) {
     // Layer at a time, every activation round-trips DRAM: c1, r1, c2 and a1
     // are written (4 x 4096 B) and c2 reads r1, a1 reads r1 and c2.
     const auto none = trace_dram_bytes(
-        workloads::lower(workload, arch::load_config(source_path(a), {"schedule.residency=none"}))
+        workloads::lower(workload, arch::load_config(source_path(a), {"schedule.residency=none",
+                                                                      "schedule.fusion=none"}))
             .trace);
     EXPECT_EQ(none.written, 4u * 4096);
     EXPECT_EQ(none.read, 4096u + 256 + 256 + 4096 + 4096 + 2 * 4096);
+  }
+}
+
+// Fusion (workloads/lowering/fusion.h) of tests/data/residual_chain.json,
+// layer at a time: c2's only reader is the add a1 of r1 and c2, and r1
+// comes first, so c2 and a1 become one layer "c2+a1" whose epilogue adds
+// r1's tile to each output tile. c1 -> r1 is no add and stays apart. (With
+// residency everything fits and a separate add on resident tensors costs
+// no more than the fused epilogue: the policy leaves it apart, as the
+// Residency test above derives.)
+TEST(Fusion, AResidualAddFusesIntoItsGemmAndSavesTheRoundTrip) {
+  const auto workload = workloads::load_workload(source_path("tests/data/residual_chain.json"));
+  for (const char* a : {"configs/arch/edge_npu.json", "configs/arch/fsd_npu_like.json",
+                        "configs/arch/tpu_v1_like.json"}) {
+    SCOPED_TRACE(a);
+    const auto config = arch::load_config(source_path(a), {"schedule.residency=none"});
+    const auto lowered = workloads::lower(workload, config);
+    ASSERT_EQ(lowered.workload.layers.size(), 3u);
+    EXPECT_EQ(lowered.workload.layers[2].name, "c2+a1");
+    EXPECT_EQ(lowered.groups, (std::vector<std::vector<std::size_t>>{{0}, {1}, {2, 3}}));
+    expect_hazards_respected(lowered.trace);
+    const DramBytes d = trace_dram_bytes(lowered.trace);
+    std::uint64_t residual_loaded = 0, adds = 0, final_gemms = 0;
+    for (const auto& i : lowered.trace.instructions) {
+      if (i.op == Opcode::kLoad && i.residual) {
+        residual_loaded += i.bytes();
+        EXPECT_EQ(i.dst.buffer, static_cast<int>(config.vector.buffer));
+      }
+      if (i.layer == 2 && i.op == Opcode::kVector) {
+        EXPECT_EQ(i.work.op, arch::VectorOp::kAdd);
+        ASSERT_EQ(i.sources.size(), 2u);
+        EXPECT_EQ(i.in_bytes, 2 * i.out_bytes);
+        ++adds;
+      }
+      // k = 16 is one tile deep: every GEMM of c2 finishes its output tile.
+      if (i.layer == 2 && i.op == Opcode::kGemm) ++final_gemms;
+    }
+    EXPECT_EQ(adds, final_gemms);  // one add per output tile
+    // c1 and r1 are written and read back (c1 by r1; r1 by c2 and once
+    // more, tile by tile, by the fused add), the network output written;
+    // c2's output, which unfused is written and read back by the add (4 x
+    // 4096 B written, Residency test above), never leaves the chip.
+    EXPECT_EQ(d.read, 4096u + 256 + 4096 + 4096 + 256 + 4096);
+    EXPECT_EQ(d.written, 3u * 4096);
+    EXPECT_EQ(residual_loaded, 4096u);
+    std::uint64_t planned = 0;
+    for (const auto& m : lowered.mappings) planned += m.dram_bytes;
+    EXPECT_EQ(planned, d.read + d.written);
+  }
+}
+
+TEST(Fusion, AResidentSkipTensorIsReadInPlace) {
+  // ResNet-50 on the default NPU: its residual adds fuse into the last conv
+  // of each block (16 blocks: 88 layers become 56, each add and the ReLU
+  // after it absorbed), the skip tensors that stay in the global buffer are
+  // read in place, and the trace keeps every hazard.
+  const auto config = arch::load_config(source_path("configs/arch/edge_npu.json"));
+  const auto lowered = workloads::lower(workloads::zoo::build("resnet50"), config);
+  EXPECT_EQ(lowered.workload.layers.size(), 88u - 2 * 16);
+  std::uint64_t in_place = 0;
+  for (const auto& i : lowered.trace.instructions) {
+    if (i.op == Opcode::kVector && i.work.op == arch::VectorOp::kAdd && i.sources.size() == 2 &&
+        i.sources[1].region != 0)
+      ++in_place;
+  }
+  EXPECT_GT(in_place, 0u);
+  expect_hazards_respected(lowered.trace);
+}
+
+TEST(Fusion, OnlyAGemmsSoleReaderFusesAndNoneKeepsEveryLayer) {
+  // c2 read by the add and by one more layer: it must reach a buffer of its
+  // own, so nothing fuses. `none` never fuses; an unknown policy is an
+  // error naming the key and the policies.
+  auto j = nlohmann::json::parse(std::ifstream(source_path("tests/data/residual_chain.json")));
+  j["layers"].push_back({{"name", "x"}, {"type", "relu"}, {"elements", 4096}, {"inputs", {"c2"}}});
+  const auto edge = arch::load_config(source_path("configs/arch/edge_npu.json"));
+  EXPECT_EQ(
+      workloads::lower(workloads::parse_workload_json(j, "w.json"), edge).workload.layers.size(),
+      5u);
+  const auto chain = workloads::load_workload(source_path("tests/data/residual_chain.json"));
+  const auto none =
+      arch::load_config(source_path("configs/arch/edge_npu.json"), {"schedule.fusion=none"});
+  EXPECT_EQ(workloads::lower(chain, none).workload.layers.size(), 4u);
+  EXPECT_THAT(testing::input_error_of([&] {
+                workloads::lower(chain, arch::load_config(source_path("configs/arch/edge_npu.json"),
+                                                          {"schedule.fusion=nosuch"}));
+              }),
+              ::testing::HasSubstr("arch.schedule.fusion: no fusion policy is named \"nosuch\" "
+                                   "(known: auto, none)"));
+}
+
+TEST(Fusion, IsNeverExpectedSlowerThanTheLayersApart) {
+  // The policy weighs its proposals against no fusion by the schedule's own
+  // expected cycles: on every zoo family and preset the fused schedule
+  // costs no more, and a fused norm gets whole output rows.
+  for (const char* a : {"configs/arch/edge_npu.json", "configs/arch/fsd_npu_like.json",
+                        "configs/arch/tpu_v1_like.json", "configs/arch/gemmini_like.json"}) {
+    const auto fused = arch::load_config(source_path(a));
+    const auto apart = arch::load_config(source_path(a), {"schedule.fusion=none"});
+    for (const auto& family : workloads::zoo::families()) {
+      SCOPED_TRACE(std::string(a) + " " + family.name);
+      const auto w = workloads::zoo::build(family.name);
+      const auto f = workloads::plan_schedule(w, fused);
+      const auto n = workloads::plan_schedule(w, apart);
+      auto cycles = [](const workloads::Schedule& s) {
+        std::uint64_t c = 0;
+        for (const auto& m : s.mappings) c += m.estimated_cycles;
+        return c;
+      };
+      EXPECT_LE(cycles(f), cycles(n));
+      for (std::size_t l = 0; l < f.workload.layers.size(); ++l) {
+        const auto& layer = f.workload.layers[l];
+        if (layer.on_array() && layer.row_wise_epilogue())
+          EXPECT_GE(f.mappings[l].tn, layer.gemm().n) << layer.name;
+      }
+    }
   }
 }
 
@@ -519,10 +646,10 @@ TEST(Residency, AStreamOfFramesLoadsItsWeightsOnce) {
   expect_hazards_respected(resident.trace);
   // The plans count the weights' one load too.
   const auto actions = workloads::count_actions(config, resident.trace);
-  for (std::size_t l = 0; l < three.layers.size(); ++l) {
+  for (std::size_t l = 0; l < resident.workload.layers.size(); ++l) {
     EXPECT_EQ(resident.mappings[l].dram_bytes,
               actions[l].dram_read_bytes + actions[l].dram_write_bytes)
-        << three.layers[l].name;
+        << resident.workload.layers[l].name;
   }
   EXPECT_GE(weight_load_bytes(workloads::lower(three, fsd("false")).trace), 3 * weights);
   EXPECT_THAT(testing::input_error_of([&] {

@@ -1,6 +1,8 @@
 // The model zoo: published MAC and parameter counts, the registry, spec
 // parsing and errors, and that every family lowers onto the default NPU.
 
+#include <algorithm>
+#include <numeric>
 #include <set>
 
 #include <gmock/gmock.h>
@@ -215,7 +217,13 @@ TEST(Zoo, EveryFamilyLowersOnTheDefaultNpu) {
       if (i.op == workloads::Opcode::kGemm) macs += i.shape.macs();
     }
     EXPECT_EQ(macs, w.macs());
-    EXPECT_EQ(lowered.mappings.size(), w.layers.size());
+    EXPECT_EQ(lowered.mappings.size(), lowered.workload.layers.size());
+    std::vector<std::size_t> members;  // every layer runs once, alone or fused
+    for (const auto& g : lowered.groups) members.insert(members.end(), g.begin(), g.end());
+    std::sort(members.begin(), members.end());
+    std::vector<std::size_t> all(w.layers.size());
+    std::iota(all.begin(), all.end(), 0);
+    EXPECT_EQ(members, all);
   }
 }
 

@@ -11,6 +11,7 @@ Instruction transfer(std::uint32_t layer, const Transfer& t, Opcode op) {
   i.op = op;
   i.layer = layer;
   i.operand = t.op;
+  i.residual = t.residual;
   i.rows = t.rows;
   i.row_bytes = t.row_bytes;
   if (op != Opcode::kMove) {
@@ -30,38 +31,38 @@ std::uint32_t Emitter::emit(Instruction inst) {
   return m_trace.instructions.back().id;
 }
 
-std::uint32_t Emitter::next_slot(int buffer, arch::Operand op) {
-  auto& s = m_slot[{buffer, op}];
+std::uint32_t Emitter::next_slot(int buffer, Role role) {
+  auto& s = m_slot[{buffer, role.value()}];
   s = (s + 1) % m_config.sram[buffer].slots();
   return s;
 }
 
-void Emitter::read_deps(Location at, arch::Operand op, std::vector<std::uint32_t>& deps,
+void Emitter::read_deps(Location at, Role role, std::vector<std::uint32_t>& deps,
                         std::uint64_t tile) {
-  auto& h = m_hazard[key(at, op, tile)];
+  auto& h = m_hazard[key(at, role, tile)];
   if (h.writer) deps.push_back(*h.writer);
 }
 
-void Emitter::write_deps(Location at, arch::Operand op, std::vector<std::uint32_t>& deps,
+void Emitter::write_deps(Location at, Role role, std::vector<std::uint32_t>& deps,
                          std::uint64_t tile) {
-  auto& h = m_hazard[key(at, op, tile)];
+  auto& h = m_hazard[key(at, role, tile)];
   if (h.writer) deps.push_back(*h.writer);
   deps.insert(deps.end(), h.readers.begin(), h.readers.end());
 }
 
-void Emitter::did_read(Location at, arch::Operand op, std::uint32_t id, std::uint64_t tile) {
-  m_hazard[key(at, op, tile)].readers.push_back(id);
+void Emitter::did_read(Location at, Role role, std::uint32_t id, std::uint64_t tile) {
+  m_hazard[key(at, role, tile)].readers.push_back(id);
 }
 
-void Emitter::did_write(Location at, arch::Operand op, std::uint32_t id, std::uint64_t tile) {
-  auto& h = m_hazard[key(at, op, tile)];
+void Emitter::did_write(Location at, Role role, std::uint32_t id, std::uint64_t tile) {
+  auto& h = m_hazard[key(at, role, tile)];
   h.writer = id;
   h.readers.clear();
 }
 
 Location Emitter::fetch(std::uint32_t layer, const Transfer& t, std::optional<Location> src,
                         int buffer, const std::vector<std::uint32_t>& after) {
-  const Location dst{buffer, next_slot(buffer, t.op)};
+  const Location dst{buffer, next_slot(buffer, t.role())};
   fetch_to(layer, t, src, dst, 0, after);
   return dst;
 }
@@ -72,12 +73,12 @@ std::uint32_t Emitter::fetch_to(std::uint32_t layer, const Transfer& t, std::opt
   Instruction i = transfer(layer, t, src ? Opcode::kMove : Opcode::kLoad);
   i.src = src.value_or(Location{kDram, 0});
   i.dst = dst;
-  if (src) read_deps(*src, t.op, i.deps);
-  write_deps(dst, t.op, i.deps, tile);
+  if (src) read_deps(*src, t.role(), i.deps);
+  write_deps(dst, t.role(), i.deps, tile);
   i.deps.insert(i.deps.end(), after.begin(), after.end());
   const auto id = emit(std::move(i));
-  if (src) did_read(*src, t.op, id);
-  did_write(dst, t.op, id, tile);
+  if (src) did_read(*src, t.role(), id);
+  did_write(dst, t.role(), id, tile);
   return id;
 }
 
@@ -87,9 +88,9 @@ std::uint32_t Emitter::store(std::uint32_t layer, const Transfer& t, Location sr
   i.src = src;
   i.dst = {kDram, 0};
   i.deps = after;
-  read_deps(src, t.op, i.deps);
+  read_deps(src, t.role(), i.deps);
   const auto id = emit(std::move(i));
-  did_read(src, t.op, id);
+  did_read(src, t.role(), id);
   return id;
 }
 

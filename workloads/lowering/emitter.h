@@ -21,11 +21,28 @@
 
 namespace tessel::workloads {
 
+// What a staged tile is, for its slot and its hazards: one of the GEMM's
+// operands, or the tile of the tensor a fused residual add reads, which is
+// staged apart from them (its own slot turn and hazards).
+class Role {
+ public:
+  constexpr Role(arch::Operand op) : m_value(static_cast<int>(op)) {}  // NOLINT: implicit
+  static constexpr Role residual() { return Role(3); }
+  constexpr int value() const { return m_value; }
+
+ private:
+  explicit constexpr Role(int v) : m_value(v) {}
+  int m_value;
+};
+
 // One tile of one operand as it moves: `rows` x `row_bytes`, at `address`
-// in DRAM with rows `stride_bytes` apart.
+// in DRAM with rows `stride_bytes` apart; `residual`: a residual tile (its
+// trace operand is `op`).
 struct Transfer {
   arch::Operand op;
   std::uint64_t rows, row_bytes, address, stride_bytes;
+  bool residual = false;
+  Role role() const { return residual ? Role::residual() : Role(op); }
 };
 
 class Emitter {
@@ -35,18 +52,16 @@ class Emitter {
   // Appends `inst` with its id set and its dependencies sorted and unique.
   std::uint32_t emit(Instruction inst);
 
-  // Next slot of `buffer` for `operand` (alternates when double buffered).
-  std::uint32_t next_slot(int buffer, arch::Operand op);
+  // Next slot of `buffer` for `role` (alternates when double buffered).
+  std::uint32_t next_slot(int buffer, Role role);
 
   // Dependencies of reading / writing a location; call before emit().
   // `tile` tells tiles of a resident region apart (ignored for staging).
-  void read_deps(Location at, arch::Operand op, std::vector<std::uint32_t>& deps,
-                 std::uint64_t tile = 0);
-  void write_deps(Location at, arch::Operand op, std::vector<std::uint32_t>& deps,
-                  std::uint64_t tile = 0);
+  void read_deps(Location at, Role role, std::vector<std::uint32_t>& deps, std::uint64_t tile = 0);
+  void write_deps(Location at, Role role, std::vector<std::uint32_t>& deps, std::uint64_t tile = 0);
   // Record an emitted instruction's accesses.
-  void did_read(Location at, arch::Operand op, std::uint32_t id, std::uint64_t tile = 0);
-  void did_write(Location at, arch::Operand op, std::uint32_t id, std::uint64_t tile = 0);
+  void did_read(Location at, Role role, std::uint32_t id, std::uint64_t tile = 0);
+  void did_write(Location at, Role role, std::uint32_t id, std::uint64_t tile = 0);
 
   // A LOAD (src DRAM) or MOVE (src a buffer) of `t` into the next slot of
   // `buffer`; `after` is an extra dependency (DRAM hazards). Returns where
@@ -66,15 +81,15 @@ class Emitter {
     std::optional<std::uint32_t> writer;
     std::vector<std::uint32_t> readers;
   };
-  using Key = std::tuple<int, std::uint32_t, std::uint32_t, std::uint64_t, arch::Operand>;
-  static Key key(Location at, arch::Operand op, std::uint64_t tile) {
-    if (at.region != 0) return {at.buffer, 0, at.region, tile, arch::Operand::kOutput};
-    return {at.buffer, at.slot, 0, 0, op};
+  using Key = std::tuple<int, std::uint32_t, std::uint32_t, std::uint64_t, int>;
+  static Key key(Location at, Role role, std::uint64_t tile) {
+    if (at.region != 0) return {at.buffer, 0, at.region, tile, 0};
+    return {at.buffer, at.slot, 0, 0, role.value()};
   }
 
   const arch::Config& m_config;
   Trace& m_trace;
-  std::map<std::pair<int, arch::Operand>, std::uint32_t> m_slot;
+  std::map<std::pair<int, int>, std::uint32_t> m_slot;
   std::map<Key, Hazard> m_hazard;
 };
 

@@ -39,19 +39,22 @@ class Lowerer {
         m_out_path(config.path(Operand::kOutput)) {}
 
   void run() {
-    m_out.trace.workload = m_workload.name;
+    Schedule schedule = plan_schedule(m_workload, m_config);
+    m_out.workload = std::move(schedule.workload);
+    m_out.groups = std::move(schedule.groups);
+    m_out.mappings = std::move(schedule.mappings);
+    m_out.residency = std::move(schedule.residency);
+    const Workload& workload = m_out.workload;
+    m_out.trace.workload = workload.name;
     m_input_base = allocate(0);
-    for (const Layer& layer : m_workload.layers) {
+    for (const Layer& layer : workload.layers) {
       m_types.push_back(layer_types(layer, m_config));
       m_output_bytes.push_back(bytes_for(layer.output_elements(), m_types.back().activation));
     }
-    Schedule schedule = plan_schedule(m_workload, m_config);
-    m_out.mappings = std::move(schedule.mappings);
-    m_out.residency = std::move(schedule.residency);
-    m_weight_base.assign(m_workload.layers.size(), 0);
-    m_weight_preload.assign(m_workload.layers.size(), 0);
-    for (std::uint32_t li = 0; li < m_workload.layers.size(); ++li) {
-      const Layer& layer = m_workload.layers[li];
+    m_weight_base.assign(workload.layers.size(), 0);
+    m_weight_preload.assign(workload.layers.size(), 0);
+    for (std::uint32_t li = 0; li < workload.layers.size(); ++li) {
+      const Layer& layer = workload.layers[li];
       m_out.trace.layers.push_back(layer.name);
       m_li = li;
       m_output_base.push_back(allocate(m_output_bytes[li]));
@@ -149,8 +152,8 @@ class Lowerer {
   // A VECTOR instruction reading `sources` (operands `source_ops`) and
   // writing `output` (operand kOutput, tile key `tile`); returns its id.
   std::uint32_t vector(const arch::VectorWork& work, const std::vector<Location>& sources,
-                       const std::vector<Operand>& source_ops, Location output,
-                       std::uint64_t in_bytes, std::uint64_t out_bytes, std::uint64_t tile = 0,
+                       const std::vector<Role>& source_ops, Location output, std::uint64_t in_bytes,
+                       std::uint64_t out_bytes, std::uint64_t tile = 0,
                        const std::vector<std::uint32_t>& after = {}) {
     Instruction v;
     v.op = Opcode::kVector;
@@ -210,6 +213,18 @@ class Lowerer {
       }
       weight_after = {m_weight_preload[owner]};
     }
+    // A fused residual add reads the skip tensor's tile matching each output
+    // tile: in place when resident, else loaded into the vector buffer with
+    // the output tile's last k step (its producer's barrier first).
+    std::optional<Location> res_home;
+    std::uint64_t res_base = 0;
+    std::vector<std::uint32_t> res_after;
+    if (layer.residual) {
+      res_home = home(layer.residual->producer);
+      res_base = m_output_base[layer.residual->producer];
+      res_after = {m_barrier[layer.residual->producer]};
+    }
+    const int vb = static_cast<int>(m_config.vector.buffer);
     const std::optional<Location> out_home = home(m_li);
     // A resident output written in place by the array (its buffer is the
     // array's output buffer) waits for the range it reuses to be free.
@@ -266,6 +281,19 @@ class Lowerer {
                                  row_bytes(g.n, in_bits)};
             const auto out_key = std::make_tuple(gi, mi, ni);
             const std::uint64_t out_tile = (gi * count.m + mi) * count.n + ni;
+            const bool final_k = ki + 1 == count.k;
+            std::optional<Location> res_loc;
+            if (layer.residual && final_k) {
+              if (res_home) {
+                res_loc = *res_home;
+              } else {
+                Transfer t = out_t;
+                t.op = Operand::kInput;
+                t.address = res_base + (out_t.address - output_base);
+                t.residual = true;
+                res_loc = m_em.fetch(m_li, t, std::nullopt, vb, res_after);
+              }
+            }
             if (out_in_place) {
               out_loc = *out_home;  // accumulates in place, partial sums included
             } else if (ki == 0 || !k_inner) {
@@ -301,17 +329,23 @@ class Lowerer {
             m_em.did_read(in_loc, Operand::kInput, id, kConsumerTile);
             m_em.did_read(w_loc, Operand::kWeight, id, kConsumerTile);
             m_em.did_write(out_loc, Operand::kOutput, id, out_tile);
-            const bool final_k = ki + 1 == count.k;
-            if (final_k && layer.fused) {
-              arch::VectorWork work = *layer.fused;
-              work.rows = tm * tg;
-              work.row_length = tn;
+            if (final_k) {
+              // The epilogue, one VECTOR each, in place on the output tile.
               const std::uint64_t bytes = bytes_for(tm * tn * tg, types.activation);
-              const auto v =
-                  vector(work, {out_loc}, {Operand::kOutput}, out_loc, bytes, bytes, out_tile);
-              if (out_in_place) stores.push_back(v);
-            } else if (final_k && out_in_place) {
-              stores.push_back(id);
+              const std::size_t add_at = layer.fused ? 1 : 0;
+              std::uint32_t last = id;
+              const auto ops = layer.epilogue(tm * tg, tn);
+              for (std::size_t j = 0; j < ops.size(); ++j) {
+                if (layer.residual && j == add_at) {
+                  last = vector(ops[j], {out_loc, *res_loc}, {Operand::kOutput, Role::residual()},
+                                out_loc, 2 * bytes, bytes, out_tile,
+                                res_home ? res_after : std::vector<std::uint32_t>{});
+                } else {
+                  last = vector(ops[j], {out_loc}, {Operand::kOutput}, out_loc, bytes, bytes,
+                                out_tile);
+                }
+              }
+              if (out_in_place) stores.push_back(last);
             }
             if ((final_k || !k_inner) && !out_in_place) {
               const auto st = store_chain(m_out_path, out_loc, out_t, out_home, out_tile);
@@ -346,7 +380,7 @@ class Lowerer {
       const std::uint64_t r = std::min(tr, rows - r0);
       const std::uint64_t tile = r0 / tr;
       std::vector<Location> sources;
-      std::vector<Operand> ops;
+      std::vector<Role> ops;
       std::vector<std::uint32_t> read_after;  // inputs read in place
       const std::uint64_t in_bytes = tile_in(r);
       std::vector<Transfer> in_t;

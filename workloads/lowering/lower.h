@@ -19,6 +19,11 @@ namespace tessel::workloads {
 
 struct Lowered {
   Trace trace;
+  // The workload as lowered: fused (schedule.fusion, fusion.h); the trace's
+  // layers and every member below are its layers.
+  Workload workload;
+  // Per layer: the indices of the original layers it runs.
+  std::vector<std::vector<std::size_t>> groups;
   std::vector<Mapping> mappings;  // one per layer
   Residency residency;            // where each layer's output lived
 };

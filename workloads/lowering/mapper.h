@@ -33,6 +33,9 @@ struct MapContext {
   // (residency.h): they cost no DRAM traffic and no staging space there.
   int resident_buffer = -1;
   bool input_resident = false, weight_resident = false, output_resident = false;
+  // The tensor a fused residual add reads (Layer::residual) is resident:
+  // read in place, else its tiles are staged in the vector buffer.
+  bool residual_resident = false;
   // Buffers on each operand's path (config.path), indexed by arch::Operand.
   std::size_t path_length[3] = {0, 0, 0};
   // Cycles just before this layer in which the DMA has nothing to load: the

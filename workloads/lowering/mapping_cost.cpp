@@ -12,8 +12,9 @@ using arch::Operand;
 
 TileBytes tile_bytes(const Layer& l, std::uint64_t tm, std::uint64_t tn, std::uint64_t tk,
                      std::uint64_t tg, const LayerTypes& t) {
+  const std::uint64_t out = bytes_for(tm * tn * tg, t.activation);
   return {bytes_for(l.input_tile_elements(tm, tk) * tg, t.activation),
-          bytes_for(tk * tn * tg, t.weight), bytes_for(tm * tn * tg, t.activation)};
+          bytes_for(tk * tn * tg, t.weight), out, l.residual ? out : 0};
 }
 
 bool fits(const MapContext& context, const TileBytes& b) {
@@ -26,6 +27,7 @@ bool fits(const MapContext& context, const TileBytes& b) {
       need += b.weight;
     if (sram[i].holds_operand(Operand::kOutput) && !(r && context.output_resident))
       need += b.output;
+    if (i == context.config.vector.buffer && !context.residual_resident) need += b.residual;
     if (need > context.tile_budget_bytes[i]) return false;
   }
   return true;
@@ -33,7 +35,7 @@ bool fits(const MapContext& context, const TileBytes& b) {
 
 TileBytes dram_tile_bytes(const MapContext& context, const TileBytes& b) {
   return {context.input_resident ? 0 : b.input, context.weight_resident ? 0 : b.weight,
-          context.output_resident ? 0 : b.output};
+          context.output_resident ? 0 : b.output, context.residual_resident ? 0 : b.residual};
 }
 
 std::uint64_t transfers_per_tile(const MapContext& context, arch::Operand op) {

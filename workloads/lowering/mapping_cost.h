@@ -19,15 +19,17 @@
 
 namespace tessel::workloads {
 
-// Bytes of one tile of each operand.
+// Bytes of one tile of each operand, and of the tile of the tensor a fused
+// residual add reads (as large as the output tile; zero without one).
 struct TileBytes {
-  std::uint64_t input = 0, weight = 0, output = 0;
+  std::uint64_t input = 0, weight = 0, output = 0, residual = 0;
 };
 TileBytes tile_bytes(const Layer& layer, std::uint64_t tm, std::uint64_t tn, std::uint64_t tk,
                      std::uint64_t tg, const LayerTypes& types);
 
 // Whether the tiles fit the per-slot budget of every buffer on their paths
-// (a resident operand takes no staging space in the resident buffer).
+// (a resident operand takes no staging space in the resident buffer); a
+// residual tile is staged in the vector buffer.
 bool fits(const MapContext& context, const TileBytes& bytes);
 
 // The tile bytes that cross DRAM: resident operands' are zero.

@@ -35,6 +35,7 @@ Residency allocate_residency(const Workload& workload, const std::vector<std::ui
     std::vector<std::size_t> reads = layer.inputs;
     if (layer.on_array() && layer.second == OperandSource::kProducer)
       reads.push_back(layer.second_producer);
+    if (layer.residual) reads.push_back(layer.residual->producer);
     // Readers that take all their inputs from one address (a concat, a
     // GEMM over several producers, a gather) read them from DRAM.
     const bool in_place = layer.kind != LayerKind::kEmbedding &&

@@ -10,6 +10,7 @@
 
 #include "arch/error.h"
 #include "arch/vector.h"
+#include "workloads/lowering/fusion.h"
 #include "workloads/lowering/layer_types.h"
 #include "workloads/lowering/mapper.h"
 #include "workloads/lowering/mapping_cost.h"
@@ -249,6 +250,8 @@ class Planner {
                                  ? residency.resident(residency.tensor_of[layer.second_producer])
                                  : weights != nullptr);
     context.output_resident = residency.tensor_of[l] == l && residency.resident(l);
+    context.residual_resident =
+        layer.residual && residency.resident(residency.tensor_of[layer.residual->producer]);
     if (!layer.on_array()) return map_rows(l, layer, m_types[l], context, residency);
     Mapping m = map_gemm(l, context);
     // The owner of resident shared weights loads them whole, before its
@@ -263,7 +266,8 @@ class Planner {
   Mapping map_gemm(std::size_t l, const MapContext& context) {
     const Layer& layer = m_workload.layers[l];
     auto& cached = m_cache[l];
-    const Key flags{context.input_resident, context.weight_resident, context.output_resident,
+    const Key flags{context.input_resident,  context.weight_resident,
+                    context.output_resident, context.residual_resident,
                     context.dma_idle_cycles, context.dma_idle_both_slots_cycles};
     if (cached && cached->first == flags) {
       const Mapping& m = cached->second;
@@ -279,7 +283,7 @@ class Planner {
   std::unique_ptr<IMapper> m_mapper;
   // Per layer: the residency flags and DMA idle window of the last split
   // tried, and its mapping.
-  using Key = std::tuple<bool, bool, bool, std::uint64_t, std::uint64_t>;
+  using Key = std::tuple<bool, bool, bool, bool, std::uint64_t, std::uint64_t>;
   std::vector<std::optional<std::pair<Key, Mapping>>> m_cache;
   std::vector<LayerTypes> m_types;
   std::vector<std::uint64_t> m_output_bytes;
@@ -289,8 +293,30 @@ class Planner {
 
 }  // namespace
 
+Mapping map_alone(const Workload& workload, std::size_t layer, const arch::Config& config,
+                  const IMapper& mapper) {
+  const Layer& l = workload.layers[layer];
+  const MapContext context(config);
+  if (l.on_array()) return mapper.map(l, context);
+  const Residency none =
+      allocate_residency(workload, std::vector<std::uint64_t>(workload.layers.size()),
+                         std::vector<std::uint64_t>(workload.layers.size()), -1, 0);
+  return map_rows(layer, l, layer_types(l, config), context, none);
+}
+
+Schedule plan_layers(const Workload& workload, const arch::Config& config) {
+  Schedule s = Planner(workload, config).run();
+  s.workload = workload;
+  for (std::size_t i = 0; i < workload.layers.size(); ++i) s.groups.push_back({i});
+  return s;
+}
+
 Schedule plan_schedule(const Workload& workload, const arch::Config& config) {
-  return Planner(workload, config).run();
+  Fused fused = fuse(workload, config);
+  Schedule s = Planner(fused.workload, config).run();
+  s.workload = std::move(fused.workload);
+  s.groups = std::move(fused.groups);
+  return s;
 }
 
 }  // namespace tessel::workloads

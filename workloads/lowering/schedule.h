@@ -4,6 +4,7 @@
 // emits it (lower.h); the analytical estimate reads its expected cycles and
 // DRAM bytes, so both use the one mapping cost model.
 //
+// Layers are fused first (fusion.h), then scheduled as the fused workload.
 // The search: the resident buffer's per-slot staging budget is tried at the
 // whole slot (nothing resident, the layer-at-a-time schedule), then at the
 // powers of two below it, the rest of the buffer holding tensors
@@ -18,18 +19,35 @@
 
 #include "arch/config.h"
 #include "workloads/layer.h"
+#include "workloads/lowering/mapper.h"
 #include "workloads/lowering/mapping.h"
 #include "workloads/lowering/residency.h"
 
 namespace tessel::workloads {
 
 struct Schedule {
+  // The workload as scheduled: fused by the policy `schedule.fusion`
+  // (fusion.h); every other member is indexed by its layers.
+  Workload workload;
+  // Per layer: the indices of the original layers it runs.
+  std::vector<std::vector<std::size_t>> groups;
   std::vector<Mapping> mappings;  // one per layer
   Residency residency;
 };
 
-// Throws InputError when a layer cannot be mapped or the mapper is unknown.
+// Fuses the workload, then maps it. Throws InputError when a layer cannot be
+// mapped or the mapper or fusion policy is unknown.
 Schedule plan_schedule(const Workload& workload, const arch::Config& config);
+
+// The schedule of `workload` as it is, unfused (for fusion policies, to
+// weigh the groups they may fuse by the schedule's own expected cost).
+Schedule plan_layers(const Workload& workload, const arch::Config& config);
+
+// Layer `layer` of `workload` mapped on its own at the whole buffers, with
+// nothing resident (as the layer-at-a-time schedule maps it): for fusion
+// policies, to price the layers they may fuse.
+Mapping map_alone(const Workload& workload, std::size_t layer, const arch::Config& config,
+                  const IMapper& mapper);
 
 // The shape of a layer off the MAC array as rows: how many, and the
 // elements read (all inputs) and written.

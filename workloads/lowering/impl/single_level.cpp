@@ -78,9 +78,7 @@ class Search {
         role_k(role_of('k', df)),
         types(layer_types(layer, config)),
         rate(types.rate),
-        row_wise_epilogue(layer.fused && (layer.fused->op == arch::VectorOp::kSoftmax ||
-                                          layer.fused->op == arch::VectorOp::kLayerNorm ||
-                                          layer.fused->op == arch::VectorOp::kRmsNorm)),
+        row_wise_epilogue(layer.row_wise_epilogue()),
         tdim(df.temporal_dim),
         full_t(tdim == 'm'   ? g.m
                : tdim == 'n' ? g.n
@@ -93,6 +91,7 @@ class Search {
         tpt_in(transfers_per_tile(context, arch::Operand::kInput)),
         tpt_w(transfers_per_tile(context, arch::Operand::kWeight)),
         tpt_out(transfers_per_tile(context, arch::Operand::kOutput)),
+        tpt_res(layer.residual && !context.residual_resident ? 1 : 0),
         weighed(weighed) {
     for (std::uint64_t v = 1; v < g.batch; v *= 2) tgs.push_back(v);
     tgs.push_back(g.batch);
@@ -153,8 +152,9 @@ class Search {
   const std::uint64_t full_t;  // the temporal extent
   const std::uint64_t fold_fill_drain, untiled_compute;
   const double bus_rate;
-  // DMA transfers per tile of each operand (mapping_cost.h).
-  const std::uint64_t tpt_in, tpt_w, tpt_out;
+  // DMA transfers per tile of each operand (mapping_cost.h), and per
+  // residual tile (a LOAD into the vector buffer unless read in place).
+  const std::uint64_t tpt_in, tpt_w, tpt_out, tpt_res;
   Weighed* weighed;
   std::vector<std::uint64_t> tgs, temporal_list;
   std::vector<StepKind> kinds;
@@ -230,7 +230,7 @@ void Search::price_k_inner(std::uint64_t tm, std::uint64_t tn, std::uint64_t tk,
   // Sums over steps of each operand's DRAM tile bytes: each (m, k)
   // input tile appears in nn steps, each (k, n) weight tile in nm,
   // each (m, n) output tile in nk.
-  std::uint64_t step_in = 0, step_w = 0, step_out = 0;
+  std::uint64_t step_in = 0, step_w = 0, step_out = 0, step_res = 0;
   for (auto [sm, cm] : split(g.m, tm))
     for (auto [sn, cn] : split(g.n, tn))
       for (auto [sk, ck] : split(g.k, tk))
@@ -248,6 +248,7 @@ void Search::price_k_inner(std::uint64_t tm, std::uint64_t tn, std::uint64_t tk,
           step_in += k.count * k.dram.input;
           step_w += k.count * k.dram.weight;
           step_out += k.count * k.dram.output;
+          step_res += k.count * k.dram.residual;
         }
   const std::uint64_t drain = last_drain(tm, tn, tk, tg);
   std::uint64_t compute_total = 0;
@@ -257,9 +258,10 @@ void Search::price_k_inner(std::uint64_t tm, std::uint64_t tn, std::uint64_t tk,
     const auto [in_reuse, w_reuse] = reuse_factors(nm, nn, nk, n_outer);
     // DRAM bytes, exact at the edges: each input tile loaded
     // in_reuse times, each weight tile w_reuse times, each output
-    // tile stored once.
+    // tile stored once (and its residual tile loaded once).
     const std::uint64_t written = step_out / nk;
-    const std::uint64_t traffic = step_in / nn * in_reuse + step_w / nm * w_reuse + written;
+    const std::uint64_t traffic =
+        step_in / nn * in_reuse + step_w / nm * w_reuse + written + step_res / nk;
     // A bound no cost can beat: the array's cycles and the bytes on
     // the bus, less the most the layer before can hide (with 5%
     // slack for the cost model's rounding of edge steps). A plan
@@ -278,11 +280,13 @@ void Search::price_k_inner(std::uint64_t tm, std::uint64_t tn, std::uint64_t tk,
     const double out_frac = 1.0 / static_cast<double>(nk);
     const std::optional<double> store_before_last =
         step_kinds(geometry, n_kinds, nm, nn, nk, tk, n_outer, in_frac, w_frac, out_frac);
-    // The first step loads its input and weight tiles whole.
+    // The first step loads its input and weight tiles whole (and its
+    // residual tile when it finishes an output tile).
     StepKind first = kinds.front();
-    first.bytes = static_cast<double>(d_full.input + d_full.weight);
-    first.transfers = static_cast<double>(tpt_in + tpt_w);
-    first.loads = (d_full.input + d_full.weight) > 0 ? 1 : 0;
+    const std::uint64_t first_res = nk == 1 ? d_full.residual : 0;
+    first.bytes = static_cast<double>(d_full.input + d_full.weight + first_res);
+    first.transfers = static_cast<double>(tpt_in + tpt_w + (nk == 1 ? tpt_res : 0));
+    first.loads = (d_full.input + d_full.weight + first_res) > 0 ? 1 : 0;
     first.store_bytes = first.stores = 0;
     Mapping p{tm,
               tn,
@@ -308,10 +312,11 @@ std::optional<double> Search::step_kinds(const std::array<Geometry, 16>& geometr
     kind.compute_cycles = k.compute;
     kind.bytes = in_frac * static_cast<double>(k.dram.input) +
                  w_frac * static_cast<double>(k.dram.weight) +
-                 out_frac * static_cast<double>(k.dram.output);
+                 out_frac * static_cast<double>(k.dram.output + k.dram.residual);
     kind.transfers = in_frac * static_cast<double>(tpt_in) + w_frac * static_cast<double>(tpt_w) +
-                     out_frac * static_cast<double>(tpt_out);
-    kind.loads = std::max(in_frac * (k.dram.input > 0), w_frac * (k.dram.weight > 0));
+                     out_frac * static_cast<double>(tpt_out + tpt_res);
+    kind.loads = std::max({in_frac * (k.dram.input > 0), w_frac * (k.dram.weight > 0),
+                           out_frac * (k.dram.residual > 0)});
     kind.store_bytes = out_frac * static_cast<double>(k.dram.output);
     kind.stores = k.dram.output > 0 ? out_frac : 0.0;
     kind.chain_cycles = k.chain;
@@ -326,15 +331,19 @@ std::optional<double> Search::step_kinds(const std::array<Geometry, 16>& geometr
     // is the remainder, one in ck of them otherwise). Its
     // epilogue overlaps the next steps' compute, and its output
     // slot is reused 2 nk steps later, not 2.
+    // Its residual tile loads in that step too.
     const double out = static_cast<double>(k.dram.output);
-    const double tpt = static_cast<double>(tpt_out);
-    kind.bytes -= out_frac * out;
+    const double res = static_cast<double>(k.dram.residual);
+    const double tpt = static_cast<double>(tpt_out + tpt_res);
+    kind.bytes -= out_frac * (out + res);
     kind.transfers -= out_frac * tpt;
+    kind.loads = std::max(in_frac * (k.dram.input > 0), w_frac * (k.dram.weight > 0));
     kind.store_bytes = kind.stores = 0;
     kind.store_chain = false;
     StepKind storing = kind;
-    storing.bytes += out;
+    storing.bytes += out + res;
     storing.transfers += tpt;
+    storing.loads = std::max(storing.loads, res > 0 ? 1.0 : 0.0);
     storing.store_bytes = out;
     storing.stores = k.dram.output > 0 ? 1.0 : 0.0;
     const bool k_last = k.k_remainder || g.k % tk == 0;
@@ -396,9 +405,12 @@ void Search::search_streamed() {
     const Extents count{ceil_div(g.m, tm), ceil_div(g.n, tn), ceil_div(g.k, tk)};
     const std::uint64_t steps = count.m * count.n * count.k * g.batch;
     std::uint64_t written = 0;
+    const TileBytes db = dram_tile_bytes(context, b);
+    // Each output tile's residual tile loads once, with its last chunk.
+    const std::uint64_t out_tiles = count.m * count.n * g.batch;
     const std::uint64_t traffic =
-        loop_nest_traffic(order, count, g.batch, dram_tile_bytes(context, b), &written);
-    const std::uint64_t transfers = steps * 3;
+        loop_nest_traffic(order, count, g.batch, db, &written) + out_tiles * db.residual;
+    const std::uint64_t transfers = steps * 3 + out_tiles * tpt_res;
     Mapping p{tm, tn, tk, 1, order, Mapping::Chunking::kStreamFold};
     p.estimated_cycles =
         estimated_cycles(config, mapped_compute_cycles(config, g, p, rate), traffic, transfers,
@@ -454,14 +466,14 @@ std::uint64_t Search::hidden_prefetch(const Mapping& p) const {
   return std::min(hidden + second, p.estimated_cycles);
 }
 
-// The fused epilogue (an activation or norm on the vector unit) of one
-// output tile, between its last GEMM and its store.
+// The fused epilogue (activations, norms, a residual add on the vector
+// unit, one instruction each) of one output tile, between its last GEMM and
+// its store.
 std::uint64_t Search::epilogue(std::uint64_t sm, std::uint64_t sn, std::uint64_t sg) const {
-  if (!layer.fused) return 0;
-  arch::VectorWork work = *layer.fused;
-  work.rows = sm * sg;
-  work.row_length = sn;
-  return arch::vector_cycles(config.vector, work).count();
+  std::uint64_t cycles = 0;
+  for (const auto& work : layer.epilogue(sm * sg, sn))
+    cycles += arch::vector_cycles(config.vector, work).count();
+  return cycles;
 }
 
 // The drain of the grid's last tile (its far corner).

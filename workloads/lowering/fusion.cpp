@@ -1,0 +1,116 @@
+#include "workloads/lowering/fusion.h"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+#include "arch/error.h"
+
+namespace tessel::workloads {
+
+namespace {
+
+std::vector<FusionInfo>& registry() {
+  static std::vector<FusionInfo> r;
+  return r;
+}
+
+// `name` without the dotted prefix it shares with `head` ("layer1.0.add"
+// after "layer1.0.conv3" is "add").
+std::string member_suffix(const std::string& head, const std::string& name) {
+  std::size_t common = 0, cut = 0;
+  while (common < head.size() && common < name.size() && head[common] == name[common]) {
+    if (head[common] == '.') cut = common + 1;
+    ++common;
+  }
+  return name.substr(cut);
+}
+
+// Every layer on its own.
+class NoFusion : public IFusionPolicy {
+ public:
+  Fused fuse(const Workload& workload, const arch::Config&) const override {
+    Fused out{workload, {}};
+    for (std::size_t i = 0; i < workload.layers.size(); ++i) out.groups.push_back({i});
+    return out;
+  }
+};
+
+}  // namespace
+
+bool register_fusion(FusionInfo info) {
+  auto& r = registry();
+  r.push_back(std::move(info));
+  std::sort(r.begin(), r.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
+  return true;
+}
+
+const std::vector<FusionInfo>& fusion_policies() {
+  return registry();
+}
+
+Fused fuse(const Workload& workload, const arch::Config& config) {
+  std::vector<std::string> names;
+  for (const auto& f : registry()) {
+    if (f.name == config.schedule.fusion) {
+      Fused out = f.make()->fuse(workload, config);
+      validate_edges(out.workload, workload.name);
+      return out;
+    }
+    names.push_back(f.name);
+  }
+  throw InputError(
+      fmt::format("{}: arch.schedule.fusion: no fusion policy is named \"{}\" (known: {})",
+                  config.source, config.schedule.fusion, fmt::join(names, ", ")));
+}
+
+Fused merge_groups(const Workload& workload, const std::vector<std::size_t>& head,
+                   const std::vector<Layer>& merged) {
+  const std::size_t n = workload.layers.size();
+  std::vector<std::size_t> members(n, 0), index(n, 0);
+  for (std::size_t i = 0; i < n; ++i) ++members[head[i]];
+  Fused out;
+  out.workload.name = workload.name;
+  out.workload.skipped = workload.skipped;
+  for (std::size_t i = 0; i < n; ++i) {
+    if (head[i] != i) continue;
+    index[i] = out.groups.size();
+    out.groups.push_back({});
+    out.workload.layers.push_back(members[i] > 1 ? merged[i] : workload.layers[i]);
+  }
+  for (std::size_t i = 0; i < n; ++i) {
+    if (head[i] != i) index[i] = index[head[i]];
+    out.groups[index[i]].push_back(i);
+  }
+  for (std::size_t g = 0; g < out.groups.size(); ++g) {
+    Layer& l = out.workload.layers[g];
+    const std::size_t h = out.groups[g].front();
+    for (std::size_t m = 1; m < out.groups[g].size(); ++m)
+      l.name +=
+          "+" + member_suffix(workload.layers[h].name, workload.layers[out.groups[g][m]].name);
+    for (auto& p : l.inputs) p = index[p];
+    if (l.on_array() && l.second == OperandSource::kProducer)
+      l.second_producer = index[l.second_producer];
+    if (l.residual) l.residual->producer = index[l.residual->producer];
+    if (l.weights_of) l.weights_of = index[*l.weights_of];
+  }
+  return out;
+}
+
+std::vector<std::vector<std::size_t>> readers_of(const Workload& workload) {
+  std::vector<std::vector<std::size_t>> out(workload.layers.size());
+  for (std::size_t i = 0; i < workload.layers.size(); ++i) {
+    const Layer& l = workload.layers[i];
+    std::vector<std::size_t> reads = l.inputs;
+    if (l.on_array() && l.second == OperandSource::kProducer) reads.push_back(l.second_producer);
+    if (l.residual) reads.push_back(l.residual->producer);
+    std::sort(reads.begin(), reads.end());
+    reads.erase(std::unique(reads.begin(), reads.end()), reads.end());
+    for (auto p : reads) out[p].push_back(i);
+  }
+  return out;
+}
+
+TESSEL_REGISTER_FUSION("none", "every layer lowered on its own", NoFusion);
+
+}  // namespace tessel::workloads

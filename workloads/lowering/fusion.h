@@ -1,0 +1,74 @@
+#pragma once
+// Layer fusion: groups of layers lowered as one, so that the tensors inside
+// a group never leave the chip and its on-chip operators run as the group's
+// epilogue, tile by tile, instead of as passes of their own. The config key
+// `schedule.fusion` names a policy; policies self-register with
+// TESSEL_REGISTER_FUSION in their own file under impl/ (the OBJECT library
+// `tessel_mappers`), as mappers do.
+//
+// Contract of a policy: the fused workload computes the same network. Each
+// group becomes one layer at the position of its first member; a tensor
+// that a layer outside the group reads is the group's output (so only the
+// group's last tensor may have readers outside it); every other layer is
+// kept as it is, its edges renumbered. The result passes validate_edges and
+// depends only on the workload and the config (deterministic).
+
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "arch/config.h"
+#include "workloads/layer.h"
+
+namespace tessel::workloads {
+
+struct Fused {
+  Workload workload;
+  // Per layer of `workload`: the indices of the original layers it runs,
+  // in their original order.
+  std::vector<std::vector<std::size_t>> groups;
+};
+
+class IFusionPolicy {
+ public:
+  virtual ~IFusionPolicy() = default;
+  virtual Fused fuse(const Workload& workload, const arch::Config& config) const = 0;
+};
+
+struct FusionInfo {
+  std::string name;
+  std::string help;
+  std::function<std::unique_ptr<IFusionPolicy>()> make;
+};
+
+bool register_fusion(FusionInfo info);
+const std::vector<FusionInfo>& fusion_policies();
+
+// `workload` fused by the policy `config.schedule.fusion`; throws InputError
+// naming the config key and the registered names when there is none.
+Fused fuse(const Workload& workload, const arch::Config& config);
+
+// The fused workload of groups given as `head[i]`: the original index of
+// the layer that layer i is folded into (i itself when it heads a group or
+// stands alone), with `merged[h]` the layer that a group headed by h
+// becomes. For policies: renumbers every edge (inputs, second operand,
+// residual, shared weights) and names each group after its members.
+Fused merge_groups(const Workload& workload, const std::vector<std::size_t>& head,
+                   const std::vector<Layer>& merged);
+
+// Readers of each layer's output: the layers whose inputs, second operand
+// or residual name it (a reader once per layer).
+std::vector<std::vector<std::size_t>> readers_of(const Workload& workload);
+
+}  // namespace tessel::workloads
+
+#define TESSEL_FUSION_CONCAT2(a, b) a##b
+#define TESSEL_FUSION_CONCAT(a, b) TESSEL_FUSION_CONCAT2(a, b)
+// TESSEL_REGISTER_FUSION("name", "help", Class): one line in the policy's file.
+#define TESSEL_REGISTER_FUSION(NAME, HELP, CLASS)                                                \
+  static const bool TESSEL_FUSION_CONCAT(tessel_fusion_registered_, __LINE__) [[maybe_unused]] = \
+      ::tessel::workloads::register_fusion(                                                      \
+          {NAME, HELP,                                                                           \
+           [] { return std::unique_ptr<::tessel::workloads::IFusionPolicy>(new CLASS); }})
