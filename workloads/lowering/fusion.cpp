@@ -5,15 +5,11 @@
 #include <fmt/format.h>
 
 #include "arch/error.h"
+#include "workloads/lowering/named_registry.h"
 
 namespace tessel::workloads {
 
 namespace {
-
-std::vector<FusionInfo>& registry() {
-  static std::vector<FusionInfo> r;
-  return r;
-}
 
 // `name` without the dotted prefix it shares with `head` ("layer1.0.add"
 // after "layer1.0.conv3" is "add").
@@ -39,29 +35,19 @@ class NoFusion : public IFusionPolicy {
 }  // namespace
 
 bool register_fusion(FusionInfo info) {
-  auto& r = registry();
-  r.push_back(std::move(info));
-  std::sort(r.begin(), r.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
-  return true;
+  return NamedRegistry<FusionInfo>::add(std::move(info));
 }
 
 const std::vector<FusionInfo>& fusion_policies() {
-  return registry();
+  return NamedRegistry<FusionInfo>::all();
 }
 
 Fused fuse(const Workload& workload, const arch::Config& config) {
-  std::vector<std::string> names;
-  for (const auto& f : registry()) {
-    if (f.name == config.schedule.fusion) {
-      Fused out = f.make()->fuse(workload, config);
-      validate_edges(out.workload, workload.name);
-      return out;
-    }
-    names.push_back(f.name);
-  }
-  throw InputError(
-      fmt::format("{}: arch.schedule.fusion: no fusion policy is named \"{}\" (known: {})",
-                  config.source, config.schedule.fusion, fmt::join(names, ", ")));
+  const auto& policy = NamedRegistry<FusionInfo>::find(config.schedule.fusion, config.source,
+                                                       "arch.schedule.fusion", "fusion policy");
+  Fused out = policy.make()->fuse(workload, config);
+  validate_edges(out.workload, workload.name);
+  return out;
 }
 
 Fused merge_groups(const Workload& workload, const std::vector<std::size_t>& head,

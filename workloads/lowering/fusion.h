@@ -21,6 +21,7 @@
 
 #include "arch/config.h"
 #include "workloads/layer.h"
+#include "workloads/lowering/named_registry.h"
 
 namespace tessel::workloads {
 
@@ -64,11 +65,7 @@ std::vector<std::vector<std::size_t>> readers_of(const Workload& workload);
 
 }  // namespace tessel::workloads
 
-#define TESSEL_FUSION_CONCAT2(a, b) a##b
-#define TESSEL_FUSION_CONCAT(a, b) TESSEL_FUSION_CONCAT2(a, b)
 // TESSEL_REGISTER_FUSION("name", "help", Class): one line in the policy's file.
-#define TESSEL_REGISTER_FUSION(NAME, HELP, CLASS)                                                \
-  static const bool TESSEL_FUSION_CONCAT(tessel_fusion_registered_, __LINE__) [[maybe_unused]] = \
-      ::tessel::workloads::register_fusion(                                                      \
-          {NAME, HELP,                                                                           \
-           [] { return std::unique_ptr<::tessel::workloads::IFusionPolicy>(new CLASS); }})
+#define TESSEL_REGISTER_FUSION(NAME, HELP, CLASS)               \
+  TESSEL_REGISTER_VARIANT(::tessel::workloads::register_fusion, \
+                          ::tessel::workloads::IFusionPolicy, NAME, HELP, CLASS)

@@ -5,17 +5,9 @@
 #include <fmt/format.h>
 
 #include "arch/error.h"
+#include "workloads/lowering/named_registry.h"
 
 namespace tessel::workloads {
-
-namespace {
-
-std::vector<MapperInfo>& registry() {
-  static std::vector<MapperInfo> r;
-  return r;
-}
-
-}  // namespace
 
 MapContext::MapContext(const arch::Config& c) : config(c) {
   for (const auto& s : c.sram) tile_budget_bytes.push_back(s.tile_budget_bytes());
@@ -24,24 +16,15 @@ MapContext::MapContext(const arch::Config& c) : config(c) {
 }
 
 bool register_mapper(MapperInfo info) {
-  auto& r = registry();
-  r.push_back(std::move(info));
-  std::sort(r.begin(), r.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
-  return true;
+  return NamedRegistry<MapperInfo>::add(std::move(info));
 }
 
 const std::vector<MapperInfo>& mappers() {
-  return registry();
+  return NamedRegistry<MapperInfo>::all();
 }
 
 std::unique_ptr<IMapper> make_mapper(const std::string& name, const std::string& source) {
-  std::vector<std::string> names;
-  for (const auto& m : registry()) {
-    if (m.name == name) return m.make();
-    names.push_back(m.name);
-  }
-  throw InputError(fmt::format("{}: arch.schedule.mapper: no mapper is named \"{}\" (known: {})",
-                               source, name, fmt::join(names, ", ")));
+  return NamedRegistry<MapperInfo>::find(name, source, "arch.schedule.mapper", "mapper").make();
 }
 
 }  // namespace tessel::workloads

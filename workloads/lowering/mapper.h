@@ -22,6 +22,7 @@
 #include "arch/config.h"
 #include "workloads/layer.h"
 #include "workloads/lowering/mapping.h"
+#include "workloads/lowering/named_registry.h"
 
 namespace tessel::workloads {
 
@@ -84,10 +85,7 @@ std::unique_ptr<IMapper> make_mapper(const std::string& name, const std::string&
 
 }  // namespace tessel::workloads
 
-#define TESSEL_MAPPER_CONCAT2(a, b) a##b
-#define TESSEL_MAPPER_CONCAT(a, b) TESSEL_MAPPER_CONCAT2(a, b)
 // TESSEL_REGISTER_MAPPER("name", "help", Class): one line in the mapper's file.
-#define TESSEL_REGISTER_MAPPER(NAME, HELP, CLASS)                                                \
-  static const bool TESSEL_MAPPER_CONCAT(tessel_mapper_registered_, __LINE__) [[maybe_unused]] = \
-      ::tessel::workloads::register_mapper(                                                      \
-          {NAME, HELP, [] { return std::unique_ptr<::tessel::workloads::IMapper>(new CLASS); }})
+#define TESSEL_REGISTER_MAPPER(NAME, HELP, CLASS)                                             \
+  TESSEL_REGISTER_VARIANT(::tessel::workloads::register_mapper, ::tessel::workloads::IMapper, \
+                          NAME, HELP, CLASS)
