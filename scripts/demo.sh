@@ -32,6 +32,15 @@ for p in serial overlapped; do
 done
 
 echo
+echo "== Layer fusion (schedule.fusion): ResNet-50 on edge_npu, residual adds and their ReLUs fused into the convolution before them"
+for f in none auto; do
+  $tessel simulate --arch configs/arch/edge_npu.json --workload resnet50 \
+    --set schedule.fusion=$f -o "out/resnet50_fusion_$f.json" >/dev/null
+  python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); t=r["totals"]; print("  fusion %-4s: %3d layers, %10d cycles, %5.1f MB of DRAM traffic" % (sys.argv[2], len(r["layers"]), t["cycles"], (t["dram_read_bytes"] + t["dram_write_bytes"]) / 1e6))' \
+    "out/resnet50_fusion_$f.json" "$f"
+done
+
+echo
 echo "== Controller cost: MobileNetV2 on edge_npu, free layer set-up vs 5 us per layer (the controller runs ahead, so only the first shows)"
 for lc in 0 5000; do
   $tessel simulate --arch configs/arch/edge_npu.json --workload mobilenet_v2 \
