@@ -79,21 +79,34 @@ nlohmann::json make_report(const arch::Config& config, const SimResult& r,
                                         l.array_sram_bytes, l.cycles);
     roof["bound"] = bound(config, l.cycles, l.streaming_cycles, dram_bytes, l.array_sram_bytes,
                           l.vector_cycles);
-    layers.push_back({{"name", l.name},
-                      {"roofline", roof},
-                      {"cycles", l.cycles.count()},
-                      {"compute_cycles", l.compute_cycles.count()},
-                      {"stall_cycles", l.stall_cycles.count()},
-                      {"stall_by_cause", causes_json(l.stall_by_cause)},
-                      {"vector_cycles", l.vector_cycles.count()},
-                      {"instructions", l.instructions},
-                      {"output_lives", l.output_buffer < 0 ? std::string("dram")
-                                                           : config.sram[l.output_buffer].name},
-                      {"macs", l.macs()},
-                      {"mapping_efficiency", l.mapping_efficiency},
-                      {"utilization", l.utilization},
-                      {"dram_read_bytes", l.actions.dram_read_bytes},
-                      {"dram_write_bytes", l.actions.dram_write_bytes}});
+    auto lives = [&](int buffer) {
+      return buffer < 0 ? std::string("dram") : config.sram[buffer].name;
+    };
+    nlohmann::json tensors = nlohmann::json::object();
+    for (std::size_t role = 0; role < l.tensors.size(); ++role) {
+      const auto& t = l.tensors[role];
+      if (!t.used) continue;
+      tensors[workloads::kTensorRoleNames[role]] = {{"lives", lives(t.buffer)},
+                                                    {"dram_read_bytes", t.dram_read_bytes},
+                                                    {"dram_write_bytes", t.dram_write_bytes}};
+    }
+    layers.push_back(
+        {{"name", l.name},
+         {"roofline", roof},
+         {"cycles", l.cycles.count()},
+         {"compute_cycles", l.compute_cycles.count()},
+         {"stall_cycles", l.stall_cycles.count()},
+         {"stall_by_cause", causes_json(l.stall_by_cause)},
+         {"vector_cycles", l.vector_cycles.count()},
+         {"instructions", l.instructions},
+         {"output_lives",
+          lives(l.tensors[static_cast<std::size_t>(workloads::TensorRole::kOutput)].buffer)},
+         {"tensors", tensors},
+         {"macs", l.macs()},
+         {"mapping_efficiency", l.mapping_efficiency},
+         {"utilization", l.utilization},
+         {"dram_read_bytes", l.actions.dram_read_bytes},
+         {"dram_write_bytes", l.actions.dram_write_bytes}});
   }
   nlohmann::json sram = nlohmann::json::array();
   for (const auto& b : r.buffers) {

@@ -46,16 +46,12 @@ void account_layers(const arch::Config& config, const workloads::Trace& trace,
   r.layers.resize(n_layers);
   auto actions = workloads::count_actions(config, trace);
   for (std::size_t i = 0; i < n_layers; ++i) r.layers[i].actions = std::move(actions[i]);
+  auto tensors = workloads::tensor_traffic(trace);
+  for (std::size_t i = 0; i < n_layers; ++i) r.layers[i].tensors = tensors[i];
   std::vector<double> used_pe(n_layers, 0), fold_pe(n_layers, 0);
   for (const auto& inst : trace.instructions) {
     auto& l = r.layers[inst.layer];
     ++l.instructions;
-    const bool writes_output =
-        inst.op == Opcode::kGemm || inst.op == Opcode::kVector ||
-        (unit_of(inst.op) == workloads::Unit::kDma && inst.operand != arch::Operand::kWeight);
-    const workloads::Location& out =
-        inst.op == Opcode::kGemm || inst.op == Opcode::kVector ? inst.output : inst.dst;
-    if (writes_output && out.region != 0) l.output_buffer = out.buffer;
     layer_end[inst.layer] = max(layer_end[inst.layer], sequencer.completed_at(inst.id));
     if (inst.op == Opcode::kGemm) {
       const auto& a = config.array;

@@ -12,6 +12,7 @@
 #include "arch/cost.h"
 #include "arch/units.h"
 #include "sim/stall_cause.h"
+#include "workloads/actions.h"
 #include "workloads/trace.h"
 
 namespace tessel::sim {
@@ -24,9 +25,8 @@ struct LayerStats {
   std::array<Cycles, kCauseCount> stall_by_cause{};  // indexed by Cause
   Cycles vector_cycles;                              // vector unit busy inside the window
   std::uint64_t instructions = 0;                    // trace instructions of this layer
-  // The buffer this layer's output stayed in (a resident region it wrote),
-  // or -1: it went to DRAM.
-  int output_buffer = -1;
+  // Where each of its tensors lived and its DRAM bytes (workloads/actions.h).
+  workloads::LayerTensors tensors;
   double mapping_efficiency = 0;
   double utilization = 0;
   // Bytes the MAC array read and wrote in its buffers (closed form per GEMM;

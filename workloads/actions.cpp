@@ -82,4 +82,67 @@ std::vector<arch::Actions> count_actions(const arch::Config& config, const Trace
   return layers;
 }
 
+std::vector<LayerTensors> tensor_traffic(const Trace& trace) {
+  std::vector<LayerTensors> out(trace.layers.size());
+  auto touch = [&](std::uint32_t layer, TensorRole role, const Location& at) {
+    TensorTraffic& t = out.at(layer)[static_cast<std::size_t>(role)];
+    t.used = true;
+    if (at.region != 0) t.buffer = at.buffer;
+    return &t;
+  };
+  auto role_of = [](arch::Operand op) {
+    return op == arch::Operand::kInput    ? TensorRole::kInput
+           : op == arch::Operand::kWeight ? TensorRole::kWeight
+                                          : TensorRole::kOutput;
+  };
+  std::vector<bool> on_array(trace.layers.size(), false);
+  for (const auto& i : trace.instructions) {
+    if (i.op == Opcode::kGemm) on_array.at(i.layer) = true;
+  }
+  for (const auto& i : trace.instructions) {
+    switch (i.op) {
+      case Opcode::kLoad:
+        touch(i.layer, i.residual ? TensorRole::kResidual : role_of(i.operand), {})
+            ->dram_read_bytes += i.bytes();
+        [[fallthrough]];
+      case Opcode::kMove:
+        // Into a resident region: shared weights' home, or the output's;
+        // a MOVE out of one reads an operand in place.
+        if (i.dst.region != 0) {
+          touch(i.layer,
+                i.operand == arch::Operand::kWeight ? TensorRole::kWeight : TensorRole::kOutput,
+                i.dst);
+        }
+        if (i.op == Opcode::kMove && i.src.region != 0) touch(i.layer, role_of(i.operand), i.src);
+        break;
+      case Opcode::kStore:
+        touch(i.layer, TensorRole::kOutput, {})->dram_write_bytes += i.bytes();
+        break;
+      case Opcode::kGemm:
+        touch(i.layer, TensorRole::kInput, i.input);
+        touch(i.layer, TensorRole::kWeight, i.weight);
+        touch(i.layer, TensorRole::kOutput, i.output);
+        break;
+      case Opcode::kVector: {
+        // In a layer on the array a VECTOR is its fused epilogue, in place
+        // on the output tile, and a second source is the residual. A vector
+        // layer's sources are its inputs.
+        const bool epilogue = on_array[i.layer];
+        for (std::size_t s = epilogue ? 1 : 0; s < i.sources.size(); ++s) {
+          touch(i.layer,
+                epilogue ? TensorRole::kResidual
+                : s == 0 ? TensorRole::kInput
+                         : TensorRole::kWeight,
+                i.sources[s]);
+        }
+        touch(i.layer, TensorRole::kOutput, i.output);
+        break;
+      }
+      case Opcode::kBarrier:
+        break;
+    }
+  }
+  return out;
+}
+
 }  // namespace tessel::workloads

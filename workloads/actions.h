@@ -4,6 +4,7 @@
 // vector lane operations. The energy model (arch/cost.h) prices them; the
 // simulator performs exactly these buffer accesses (buffer_accesses()).
 
+#include <array>
 #include <cstdint>
 #include <vector>
 
@@ -36,5 +37,26 @@ std::vector<BufferAccess> buffer_accesses(const arch::Config& config, const Inst
 
 // One Actions per layer of the trace.
 std::vector<arch::Actions> count_actions(const arch::Config& config, const Trace& trace);
+
+// A layer's tensors, as its instructions touch them: its input (a GEMM's
+// input; a vector or data-move layer's first source), its weights (a GEMM's
+// second operand; a vector layer's second source), its output, and the
+// tensor a fused residual add reads (the epilogue VECTOR's second source).
+enum class TensorRole { kInput, kWeight, kOutput, kResidual };
+inline constexpr const char* kTensorRoleNames[] = {"input", "weight", "output", "residual"};
+
+// Where one of them lived and what it cost in DRAM: `buffer` is the
+// resident buffer it was read from (or, for the output, written into) in
+// place, or kDram; reads are its LOADs (for the output: partial sums read
+// back), writes its STOREs (the output's, partial sums included).
+struct TensorTraffic {
+  bool used = false;
+  int buffer = kDram;
+  std::uint64_t dram_read_bytes = 0, dram_write_bytes = 0;
+};
+using LayerTensors = std::array<TensorTraffic, 4>;  // indexed by TensorRole
+
+// One LayerTensors per layer of the trace.
+std::vector<LayerTensors> tensor_traffic(const Trace& trace);
 
 }  // namespace tessel::workloads

@@ -338,6 +338,14 @@ TEST(Mapper, PlannedDramBytesAreTheTraces) {
         const auto actions = workloads::count_actions(config, lowered.trace);
         ASSERT_EQ(lowered.mappings.size(), lowered.workload.layers.size());
         ASSERT_EQ(actions.size(), lowered.workload.layers.size());
+        // The per-tensor DRAM bytes add up to the layer's.
+        const auto tensors = workloads::tensor_traffic(lowered.trace);
+        for (std::size_t l = 0; l < tensors.size(); ++l) {
+          std::uint64_t read = 0, written = 0;
+          for (const auto& t : tensors[l]) read += t.dram_read_bytes, written += t.dram_write_bytes;
+          EXPECT_EQ(read, actions[l].dram_read_bytes);
+          EXPECT_EQ(written, actions[l].dram_write_bytes);
+        }
         for (std::size_t l = 0; l < lowered.workload.layers.size(); ++l) {
           EXPECT_EQ(lowered.mappings[l].dram_bytes,
                     actions[l].dram_read_bytes + actions[l].dram_write_bytes)
@@ -511,6 +519,17 @@ TEST(Fusion, AResidualAddFusesIntoItsGemmAndSavesTheRoundTrip) {
     EXPECT_EQ(d.read, 4096u + 256 + 4096 + 4096 + 256 + 4096);
     EXPECT_EQ(d.written, 3u * 4096);
     EXPECT_EQ(residual_loaded, 4096u);
+    // Per tensor (the report's layers[].tensors): the fused layer reads r1
+    // twice from DRAM, as its input and as the residual, and writes only
+    // the network output.
+    using workloads::TensorRole;
+    const auto& t = workloads::tensor_traffic(lowered.trace)[2];
+    auto at = [&](TensorRole r) { return t[static_cast<std::size_t>(r)]; };
+    EXPECT_EQ(at(TensorRole::kInput).dram_read_bytes, 4096u);
+    EXPECT_EQ(at(TensorRole::kWeight).dram_read_bytes, 256u);
+    EXPECT_EQ(at(TensorRole::kResidual).dram_read_bytes, 4096u);
+    EXPECT_EQ(at(TensorRole::kOutput).dram_write_bytes, 4096u);
+    for (const auto& role : t) EXPECT_EQ(role.buffer, workloads::kDram);
     std::uint64_t planned = 0;
     for (const auto& m : lowered.mappings) planned += m.dram_bytes;
     EXPECT_EQ(planned, d.read + d.written);
@@ -532,6 +551,17 @@ TEST(Fusion, AResidentSkipTensorIsReadInPlace) {
       ++in_place;
   }
   EXPECT_GT(in_place, 0u);
+  // The report's per-tensor view agrees: those layers' residuals live in
+  // the global buffer and cost no DRAM bytes.
+  std::size_t resident_residuals = 0;
+  for (const auto& t : workloads::tensor_traffic(lowered.trace)) {
+    const auto& r = t[static_cast<std::size_t>(workloads::TensorRole::kResidual)];
+    if (r.used && r.buffer == 0) {
+      ++resident_residuals;
+      EXPECT_EQ(r.dram_read_bytes, 0u);
+    }
+  }
+  EXPECT_GT(resident_residuals, 0u);
   expect_hazards_respected(lowered.trace);
 }
 
