@@ -311,8 +311,13 @@ TEST(Lowering, BufferTooSmallIsAClearError) {
       arch::load_config(source_path("configs/arch/edge_npu.json"), {"sram[2].capacity_bytes=32"});
   const auto workload =
       workloads::load_workload(source_path("configs/workloads/bert_base_layer.json"));
+  // Weight-stationary 32x32: the smallest tile is one fold, k 32 x n 32,
+  // one row of m; its int8 output tile, 1 x 32 = 32 B, needs more than the
+  // 16 B of an accumulator slot (32 B double buffered).
   EXPECT_THAT(testing::input_error_of([&] { workloads::lower(workload, config); }),
-              ::testing::HasSubstr("layer \"q_proj\": no tile fits the buffers"));
+              ::testing::HasSubstr("layer \"q_proj\": no tile fits the buffers of \"edge_npu\": "
+                                   "even one 32x32 fold with a temporal chunk of 1 does not fit "
+                                   "(buffer \"accbuf\" needs 32 B per slot for it and has 16 B)"));
 }
 
 TEST(Mapper, EveryMapperIsRegistered) {

@@ -18,6 +18,10 @@ TileBytes tile_bytes(const Layer& l, std::uint64_t tm, std::uint64_t tn, std::ui
 }
 
 bool fits(const MapContext& context, const TileBytes& b) {
+  return !overflow(context, b);
+}
+
+std::optional<Overflow> overflow(const MapContext& context, const TileBytes& b) {
   const auto& sram = context.config.sram;
   for (std::size_t i = 0; i < sram.size(); ++i) {
     const bool r = static_cast<int>(i) == context.resident_buffer;
@@ -28,9 +32,9 @@ bool fits(const MapContext& context, const TileBytes& b) {
     if (sram[i].holds_operand(Operand::kOutput) && !(r && context.output_resident))
       need += b.output;
     if (i == context.config.vector.buffer && !context.residual_resident) need += b.residual;
-    if (need > context.tile_budget_bytes[i]) return false;
+    if (need > context.tile_budget_bytes[i]) return Overflow{i, need};
   }
-  return true;
+  return std::nullopt;
 }
 
 TileBytes dram_tile_bytes(const MapContext& context, const TileBytes& b) {

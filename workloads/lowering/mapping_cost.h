@@ -31,6 +31,13 @@ TileBytes tile_bytes(const Layer& layer, std::uint64_t tm, std::uint64_t tn, std
 // (a resident operand takes no staging space in the resident buffer); a
 // residual tile is staged in the vector buffer.
 bool fits(const MapContext& context, const TileBytes& bytes);
+// The first buffer the tiles do not fit, and the bytes they need per slot
+// there (MapContext::tile_budget_bytes has what one slot offers).
+struct Overflow {
+  std::size_t buffer;
+  std::uint64_t need_bytes;
+};
+std::optional<Overflow> overflow(const MapContext& context, const TileBytes& bytes);
 
 // The tile bytes that cross DRAM: resident operands' are zero.
 TileBytes dram_tile_bytes(const MapContext& context, const TileBytes& bytes);

@@ -201,10 +201,26 @@ Mapping Search::run() {
   if (found && !layer.scalesim_semantics) return annotated(best);
   search_streamed();
   if (!found) {
+    // The smallest tile tried: one fold, a temporal chunk of 1.
+    const std::uint64_t tm =
+        role_m == Role::kTemporal ? 1 : std::min(g.m, candidates_unit(role_m, config));
+    const std::uint64_t tn =
+        role_n == Role::kTemporal
+            ? 1
+            : (row_wise_epilogue ? g.n : std::min(g.n, candidates_unit(role_n, config)));
+    const std::uint64_t tk =
+        role_k == Role::kTemporal ? 1 : std::min(g.k, candidates_unit(role_k, config, true, rate));
+    const auto o = overflow(context, tile_bytes(layer, tm, tn, tk, 1, types));
+    const std::string where =
+        o ? fmt::format("buffer \"{}\" needs {} B per slot for it and has {} B",
+                        config.sram[o->buffer].name, o->need_bytes,
+                        context.tile_budget_bytes[o->buffer])
+          : std::string("some buffer on the operand paths is too small");
     throw InputError(fmt::format(
-        "layer \"{}\": no tile fits the buffers of \"{}\" (even one {}x{} fold with a temporal "
-        "chunk of 1 needs more than the per-slot capacity of some buffer on the operand paths)",
-        layer.name, config.name, config.array.rows, config.array.cols));
+        "layer \"{}\": no tile fits the buffers of \"{}\": even one {}x{} fold with a temporal "
+        "chunk of 1{} does not fit ({})",
+        layer.name, config.name, config.array.rows, config.array.cols,
+        row_wise_epilogue ? " and whole output rows for its fused norm" : "", where));
   }
   return annotated(best);
 }
