@@ -25,10 +25,8 @@ std::string member_suffix(const std::string& head, const std::string& name) {
 // Every layer on its own.
 class NoFusion : public IFusionPolicy {
  public:
-  Fused fuse(const Workload& workload, const arch::Config&) const override {
-    Fused out{workload, {}};
-    for (std::size_t i = 0; i < workload.layers.size(); ++i) out.groups.push_back({i});
-    return out;
+  std::vector<Fused> candidates(const Workload& workload, const arch::Config&) const override {
+    return {unfused(workload)};
   }
 };
 
@@ -42,11 +40,17 @@ const std::vector<FusionInfo>& fusion_policies() {
   return NamedRegistry<FusionInfo>::all();
 }
 
-Fused fuse(const Workload& workload, const arch::Config& config) {
+std::vector<Fused> fusion_candidates(const Workload& workload, const arch::Config& config) {
   const auto& policy = NamedRegistry<FusionInfo>::find(config.schedule.fusion, config.source,
                                                        "arch.schedule.fusion", "fusion policy");
-  Fused out = policy.make()->fuse(workload, config);
-  validate_edges(out.workload, workload.name);
+  std::vector<Fused> out = policy.make()->candidates(workload, config);
+  for (const auto& f : out) validate_edges(f.workload, workload.name);
+  return out;
+}
+
+Fused unfused(const Workload& workload) {
+  Fused out{workload, {}};
+  for (std::size_t i = 0; i < workload.layers.size(); ++i) out.groups.push_back({i});
   return out;
 }
 

@@ -6,12 +6,15 @@
 // TESSEL_REGISTER_FUSION in their own file under impl/ (the OBJECT library
 // `tessel_mappers`), as mappers do.
 //
-// Contract of a policy: the fused workload computes the same network. Each
-// group becomes one layer at the position of its first member; a tensor
-// that a layer outside the group reads is the group's output (so only the
-// group's last tensor may have readers outside it); every other layer is
-// kept as it is, its edges renumbered. The result passes validate_edges and
-// depends only on the workload and the config (deterministic).
+// Contract of a policy: it proposes candidate fused workloads, the unfused
+// workload first; the schedule (schedule.h) maps each and keeps the one
+// with the lowest expected cycles, then DRAM bytes (the first on ties), so
+// which groups to fuse is part of the search. Each candidate computes the
+// same network: each group becomes one layer at the position of its first
+// member; a tensor that a layer outside the group reads is the group's
+// output (so only the group's last tensor may have readers outside it);
+// every other layer is kept as it is, its edges renumbered. Candidates pass
+// validate_edges and depend only on the workload and the config.
 
 #include <cstddef>
 #include <functional>
@@ -35,7 +38,8 @@ struct Fused {
 class IFusionPolicy {
  public:
   virtual ~IFusionPolicy() = default;
-  virtual Fused fuse(const Workload& workload, const arch::Config& config) const = 0;
+  virtual std::vector<Fused> candidates(const Workload& workload,
+                                        const arch::Config& config) const = 0;
 };
 
 struct FusionInfo {
@@ -47,9 +51,12 @@ struct FusionInfo {
 bool register_fusion(FusionInfo info);
 const std::vector<FusionInfo>& fusion_policies();
 
-// `workload` fused by the policy `config.schedule.fusion`; throws InputError
+// The candidates of the policy `config.schedule.fusion`; throws InputError
 // naming the config key and the registered names when there is none.
-Fused fuse(const Workload& workload, const arch::Config& config);
+std::vector<Fused> fusion_candidates(const Workload& workload, const arch::Config& config);
+
+// `workload` unfused, as a candidate: every layer its own group.
+Fused unfused(const Workload& workload);
 
 // The fused workload of groups given as `head[i]`: the original index of
 // the layer that layer i is folded into (i itself when it heads a group or

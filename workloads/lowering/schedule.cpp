@@ -304,19 +304,29 @@ Mapping map_alone(const Workload& workload, std::size_t layer, const arch::Confi
   return map_rows(layer, l, layer_types(l, config), context, none);
 }
 
-Schedule plan_layers(const Workload& workload, const arch::Config& config) {
-  Schedule s = Planner(workload, config).run();
-  s.workload = workload;
-  for (std::size_t i = 0; i < workload.layers.size(); ++i) s.groups.push_back({i});
-  return s;
-}
-
 Schedule plan_schedule(const Workload& workload, const arch::Config& config) {
-  Fused fused = fuse(workload, config);
-  Schedule s = Planner(fused.workload, config).run();
-  s.workload = std::move(fused.workload);
-  s.groups = std::move(fused.groups);
-  return s;
+  std::optional<Schedule> best;
+  std::pair<std::uint64_t, std::uint64_t> best_cost;
+  for (Fused& f : fusion_candidates(workload, config)) {
+    std::optional<Schedule> s;
+    try {
+      s = Planner(f.workload, config).run();
+    } catch (const InputError&) {
+      if (!best) throw;  // the first (unfused) candidate does not map: a real error
+      continue;          // a fused layer that maps nowhere with residency
+    }
+    std::pair<std::uint64_t, std::uint64_t> cost{0, 0};
+    for (const Mapping& m : s->mappings) {
+      cost.first += m.estimated_cycles;
+      cost.second += m.dram_bytes;
+    }
+    if (best && cost >= best_cost) continue;
+    best_cost = cost;
+    best = std::move(s);
+    best->workload = std::move(f.workload);
+    best->groups = std::move(f.groups);
+  }
+  return std::move(*best);
 }
 
 }  // namespace tessel::workloads

@@ -4,8 +4,10 @@
 // emits it (lower.h); the analytical estimate reads its expected cycles and
 // DRAM bytes, so both use the one mapping cost model.
 //
-// Layers are fused first (fusion.h), then scheduled as the fused workload.
-// The search: the resident buffer's per-slot staging budget is tried at the
+// Fusion is part of the search: each of the fusion policy's candidates
+// (fusion.h) is scheduled, and the lowest expected cycles, then DRAM bytes,
+// win (the first, unfused, on ties). Per candidate, the search: the
+// resident buffer's per-slot staging budget is tried at the
 // whole slot (nothing resident, the layer-at-a-time schedule), then at the
 // powers of two below it, the rest of the buffer holding tensors
 // (residency.h); every layer is mapped under each split, and the split with
@@ -35,13 +37,9 @@ struct Schedule {
   Residency residency;
 };
 
-// Fuses the workload, then maps it. Throws InputError when a layer cannot be
-// mapped or the mapper or fusion policy is unknown.
+// Throws InputError when a layer cannot be mapped or the mapper or fusion
+// policy is unknown.
 Schedule plan_schedule(const Workload& workload, const arch::Config& config);
-
-// The schedule of `workload` as it is, unfused (for fusion policies, to
-// weigh the groups they may fuse by the schedule's own expected cost).
-Schedule plan_layers(const Workload& workload, const arch::Config& config);
 
 // Layer `layer` of `workload` mapped on its own at the whole buffers, with
 // nothing resident (as the layer-at-a-time schedule maps it): for fusion

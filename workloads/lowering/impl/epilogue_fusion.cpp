@@ -14,10 +14,11 @@
 //    (schedule.h, map_alone): the longest chain whose fused layer maps and
 //    whose expected cycles are no more than those of G and the layers it
 //    absorbs apart;
-//  - over the network: the proposals with the chains cut at the first norm,
-//    with norms, and no fusion at all are each scheduled (plan_layers, with
-//    residency and the DMA's idle windows between layers), and the lowest
-//    expected cycles, then DRAM bytes, win (no fusion on ties).
+//  - over the network: no fusion, the proposal with the chains cut at the
+//    first norm and the one with norms are the candidates, which the
+//    schedule maps whole (with residency and the DMA's idle windows between
+//    layers, schedule.h), keeping the lowest expected cycles, then DRAM
+//    bytes (no fusion on ties).
 // So fusion is never expected to be slower than the layers apart, also
 // where the layers apart keep their tensors resident, or where a separate
 // vector layer leaves the DMA time to prefetch the next layer's weights.
@@ -29,7 +30,7 @@
 #include "arch/vector.h"
 #include "workloads/lowering/fusion.h"
 #include "workloads/lowering/mapper.h"
-#include "workloads/lowering/schedule.h"
+#include "workloads/lowering/schedule.h"  // map_alone
 
 namespace tessel::workloads {
 
@@ -61,13 +62,16 @@ bool row_norm(const Layer& u, const Layer& g) {
 // The groups of `w`, the chain after each add restricted to elementwise
 // operators unless `norms`: each layer's group head (`head`) and what each
 // head becomes (`merged`), as merge_groups takes them.
+// `stopped_at_norm`: some chain ended at a norm it could have taken with
+// `norms`. `apart` caches each layer's expected cycles mapped on its own.
 struct Proposal {
   std::vector<std::size_t> head;
   std::vector<Layer> merged;
-  bool any = false;
+  bool any = false, stopped_at_norm = false;
 };
 
-Proposal propose(const Workload& w, const arch::Config& config, const IMapper& mapper, bool norms) {
+Proposal propose(const Workload& w, const arch::Config& config, const IMapper& mapper, bool norms,
+                 std::vector<std::optional<std::uint64_t>>& apart) {
   const std::size_t n = w.layers.size();
   const auto readers = readers_of(w);
   const MapContext context(config);
@@ -78,7 +82,8 @@ Proposal propose(const Workload& w, const arch::Config& config, const IMapper& m
     return readers[t][0];
   };
   auto apart_cycles = [&](std::size_t l) {
-    return map_alone(w, l, config, mapper).estimated_cycles;
+    if (!apart[l]) apart[l] = map_alone(w, l, config, mapper).estimated_cycles;
+    return *apart[l];
   };
   for (std::size_t g = 0; g < n; ++g) {
     const Layer& G = w.layers[g];
@@ -101,8 +106,11 @@ Proposal propose(const Workload& w, const arch::Config& config, const IMapper& m
       const Layer& U = w.layers[*u];
       if (U.kind != LayerKind::kVector || U.inputs != std::vector<std::size_t>{t} ||
           U.in_elements != elements || U.out_elements != elements || U.dtype != G.dtype ||
-          !(unary_elementwise(U.work.op) || (norms && row_norm(U, G))))
+          !(unary_elementwise(U.work.op) || (norms && row_norm(U, G)))) {
+        out.stopped_at_norm =
+            out.stopped_at_norm || (U.kind == LayerKind::kVector && row_norm(U, G));
         break;
+      }
       chain.push_back(*u);
       t = *u;
     }
@@ -137,35 +145,18 @@ Proposal propose(const Workload& w, const arch::Config& config, const IMapper& m
 
 class EpilogueFusion : public IFusionPolicy {
  public:
-  Fused fuse(const Workload& w, const arch::Config& config) const override {
+  std::vector<Fused> candidates(const Workload& w, const arch::Config& config) const override {
     const auto mapper = make_mapper(config.schedule.mapper, config.source);
-    std::vector<std::size_t> identity(w.layers.size());
-    std::iota(identity.begin(), identity.end(), 0);
-    Fused best = merge_groups(w, identity, w.layers);
-    std::optional<std::pair<std::uint64_t, std::uint64_t>> best_cost;
-    auto weigh = [&](Fused f) {
-      std::uint64_t cycles = 0, dram = 0;
-      try {
-        for (const Mapping& m : plan_layers(f.workload, config).mappings) {
-          cycles += m.estimated_cycles;
-          dram += m.dram_bytes;
-        }
-      } catch (const InputError&) {
-        if (!best_cost) throw;  // the unfused workload does not map: a real error
-        return;
-      }
-      const auto cost = std::make_pair(cycles, dram);
-      if (!best_cost || cost < *best_cost) {
-        best_cost = cost;
-        best = std::move(f);
-      }
-    };
-    weigh(best);
-    for (bool norms : {false, true}) {
-      const Proposal p = propose(w, config, *mapper, norms);
-      if (p.any) weigh(merge_groups(w, p.head, p.merged));
+    std::vector<Fused> out{unfused(w)};
+    std::vector<std::optional<std::uint64_t>> apart(w.layers.size());
+    const Proposal elementwise = propose(w, config, *mapper, false, apart);
+    if (elementwise.any) out.push_back(merge_groups(w, elementwise.head, elementwise.merged));
+    if (elementwise.stopped_at_norm) {
+      const Proposal with_norms = propose(w, config, *mapper, true, apart);
+      if (with_norms.any && with_norms.head != elementwise.head)
+        out.push_back(merge_groups(w, with_norms.head, with_norms.merged));
     }
-    return best;
+    return out;
   }
 };
 
