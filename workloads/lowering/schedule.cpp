@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <bit>
+#include <map>
 #include <tuple>
 #include <utility>
 
@@ -145,10 +146,23 @@ void advance_dma_idle(MapContext& context, const Layer& layer, const Mapping& m)
   }
 }
 
+// Mappings shared by the plans of a workload's fusion candidates: a layer,
+// named by the original layers it runs, under one context (residency flags,
+// DMA idle window, staging budget). Candidates that differ in a few fused
+// groups map the rest once.
+struct SharedMappings {
+  using Key = std::tuple<std::vector<std::size_t>, bool, bool, bool, bool, std::uint64_t,
+                         std::uint64_t, std::uint64_t>;
+  std::map<Key, Mapping> mappings;
+};
+
 class Planner {
  public:
-  Planner(const Workload& workload, const arch::Config& config)
+  Planner(const Workload& workload, const std::vector<std::vector<std::size_t>>& groups,
+          const arch::Config& config, SharedMappings& shared)
       : m_workload(workload),
+        m_groups(groups),
+        m_shared(shared),
         m_config(config),
         m_mapper(make_mapper(config.schedule.mapper, config.source)) {
     for (const Layer& layer : workload.layers) {
@@ -269,16 +283,32 @@ class Planner {
     const Key flags{context.input_resident,  context.weight_resident,
                     context.output_resident, context.residual_resident,
                     context.dma_idle_cycles, context.dma_idle_both_slots_cycles};
+    const SharedMappings::Key key{
+        m_groups[l],
+        context.input_resident,
+        context.weight_resident,
+        context.output_resident,
+        context.residual_resident,
+        context.dma_idle_cycles,
+        context.dma_idle_both_slots_cycles,
+        context.resident_buffer < 0 ? 0 : context.tile_budget_bytes[context.resident_buffer]};
     if (cached && cached->first == flags) {
       const Mapping& m = cached->second;
-      if (fits(context, tile_bytes(layer, m.tm, m.tn, m.tk, m.tg, m_types[l]))) return m;
+      if (fits(context, tile_bytes(layer, m.tm, m.tn, m.tk, m.tg, m_types[l]))) {
+        m_shared.mappings.emplace(key, m);
+        return m;
+      }
     }
-    const Mapping m = m_mapper->map(layer, context);
+    const auto hit = m_shared.mappings.find(key);
+    const Mapping m = hit != m_shared.mappings.end() ? hit->second : m_mapper->map(layer, context);
+    if (hit == m_shared.mappings.end()) m_shared.mappings.emplace(key, m);
     cached = std::make_pair(flags, m);
     return m;
   }
 
   const Workload& m_workload;
+  const std::vector<std::vector<std::size_t>>& m_groups;
+  SharedMappings& m_shared;
   const arch::Config& m_config;
   std::unique_ptr<IMapper> m_mapper;
   // Per layer: the residency flags and DMA idle window of the last split
@@ -307,10 +337,11 @@ Mapping map_alone(const Workload& workload, std::size_t layer, const arch::Confi
 Schedule plan_schedule(const Workload& workload, const arch::Config& config) {
   std::optional<Schedule> best;
   std::pair<std::uint64_t, std::uint64_t> best_cost;
+  SharedMappings shared;
   for (Fused& f : fusion_candidates(workload, config)) {
     std::optional<Schedule> s;
     try {
-      s = Planner(f.workload, config).run();
+      s = Planner(f.workload, f.groups, config, shared).run();
     } catch (const InputError&) {
       if (!best) throw;  // the first (unfused) candidate does not map: a real error
       continue;          // a fused layer that maps nowhere with residency

@@ -79,6 +79,7 @@ class Search {
         types(layer_types(layer, config)),
         rate(types.rate),
         row_wise_epilogue(layer.row_wise_epilogue()),
+        epilogue_ops(layer.epilogue(1, 1)),
         tdim(df.temporal_dim),
         full_t(tdim == 'm'   ? g.m
                : tdim == 'n' ? g.n
@@ -148,6 +149,7 @@ class Search {
   const LayerTypes types;
   const MacRate rate;
   const bool row_wise_epilogue;
+  const std::vector<arch::VectorWork> epilogue_ops;  // sized per tile by epilogue()
   const char tdim;
   const std::uint64_t full_t;  // the temporal extent
   const std::uint64_t fold_fill_drain, untiled_compute;
@@ -487,8 +489,11 @@ std::uint64_t Search::hidden_prefetch(const Mapping& p) const {
 // its store.
 std::uint64_t Search::epilogue(std::uint64_t sm, std::uint64_t sn, std::uint64_t sg) const {
   std::uint64_t cycles = 0;
-  for (const auto& work : layer.epilogue(sm * sg, sn))
+  for (arch::VectorWork work : epilogue_ops) {
+    work.rows = sm * sg;
+    work.row_length = sn;
     cycles += arch::vector_cycles(config.vector, work).count();
+  }
   return cycles;
 }
 
