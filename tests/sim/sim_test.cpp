@@ -492,10 +492,11 @@ TEST(EndToEnd, RooflineBoundOfSyntheticLayers) {
 
 TEST(EndToEnd, AnalyticalEstimateStaysNearTheSimulator) {
   // The estimate is the lowering's own schedule priced by the mapping cost
-  // model (docs/mapping.md). Measured on this build: 0.99-1.00 of simulated
-  // cycles on edge_npu, 0.996 on tpu_v1_like, 1.001 on fsd_npu_like and
-  // 0.976 for GPT-2 decode on gemmini_like. The bounds are what the
-  // screening relies on.
+  // model (docs/mapping.md). Measured on this build over ResNet-50,
+  // MobileNetV2, BERT-base, GPT-2 decode and EfficientNet-B0: 0.999-1.003
+  // of simulated cycles on edge_npu, 1.001-1.044 on tpu_v1_like, 0.994-1.026
+  // on fsd_npu_like and 0.939-0.998 on gemmini_like. The bounds are what
+  // the screening relies on.
   const std::pair<const char*, const char*> cases[] = {
       {"edge_npu", "resnet50"},         {"edge_npu", "mobilenet_v2"},
       {"edge_npu", "bert:layers=2"},    {"tpu_v1_like", "resnet50"},
@@ -512,6 +513,31 @@ TEST(EndToEnd, AnalyticalEstimateStaysNearTheSimulator) {
     EXPECT_GT(ratio, 0.95);
     EXPECT_LT(ratio, 1.05);
     EXPECT_EQ(e.macs(), r["totals"]["macs"].get<std::uint64_t>());
+  }
+}
+
+TEST(EndToEnd, EveryLayerEstimateIsWithinFivePercentOnTheDefaultNpu) {
+  // Issue 11's per-layer bar, met on edge_npu for these networks: each
+  // layer's expected cycles (fused layers included) within 5% of its
+  // simulated cycles. Measured on this build: ResNet-50 56 of 56 layers
+  // (worst 1.03), MobileNetV2 54 of 54 (worst 1.05), BERT-base 2 layers
+  // all (worst 1.01). Not yet on every preset (docs/mapping.md).
+  const auto config =
+      arch::load_config(std::string(TESSEL_SOURCE_DIR) + "/configs/arch/edge_npu.json");
+  for (const char* spec : {"resnet50", "mobilenet_v2", "bert:layers=2"}) {
+    SCOPED_TRACE(spec);
+    const auto w = workloads::zoo::build(spec);
+    const auto e = workloads::estimate(w, config);
+    const auto r = simulate_in_child(config, workloads::lower(w, config).trace);
+    ASSERT_EQ(r["layers"].size(), e.layers.size());
+    for (std::size_t l = 0; l < e.layers.size(); ++l) {
+      const auto& layer = r["layers"][l];
+      ASSERT_EQ(layer["name"].get<std::string>(), e.layers[l].name);
+      const double sim = layer["cycles"].get<double>();
+      if (sim == 0) continue;
+      const double ratio = static_cast<double>(e.layers[l].cycles.count()) / sim;
+      EXPECT_NEAR(ratio, 1.0, 0.05) << e.layers[l].name;
+    }
   }
 }
 

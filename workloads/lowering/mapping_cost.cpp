@@ -157,10 +157,11 @@ double step_cycles(const arch::Config& config, const StepKind& s) {
   const DmaWork d = dma_work(config, s);
   const double c = static_cast<double>(s.compute_cycles);
   const double v = s.epilogue_cycles;
+  const double moves = s.out_move_cycles;
   if (!two_steps_in_flight(config, s))
-    return std::max(
-        {c, v, s.min_cycles, d.load_stream + d.load_serial + d.store_stream + d.store_serial});
-  const double store_chain = s.store_chain ? c + v + d.store_stream + d.store_serial : 0;
+    return std::max({c, v, s.min_cycles,
+                     d.load_stream + d.load_serial + moves + d.store_stream + d.store_serial});
+  const double store_chain = s.store_chain ? c + v + moves + d.store_stream + d.store_serial : 0;
   return std::max({c, v, s.min_cycles, d.load_stream + d.store_stream,
                    (c + store_ahead(s, d) + d.load_stream + d.load_serial) / 2, store_chain / 2});
 }
@@ -170,7 +171,9 @@ double slot_chain_cycles(const arch::Config& config, const StepKind& s) {
   const DmaWork d = dma_work(config, s);
   const double c = static_cast<double>(s.compute_cycles);
   return std::max(c + store_ahead(s, d) + d.load_stream + d.load_serial,
-                  s.store_chain ? c + s.epilogue_cycles + d.store_stream + d.store_serial : 0);
+                  s.store_chain
+                      ? c + s.epilogue_cycles + s.out_move_cycles + d.store_stream + d.store_serial
+                      : 0);
 }
 
 std::uint64_t estimated_cycles(const arch::Config& config, const std::vector<StepKind>& steps,

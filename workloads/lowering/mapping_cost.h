@@ -108,6 +108,10 @@ struct StepKind {
   double epilogue_cycles = 0;
   // A floor on the step's time from its neighbour (step_cycles below).
   double min_cycles = 0;
+  // On average, the MOVEs that take its finished output tile out of the
+  // array's buffer towards the first buffer of the output path: between its
+  // epilogue and its store, on the DMA.
+  double out_move_cycles = 0;
   // Whether the step after next reuses this step's output slot (and so
   // waits for its epilogue and store); not when k is split and the slot
   // holds one output tile over several steps.

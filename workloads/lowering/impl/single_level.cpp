@@ -93,6 +93,7 @@ class Search {
         tpt_w(transfers_per_tile(context, arch::Operand::kWeight)),
         tpt_out(transfers_per_tile(context, arch::Operand::kOutput)),
         tpt_res(layer.residual && !context.residual_resident ? 1 : 0),
+        out_slots(config.sram[config.path(arch::Operand::kOutput).back()].slots()),
         weighed(weighed) {
     for (std::uint64_t v = 1; v < g.batch; v *= 2) tgs.push_back(v);
     tgs.push_back(g.batch);
@@ -119,7 +120,9 @@ class Search {
                      Mapping::Chunking chunking);
   // One tile-size kind of a candidate's grid.
   struct Geometry {
-    std::uint64_t count, compute, chain, epilogue;
+    // drain: its output tile's MOVEs out and store, when finished; moves:
+    // the MOVEs alone.
+    std::uint64_t count, compute, chain, epilogue, drain, moves;
     TileBytes dram;
     std::array<bool, 2> edge;  // the remainder along m, along n
     bool k_remainder;          // the remainder along k
@@ -157,6 +160,7 @@ class Search {
   // DMA transfers per tile of each operand (mapping_cost.h), and per
   // residual tile (a LOAD into the vector buffer unless read in place).
   const std::uint64_t tpt_in, tpt_w, tpt_out, tpt_res;
+  const std::uint64_t out_slots;  // of the array's output buffer
   Weighed* weighed;
   std::vector<std::uint64_t> tgs, temporal_list;
   std::vector<StepKind> kinds;
@@ -260,6 +264,8 @@ void Search::price_k_inner(std::uint64_t tm, std::uint64_t tn, std::uint64_t tk,
           k.chain = chain_cycles(context, tb);
           k.epilogue = epilogue(sm, sn, sg);
           k.dram = dram_tile_bytes(context, tb);
+          k.drain = drain_cycles(context, tb.output, k.dram.output > 0);
+          k.moves = drain_cycles(context, tb.output, false);
           k.edge = {sm != std::min(tm, g.m), sn != std::min(tn, g.n)};
           k.k_remainder = sk != std::min(tk, g.k);
           k.ck = ck;
@@ -339,6 +345,7 @@ std::optional<double> Search::step_kinds(const std::array<Geometry, 16>& geometr
     kind.stores = k.dram.output > 0 ? out_frac : 0.0;
     kind.chain_cycles = k.chain;
     kind.epilogue_cycles = out_frac * static_cast<double>(k.epilogue);
+    kind.out_move_cycles = out_frac * static_cast<double>(k.moves);
     if (nk == 1) {
       kinds.push_back(kind);
       continue;
@@ -357,13 +364,21 @@ std::optional<double> Search::step_kinds(const std::array<Geometry, 16>& geometr
     kind.transfers -= out_frac * tpt;
     kind.loads = std::max(in_frac * (k.dram.input > 0), w_frac * (k.dram.weight > 0));
     kind.store_bytes = kind.stores = 0;
+    kind.out_move_cycles = 0;
     kind.store_chain = false;
+    // Yet an output tile holds its slot from its first k step until it has
+    // drained (its epilogue, its MOVEs out and, unless resident, its
+    // store), and the array's output buffer has out_slots of them: each of
+    // its nk steps takes at least that chain's share.
+    const double tile_chain = static_cast<double>(nk * k.compute + k.epilogue + k.drain);
+    kind.min_cycles = std::max(kind.min_cycles, tile_chain / static_cast<double>(out_slots * nk));
     StepKind storing = kind;
     storing.bytes += out + res;
     storing.transfers += tpt;
     storing.loads = std::max(storing.loads, res > 0 ? 1.0 : 0.0);
     storing.store_bytes = out;
     storing.stores = k.dram.output > 0 ? 1.0 : 0.0;
+    storing.out_move_cycles = static_cast<double>(k.moves);
     const bool k_last = k.k_remainder || g.k % tk == 0;
     storing.count = k_last ? kind.count / k.ck : 0;
     kind.count -= storing.count;
