@@ -49,6 +49,11 @@ struct MapContext {
   // vector layers): both weight slots are free then, so the second weight
   // tile may load too.
   std::uint64_t dma_idle_both_slots_cycles = 0;
+  // The drain of the array layer just before (Mapping::tail_drain_cycles)
+  // when this layer reads nothing it produced: the array is free and this
+  // layer's first output tile takes the other output slot, so the rest of
+  // its first load and its first step's compute run under that drain.
+  std::uint64_t drain_overlap_cycles = 0;
   bool resident(arch::Operand op) const {
     return op == arch::Operand::kInput    ? input_resident
            : op == arch::Operand::kWeight ? weight_resident

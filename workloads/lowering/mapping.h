@@ -30,6 +30,10 @@ struct Mapping {
   // The last step's compute, during which the DMA has nothing left to load
   // for this layer: the next layer's MapContext::dma_idle_cycles.
   std::uint64_t tail_compute_cycles = 0;
+  // The last tile's drain (its epilogue, MOVEs out and store), after the
+  // last GEMM: the next layer's first step may run under it
+  // (MapContext::drain_overlap_cycles).
+  std::uint64_t tail_drain_cycles = 0;
 };
 
 }  // namespace tessel::workloads

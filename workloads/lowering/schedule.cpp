@@ -152,7 +152,7 @@ void advance_dma_idle(MapContext& context, const Layer& layer, const Mapping& m)
 // groups map the rest once.
 struct SharedMappings {
   using Key = std::tuple<std::vector<std::size_t>, bool, bool, bool, bool, std::uint64_t,
-                         std::uint64_t, std::uint64_t>;
+                         std::uint64_t, std::uint64_t, std::uint64_t>;
   std::map<Key, Mapping> mappings;
 };
 
@@ -223,6 +223,8 @@ class Planner {
       try {
         context.dma_idle_cycles = context.dma_idle_both_slots_cycles = 0;
         for (std::size_t l = 0; l < m_workload.layers.size(); ++l) {
+          context.drain_overlap_cycles =
+              l > 0 && !reads(l, l - 1, residency) ? mappings.back().tail_drain_cycles : 0;
           mappings.push_back(map_layer(l, residency, context));
           const Mapping& m = mappings.back();
           cycles += m.estimated_cycles;
@@ -277,12 +279,22 @@ class Planner {
     return m;
   }
 
+  // Whether layer l reads the output of layer p (through a reshape too).
+  bool reads(std::size_t l, std::size_t p, const Residency& residency) const {
+    const Layer& layer = m_workload.layers[l];
+    auto of_p = [&](std::size_t q) { return q == p || residency.tensor_of[q] == p; };
+    if (std::any_of(layer.inputs.begin(), layer.inputs.end(), of_p)) return true;
+    return layer.on_array() && layer.second == OperandSource::kProducer &&
+           of_p(layer.second_producer);
+  }
+
   Mapping map_gemm(std::size_t l, const MapContext& context) {
     const Layer& layer = m_workload.layers[l];
     auto& cached = m_cache[l];
-    const Key flags{context.input_resident,  context.weight_resident,
-                    context.output_resident, context.residual_resident,
-                    context.dma_idle_cycles, context.dma_idle_both_slots_cycles};
+    const Key flags{context.input_resident,      context.weight_resident,
+                    context.output_resident,     context.residual_resident,
+                    context.dma_idle_cycles,     context.dma_idle_both_slots_cycles,
+                    context.drain_overlap_cycles};
     const SharedMappings::Key key{
         m_groups[l],
         context.input_resident,
@@ -290,6 +302,7 @@ class Planner {
         context.output_resident,
         context.residual_resident,
         context.dma_idle_cycles,
+        context.drain_overlap_cycles,
         context.dma_idle_both_slots_cycles,
         context.resident_buffer < 0 ? 0 : context.tile_budget_bytes[context.resident_buffer]};
     if (cached && cached->first == flags) {
@@ -313,7 +326,7 @@ class Planner {
   std::unique_ptr<IMapper> m_mapper;
   // Per layer: the residency flags and DMA idle window of the last split
   // tried, and its mapping.
-  using Key = std::tuple<bool, bool, bool, bool, std::uint64_t, std::uint64_t>;
+  using Key = std::tuple<bool, bool, bool, bool, std::uint64_t, std::uint64_t, std::uint64_t>;
   std::vector<std::optional<std::pair<Key, Mapping>>> m_cache;
   std::vector<LayerTypes> m_types;
   std::vector<std::uint64_t> m_output_bytes;

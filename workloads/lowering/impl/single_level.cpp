@@ -496,7 +496,16 @@ std::uint64_t Search::hidden_prefetch(const Mapping& p) const {
     const std::uint64_t c0 = arch::gemm_cycles(config.array, {fm, fn, fk, fg}, true, rate).count();
     second = std::min(both_left, load > c0 ? load - c0 : 0);
   }
-  return std::min(hidden + second, p.estimated_cycles);
+  // Under the previous layer's drain: what is left of the first load, and
+  // the first step's compute.
+  std::uint64_t under_drain = 0;
+  if (context.drain_overlap_cycles > 0) {
+    const std::uint64_t first_bytes = first.input + first.weight;
+    const std::uint64_t load = first_bytes > 0 ? transfer_cycles(config, first_bytes) : 0;
+    const std::uint64_t c0 = arch::gemm_cycles(config.array, {fm, fn, fk, fg}, true, rate).count();
+    under_drain = std::min(context.drain_overlap_cycles, load - std::min(load, hidden) + c0);
+  }
+  return std::min(hidden + second + under_drain, p.estimated_cycles);
 }
 
 // The fused epilogue (activations, norms, a residual add on the vector
@@ -521,8 +530,9 @@ std::uint64_t Search::last_drain(std::uint64_t tm, std::uint64_t tn, std::uint64
          drain_cycles(context, tb.output, dram_tile_bytes(context, tb).output > 0);
 }
 
-// The chosen plan's last (far-corner) tile's compute.
+// The chosen plan's last (far-corner) tile's compute and drain.
 Mapping Search::annotated(Mapping m) const {
+  m.tail_drain_cycles = last_drain(m.tm, m.tn, m.tk, m.tg);
   const arch::GemmShape tail{last(g.m, m.tm), last(g.n, m.tn), last(g.k, m.tk),
                              last(g.batch, m.tg)};
   m.tail_compute_cycles = m.chunking == Mapping::Chunking::kStreamFold
