@@ -27,8 +27,11 @@ struct Mapping {
   std::uint64_t estimated_cycles = 0;
   std::uint64_t dram_bytes = 0;        // read + written
   std::uint64_t dram_write_bytes = 0;  // of which written
-  // The last step's compute, during which the DMA has nothing left to load
-  // for this layer: the next layer's MapContext::dma_idle_cycles.
+  // The time at the end of the layer in which the DMA has nothing left to
+  // load for it and a weight slot is free: the last step's compute, or,
+  // when the grid's last weight tile serves several steps, their compute
+  // less what their own transfers take of the bus. The next layer's
+  // MapContext::dma_idle_cycles.
   std::uint64_t tail_compute_cycles = 0;
   // The last tile's drain (its epilogue, MOVEs out and store), after the
   // last GEMM: the next layer's first step may run under it

@@ -538,6 +538,26 @@ Mapping Search::annotated(Mapping m) const {
   m.tail_compute_cycles = m.chunking == Mapping::Chunking::kStreamFold
                               ? mapped_compute_cycles(config, tail, m, rate)
                               : arch::gemm_cycles(config.array, tail, true, rate).count();
+  // With k whole and m inside n (or one n tile), the grid's last weight
+  // tile serves the last n column's nm steps: the other weight slot is free
+  // while they compute, and the next layer's first weight tile loads there
+  // in what their own transfers leave of the bus.
+  const std::uint64_t nm = ceil_div(g.m, m.tm), nn = ceil_div(g.n, m.tn);
+  const bool one_weight_run = m.chunking != Mapping::Chunking::kStreamFold && g.k <= m.tk &&
+                              g.batch <= m.tg && (m.order == std::string_view("nmk") || nn == 1) &&
+                              nm > 1;
+  if (one_weight_run) {
+    const arch::GemmShape full{std::min(m.tm, g.m), tail.n, tail.k, tail.batch};
+    const std::uint64_t compute =
+        (nm - 1) * arch::gemm_cycles(config.array, full, true, rate).count() +
+        m.tail_compute_cycles;
+    const TileBytes b =
+        dram_tile_bytes(context, tile_bytes(layer, full.m, full.n, full.k, full.batch, types));
+    const double busy = static_cast<double>(nm * (b.input + b.output + b.residual)) / bus_rate;
+    m.tail_compute_cycles = std::max<std::uint64_t>(
+        m.tail_compute_cycles,
+        static_cast<std::uint64_t>(std::max(0.0, static_cast<double>(compute) - busy)));
+  }
   return m;
 }
 
