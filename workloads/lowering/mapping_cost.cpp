@@ -206,11 +206,13 @@ std::uint64_t estimated_cycles(const arch::Config& config, std::uint64_t compute
   steps = std::max<std::uint64_t>(steps, 1);
   const double n = static_cast<double>(steps);
   // Every step alike: the averages, and the first load like any other.
+  // A step loads (and pays the DRAM latency) when some of the traffic is
+  // loaded: a layer on resident tensors loads nothing.
   const StepKind step{steps,
                       ceil_div(compute, steps),
                       static_cast<double>(traffic) / n,
                       static_cast<double>(transfers) / n,
-                      1,
+                      traffic > store_bytes ? 1.0 : 0.0,
                       chain,
                       static_cast<double>(store_bytes) / n,
                       store_bytes > 0 ? 1.0 : 0.0};

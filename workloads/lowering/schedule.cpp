@@ -128,6 +128,10 @@ Mapping map_rows(std::size_t index, const Layer& layer, const LayerTypes& types,
   const std::uint64_t transfers = tiles * (staged_inputs + (out_resident ? 0 : 1));
   plan.estimated_cycles = estimated_cycles(context.config, compute, plan.dram_bytes, transfers,
                                            tiles, 0, plan.dram_write_bytes);
+  // The layer ends when its last tile's store has completed (as the
+  // GEMMs' last drain, mapping_cost.h), which no later step hides.
+  if (!out_resident && shape->out_elements > 0)
+    plan.estimated_cycles += transfer_cycles(context.config, tile_out(rows - (tiles - 1) * tr));
   return plan;
 }
 
