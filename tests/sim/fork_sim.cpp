@@ -23,9 +23,9 @@ nlohmann::json simulate_in_child(const arch::Config& config, const workloads::Tr
     std::string out;
     try {
       const auto result = sim::simulate(config, trace);
-      out =
-          sim::make_report(config, result, trace.workload, {{}, "arch", "workload", std::nullopt, std::nullopt, "test", "test"})
-              .dump();
+      out = sim::make_report(config, result, trace.workload,
+                             {{}, "arch", "workload", std::nullopt, std::nullopt, "test", "test"})
+                .dump();
     } catch (const std::exception& e) {
       out = nlohmann::json{{"error", e.what()}}.dump();
     }

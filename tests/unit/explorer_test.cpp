@@ -46,8 +46,7 @@ TEST(Pareto, HandCases) {
 // `body` in a file `name` of the test's temporary directory.
 std::string write_temp(const std::string& name, const std::string& body) {
   // CTest runs each test as its own process, in parallel: one name per process.
-  const std::string path =
-      ::testing::TempDir() + "/" + std::to_string(::getpid()) + "_" + name;
+  const std::string path = ::testing::TempDir() + "/" + std::to_string(::getpid()) + "_" + name;
   std::ofstream(path) << body;
   return path;
 }

@@ -483,12 +483,12 @@ TEST(Residency, WhenEverythingFitsDramSeesWeightsOnceInputAndOutput) {
 }
 
 // Fusion (workloads/lowering/fusion.h) of tests/data/residual_chain.json,
-// layer at a time: c2's only reader is the add a1 of r1 and c2, and r1
+// layer at a time: c1's only reader is the ReLU r1, which becomes c1's
+// epilogue ("c1+r1"); c2's only reader is the add a1 of r1 and c2, and r1
 // comes first, so c2 and a1 become one layer "c2+a1" whose epilogue adds
-// r1's tile to each output tile. c1 -> r1 is no add and stays apart. (With
-// residency everything fits and a separate add on resident tensors costs
-// no more than the fused epilogue: the policy leaves it apart, as the
-// Residency test above derives.)
+// r1's tile to each output tile. (With residency everything fits and
+// separate layers on resident tensors cost no more than fused epilogues:
+// the policy leaves them apart, as the Residency test above derives.)
 TEST(Fusion, AResidualAddFusesIntoItsGemmAndSavesTheRoundTrip) {
   const auto workload = workloads::load_workload(source_path("tests/data/residual_chain.json"));
   for (const char* a : {"configs/arch/edge_npu.json", "configs/arch/fsd_npu_like.json",
@@ -496,9 +496,10 @@ TEST(Fusion, AResidualAddFusesIntoItsGemmAndSavesTheRoundTrip) {
     SCOPED_TRACE(a);
     const auto config = arch::load_config(source_path(a), {"schedule.residency=none"});
     const auto lowered = workloads::lower(workload, config);
-    ASSERT_EQ(lowered.workload.layers.size(), 3u);
-    EXPECT_EQ(lowered.workload.layers[2].name, "c2+a1");
-    EXPECT_EQ(lowered.groups, (std::vector<std::vector<std::size_t>>{{0}, {1}, {2, 3}}));
+    ASSERT_EQ(lowered.workload.layers.size(), 2u);
+    EXPECT_EQ(lowered.workload.layers[0].name, "c1+r1");
+    EXPECT_EQ(lowered.workload.layers[1].name, "c2+a1");
+    EXPECT_EQ(lowered.groups, (std::vector<std::vector<std::size_t>>{{0, 1}, {2, 3}}));
     expect_hazards_respected(lowered.trace);
     const DramBytes d = trace_dram_bytes(lowered.trace);
     std::uint64_t residual_loaded = 0, adds = 0, final_gemms = 0;
@@ -507,28 +508,28 @@ TEST(Fusion, AResidualAddFusesIntoItsGemmAndSavesTheRoundTrip) {
         residual_loaded += i.bytes();
         EXPECT_EQ(i.dst.buffer, static_cast<int>(config.vector.buffer));
       }
-      if (i.layer == 2 && i.op == Opcode::kVector) {
+      if (i.layer == 1 && i.op == Opcode::kVector) {
         EXPECT_EQ(i.work.op, arch::VectorOp::kAdd);
         ASSERT_EQ(i.sources.size(), 2u);
         EXPECT_EQ(i.in_bytes, 2 * i.out_bytes);
         ++adds;
       }
       // k = 16 is one tile deep: every GEMM of c2 finishes its output tile.
-      if (i.layer == 2 && i.op == Opcode::kGemm) ++final_gemms;
+      if (i.layer == 1 && i.op == Opcode::kGemm) ++final_gemms;
     }
     EXPECT_EQ(adds, final_gemms);  // one add per output tile
-    // c1 and r1 are written and read back (c1 by r1; r1 by c2 and once
-    // more, tile by tile, by the fused add), the network output written;
-    // c2's output, which unfused is written and read back by the add (4 x
-    // 4096 B written, Residency test above), never leaves the chip.
-    EXPECT_EQ(d.read, 4096u + 256 + 4096 + 4096 + 256 + 4096);
-    EXPECT_EQ(d.written, 3u * 4096);
+    // r1 is written and read back (by c2, and once more, tile by tile, by
+    // the fused add), the network output written; c1's and c2's outputs,
+    // which unfused are written and read back (4 x 4096 B written, Residency
+    // test above), never leave the chip.
+    EXPECT_EQ(d.read, 4096u + 256 + 4096 + 256 + 4096);
+    EXPECT_EQ(d.written, 2u * 4096);
     EXPECT_EQ(residual_loaded, 4096u);
     // Per tensor (the report's layers[].tensors): the fused layer reads r1
     // twice from DRAM, as its input and as the residual, and writes only
     // the network output.
     using workloads::TensorRole;
-    const auto& t = workloads::tensor_traffic(lowered.trace)[2];
+    const auto& t = workloads::tensor_traffic(lowered.trace)[1];
     auto at = [&](TensorRole r) { return t[static_cast<std::size_t>(r)]; };
     EXPECT_EQ(at(TensorRole::kInput).dram_read_bytes, 4096u);
     EXPECT_EQ(at(TensorRole::kWeight).dram_read_bytes, 256u);
@@ -572,14 +573,14 @@ TEST(Fusion, AResidentSkipTensorIsReadInPlace) {
 
 TEST(Fusion, OnlyAGemmsSoleReaderFusesAndNoneKeepsEveryLayer) {
   // c2 read by the add and by one more layer: it must reach a buffer of its
-  // own, so nothing fuses. `none` never fuses; an unknown policy is an
-  // error naming the key and the policies.
+  // own, so nothing fuses with c2 (c1 and r1 still do). `none` never
+  // fuses; an unknown policy is an error naming the key and the policies.
   auto j = nlohmann::json::parse(std::ifstream(source_path("tests/data/residual_chain.json")));
   j["layers"].push_back({{"name", "x"}, {"type", "relu"}, {"elements", 4096}, {"inputs", {"c2"}}});
   const auto edge = arch::load_config(source_path("configs/arch/edge_npu.json"));
-  EXPECT_EQ(
-      workloads::lower(workloads::parse_workload_json(j, "w.json"), edge).workload.layers.size(),
-      5u);
+  const auto two_readers = workloads::lower(workloads::parse_workload_json(j, "w.json"), edge);
+  ASSERT_EQ(two_readers.workload.layers.size(), 4u);
+  EXPECT_EQ(two_readers.workload.layers[1].name, "c2");
   const auto chain = workloads::load_workload(source_path("tests/data/residual_chain.json"));
   const auto none =
       arch::load_config(source_path("configs/arch/edge_npu.json"), {"schedule.fusion=none"});

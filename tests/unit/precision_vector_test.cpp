@@ -162,12 +162,19 @@ TEST(Lowering, FusedEpilogueSavesTheRoundTrip) {
     return b;
   };
   // Layer at a time, the unfused activation reads and writes the 16 KiB
-  // tensor once more; resident, the tensor stays on chip either way.
+  // tensor once more; resident, the tensor stays on chip either way. The
+  // fusion policy (`auto`) fuses the separate one into the same epilogue.
   for (const char* mode : {"none", "auto"}) {
     SCOPED_TRACE(mode);
     const auto c = arch::parse_config(with_residency(mode), "p.json");
+    auto unfused_json = with_residency(mode);
+    unfused_json["schedule"]["fusion"] = "none";
     const auto fused = workloads::lower(fused_w, c);
-    const auto separate = workloads::lower(separate_w, c);
+    const auto separate = workloads::lower(separate_w, arch::parse_config(unfused_json, "p.json"));
+    const auto by_policy = workloads::lower(separate_w, c);
+    ASSERT_EQ(by_policy.workload.layers.size(), 1u);
+    EXPECT_EQ(by_policy.workload.layers[0].name, "fc+act");
+    EXPECT_EQ(total(by_policy.trace), total(fused.trace));
     std::uint64_t fused_vector_elements = 0;
     for (const auto& i : fused.trace.instructions) {
       if (i.op == Opcode::kVector) {

@@ -133,7 +133,7 @@ TEST(Zoo, AttentionPrecisionSetsTheScoreAndContextMatmuls) {
   // scores, and the 12 heads x 256 scores into the softmax and into the
   // context.
   const auto config = arch::load_config(testing::source_path("configs/arch/edge_npu.json"),
-                                        {"schedule.residency=none"});
+                                        {"schedule.residency=none", "schedule.fusion=none"});
   const auto int8 = workloads::estimate(build("gpt:mode=decode,layers=2,kv_len=256"), config);
   const auto int4 = workloads::estimate(w, config);
   const std::uint64_t per_block_int8 = 2u * 256 * 768 + 768 + 2u * 12 * 256;

@@ -194,8 +194,16 @@ std::uint64_t estimated_cycles(const arch::Config& config, const std::vector<Ste
   total -= std::max(0.0, step_cycles(config, head) - step_cycles(config, head.without_store()));
   const StepKind& last = steps.back();  // the far corner: the remainders
   const double rate = bus_bytes_per_cycle(config);
-  const double tail = std::max(static_cast<double>(last.compute_cycles),
-                               store_before_last.value_or(last.store_bytes) / rate);
+  // The last step computes while the one before is stored. When the
+  // epilogue outlasts the compute (the vector unit sets the pace), the
+  // steps' periods are their epilogues and what is not hidden is the first
+  // GEMM, before the first epilogue can start: the head's compute.
+  const double fill =
+      head.epilogue_cycles >= static_cast<double>(head.compute_cycles) && head.epilogue_cycles > 0
+          ? static_cast<double>(head.compute_cycles)
+          : 0.0;
+  const double tail = std::max({static_cast<double>(last.compute_cycles),
+                                store_before_last.value_or(last.store_bytes) / rate, fill});
   total += tail - step_cycles(config, last);
   return static_cast<std::uint64_t>(std::ceil(total));
 }

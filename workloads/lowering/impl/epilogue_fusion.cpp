@@ -1,13 +1,15 @@
-// The `auto` fusion policy: residual adds fused into the GEMM that produces
-// one of their inputs, with the activations and norms that follow.
+// The `auto` fusion policy: the on-chip operators after a GEMM fused into
+// its epilogue, residual adds included.
 //
-// A group is a GEMM-class layer G whose only reader is an elementwise add A
-// of G's output and an earlier tensor S of the same shape (a skip
-// connection), then the chain of layers that each read only the one before
-// (activations, or a norm over G's output rows), as long as each is that
-// tensor's only reader. Fused, each output tile of G gets the add (reading
-// S's tile) and the chain on the vector unit before its store, so neither
-// G's output nor the add's reaches a buffer of its own or DRAM.
+// A group is a GEMM-class layer G, then, each the only reader of the tensor
+// before it:
+//  - optionally, an operator on G's output: an activation, or a softmax or
+//    norm over G's output rows (attention scores and their softmax);
+//  - optionally, an elementwise add of that and an earlier tensor S of the
+//    same shape (a skip connection), then a chain of activations or norms.
+// Fused, each output tile of G gets these on the vector unit before its
+// store (the add reading S's tile), so no tensor inside the group reaches a
+// buffer of its own or DRAM.
 //
 // Which groups to fuse is decided by the mapping cost, in two steps:
 //  - per group, with each layer mapped on its own at the whole buffers
@@ -52,18 +54,22 @@ bool unary_elementwise(arch::VectorOp op) {
   }
 }
 
-// Whether `u` is a norm over whole output rows of G (ungrouped).
-bool row_norm(const Layer& u, const Layer& g) {
-  const bool norm =
-      u.work.op == arch::VectorOp::kLayerNorm || u.work.op == arch::VectorOp::kRmsNorm;
-  return norm && g.gemm().batch == 1 && u.work.row_length == g.gemm().n;
+// Whether `u` works on whole rows of G's output (a softmax or a norm over
+// its n), which a tile with all of n holds: a GEMM's rows, or an ungrouped
+// convolution's pixels.
+bool row_op(const Layer& u, const Layer& g) {
+  const bool row_wise = u.work.op == arch::VectorOp::kSoftmax ||
+                        u.work.op == arch::VectorOp::kLayerNorm ||
+                        u.work.op == arch::VectorOp::kRmsNorm;
+  return row_wise && u.work.row_length == g.gemm().n &&
+         (g.kind == LayerKind::kGemm || g.groups == 1);
 }
 
-// The groups of `w`, the chain after each add restricted to elementwise
-// operators unless `norms`: each layer's group head (`head`) and what each
-// head becomes (`merged`), as merge_groups takes them.
-// `stopped_at_norm`: some chain ended at a norm it could have taken with
-// `norms`. `apart` caches each layer's expected cycles mapped on its own.
+// The groups of `w`, row-wise operators left out unless `norms`: each
+// layer's group head (`head`) and what each head becomes (`merged`), as
+// merge_groups takes them. `stopped_at_norm`: some group stopped at a
+// row-wise operator it could have taken with `norms`. `apart` caches each
+// layer's expected cycles mapped on its own.
 struct Proposal {
   std::vector<std::size_t> head;
   std::vector<Layer> merged;
@@ -89,56 +95,85 @@ Proposal propose(const Workload& w, const arch::Config& config, const IMapper& m
     const Layer& G = w.layers[g];
     if (!G.on_array() || G.scalesim_semantics || G.residual) continue;
     const std::uint64_t elements = G.output_elements();
-    const auto a = only_reader(g);
-    if (!a) continue;
-    const Layer& A = w.layers[*a];
-    if (A.kind != LayerKind::kVector || A.work.op != arch::VectorOp::kAdd || A.inputs.size() != 2 ||
-        A.out_elements != elements || A.in_elements != 2 * elements || A.dtype != G.dtype)
-      continue;
-    const std::size_t skip = A.inputs[0] == g ? A.inputs[1] : A.inputs[0];
-    if (skip >= g || w.layers[skip].output_elements() != elements ||
-        w.layers[skip].dtype != G.dtype)
-      continue;
-    std::vector<std::size_t> chain;
-    for (std::size_t t = *a;;) {
+    // The layer that reads only tensor t, if it is an operator of one input
+    // that G's epilogue can run (an activation; a row-wise one with norms).
+    auto takes = [&](std::size_t t) -> std::optional<std::size_t> {
       const auto u = only_reader(t);
-      if (!u) break;
+      if (!u) return std::nullopt;
       const Layer& U = w.layers[*u];
       if (U.kind != LayerKind::kVector || U.inputs != std::vector<std::size_t>{t} ||
-          U.in_elements != elements || U.out_elements != elements || U.dtype != G.dtype ||
-          !(unary_elementwise(U.work.op) || (norms && row_norm(U, G)))) {
-        out.stopped_at_norm =
-            out.stopped_at_norm || (U.kind == LayerKind::kVector && row_norm(U, G));
-        break;
+          U.in_elements != elements || U.out_elements != elements || U.dtype != G.dtype)
+        return std::nullopt;
+      if (unary_elementwise(U.work.op)) return u;
+      if (!row_op(U, G)) return std::nullopt;
+      if (norms) return u;
+      out.stopped_at_norm = true;
+      return std::nullopt;
+    };
+    // An operator on G's own output becomes its `fused` epilogue.
+    const std::optional<std::size_t> pre = G.fused ? std::nullopt : takes(g);
+    const std::size_t t0 = pre.value_or(g);
+    // Then a residual add of that and an earlier tensor of the same shape,
+    // and the operators after it.
+    std::optional<std::size_t> add, skip;
+    if (const auto a = only_reader(t0)) {
+      const Layer& A = w.layers[*a];
+      const std::size_t other = A.inputs.size() == 2 && A.inputs[0] == t0 ? A.inputs[1]
+                                : A.inputs.size() == 2                    ? A.inputs[0]
+                                                                          : t0;
+      if (A.kind == LayerKind::kVector && A.work.op == arch::VectorOp::kAdd &&
+          A.inputs.size() == 2 && other != t0 && other < g && A.out_elements == elements &&
+          A.in_elements == 2 * elements && A.dtype == G.dtype &&
+          w.layers[other].output_elements() == elements && w.layers[other].dtype == G.dtype) {
+        add = a;
+        skip = other;
       }
-      chain.push_back(*u);
-      t = *u;
     }
-    std::uint64_t alone = 0;
-    try {
-      alone = apart_cycles(g) + apart_cycles(*a);
-    } catch (const InputError&) {
-      continue;  // the schedule reports a layer that maps on its own nowhere
+    std::vector<std::size_t> chain;
+    if (add) {
+      for (std::size_t t = *add;;) {
+        const auto u = takes(t);
+        if (!u) break;
+        chain.push_back(*u);
+        t = *u;
+      }
     }
-    for (std::size_t len = chain.size() + 1; len-- > 0;) {
-      Layer f = G;
-      f.residual = Layer::Residual{skip, {}};
-      std::uint64_t apart = alone;
+    // The longest group whose fused layer maps and is expected no slower
+    // than its layers apart: with the add and the first `len` of the chain,
+    // then the operator on G's output alone.
+    auto try_fuse = [&](const Layer& f, const std::vector<std::size_t>& absorbed) {
+      std::uint64_t separate = 0;
+      try {
+        separate = apart_cycles(g);
+        for (auto l : absorbed) separate += apart_cycles(l);
+        if (mapper.map(f, context).estimated_cycles > separate) return false;
+      } catch (const InputError&) {
+        return false;  // no tile holds the fused epilogue's whole rows
+      }
+      for (auto l : absorbed) out.head[l] = g;
+      out.merged[g] = f;
+      out.any = true;
+      return true;
+    };
+    Layer base = G;
+    std::vector<std::size_t> absorbed;
+    if (pre) {
+      base.fused = w.layers[*pre].work;
+      absorbed.push_back(*pre);
+    }
+    bool done = false;
+    for (std::size_t len = add ? chain.size() + 1 : 0; len-- > 0 && !done;) {
+      Layer f = base;
+      f.residual = Layer::Residual{*skip, {}};
+      std::vector<std::size_t> with = absorbed;
+      with.push_back(*add);
       for (std::size_t j = 0; j < len; ++j) {
         f.residual->after.push_back(w.layers[chain[j]].work);
-        apart += apart_cycles(chain[j]);
+        with.push_back(chain[j]);
       }
-      try {
-        if (mapper.map(f, context).estimated_cycles > apart) continue;
-      } catch (const InputError&) {
-        continue;  // no tile holds the fused epilogue's whole rows
-      }
-      out.head[*a] = g;
-      for (std::size_t j = 0; j < len; ++j) out.head[chain[j]] = g;
-      out.merged[g] = std::move(f);
-      out.any = true;
-      break;
+      done = try_fuse(f, with);
     }
+    if (!done && pre) try_fuse(base, absorbed);
   }
   return out;
 }

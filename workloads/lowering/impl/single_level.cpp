@@ -511,12 +511,27 @@ std::uint64_t Search::hidden_prefetch(const Mapping& p) const {
 // The fused epilogue (activations, norms, a residual add on the vector
 // unit, one instruction each) of one output tile, between its last GEMM and
 // its store.
+// Each takes its closed-form vector cycles, or longer when the slot port of
+// the output buffer, which serves the tile's read and its write one after
+// the other (and the residual's read when the residual is staged there),
+// takes longer.
 std::uint64_t Search::epilogue(std::uint64_t sm, std::uint64_t sn, std::uint64_t sg) const {
+  const std::size_t out_buffer = config.path(arch::Operand::kOutput).back();
+  const auto& out_port = config.sram[out_buffer];
+  const std::uint64_t bytes = bytes_for(sm * sn * sg, types.activation);
+  const std::size_t add_at = layer.fused ? 1 : 0;
   std::uint64_t cycles = 0;
-  for (arch::VectorWork work : epilogue_ops) {
+  for (std::size_t j = 0; j < epilogue_ops.size(); ++j) {
+    arch::VectorWork work = epilogue_ops[j];
     work.rows = sm * sg;
     work.row_length = sn;
-    cycles += arch::vector_cycles(config.vector, work).count();
+    const bool add = layer.residual && j == add_at;
+    const bool shared = add && config.vector.buffer == out_buffer;
+    std::uint64_t port = out_port.slot_port_rate().time_for((shared ? 3 : 2) * bytes).count();
+    if (add && !shared)
+      port = std::max(port,
+                      config.sram[config.vector.buffer].slot_port_rate().time_for(bytes).count());
+    cycles += std::max(arch::vector_cycles(config.vector, work).count(), port);
   }
   return cycles;
 }
