@@ -116,6 +116,8 @@ struct Layer {
   // A GEMM's epilogue on one output tile of `rows` x `row_length`, in
   // order: `fused`, the residual add (two inputs), its `after` operators.
   std::vector<arch::VectorWork> epilogue(std::uint64_t rows, std::uint64_t row_length) const;
+  // The index in epilogue() of the residual add (with `residual`).
+  std::size_t residual_add_index() const { return fused ? 1 : 0; }
   // Whether an epilogue operator needs whole output rows (a softmax or norm).
   bool row_wise_epilogue() const;
 };

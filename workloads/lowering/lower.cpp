@@ -332,11 +332,10 @@ class Lowerer {
             if (final_k) {
               // The epilogue, one VECTOR each, in place on the output tile.
               const std::uint64_t bytes = bytes_for(tm * tn * tg, types.activation);
-              const std::size_t add_at = layer.fused ? 1 : 0;
               std::uint32_t last = id;
               const auto ops = layer.epilogue(tm * tg, tn);
               for (std::size_t j = 0; j < ops.size(); ++j) {
-                if (layer.residual && j == add_at) {
+                if (layer.residual && j == layer.residual_add_index()) {
                   last = vector(ops[j], {out_loc, *res_loc}, {Operand::kOutput, Role::residual()},
                                 out_loc, 2 * bytes, bytes, out_tile,
                                 res_home ? res_after : std::vector<std::uint32_t>{});

@@ -198,8 +198,9 @@ class EpilogueFusion : public IFusionPolicy {
 }  // namespace
 
 TESSEL_REGISTER_FUSION("auto",
-                       "residual adds, with the activations and norms after them, fused into "
-                       "the GEMM before them when the mapping cost says it is no slower",
+                       "the on-chip operators after a GEMM (an activation, softmax or norm on its "
+                       "output; a residual add and what follows it) fused into its epilogue when "
+                       "the mapping cost says it is no slower",
                        EpilogueFusion);
 
 }  // namespace tessel::workloads

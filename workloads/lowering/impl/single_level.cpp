@@ -519,13 +519,12 @@ std::uint64_t Search::epilogue(std::uint64_t sm, std::uint64_t sn, std::uint64_t
   const std::size_t out_buffer = config.path(arch::Operand::kOutput).back();
   const auto& out_port = config.sram[out_buffer];
   const std::uint64_t bytes = bytes_for(sm * sn * sg, types.activation);
-  const std::size_t add_at = layer.fused ? 1 : 0;
   std::uint64_t cycles = 0;
   for (std::size_t j = 0; j < epilogue_ops.size(); ++j) {
     arch::VectorWork work = epilogue_ops[j];
     work.rows = sm * sg;
     work.row_length = sn;
-    const bool add = layer.residual && j == add_at;
+    const bool add = layer.residual && j == layer.residual_add_index();
     const bool shared = add && config.vector.buffer == out_buffer;
     std::uint64_t port = out_port.slot_port_rate().time_for((shared ? 3 : 2) * bytes).count();
     if (add && !shared)
