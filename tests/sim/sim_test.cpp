@@ -493,19 +493,36 @@ TEST(EndToEnd, RooflineBoundOfSyntheticLayers) {
 TEST(EndToEnd, AnalyticalEstimateStaysNearTheSimulator) {
   // The estimate is the lowering's own schedule priced by the mapping cost
   // model (docs/mapping.md). Measured on this build over ResNet-50,
-  // MobileNetV2, BERT-base, GPT-2 decode and EfficientNet-B0: 0.999-1.003
-  // of simulated cycles on edge_npu, 1.001-1.044 on tpu_v1_like, 0.994-1.026
-  // on fsd_npu_like and 0.939-0.998 on gemmini_like. The bounds are what
+  // MobileNetV2, BERT-base, GPT-2 decode and EfficientNet-B0: 0.998-1.003
+  // of simulated cycles on edge_npu, 0.998-1.039 on tpu_v1_like, 0.997-1.002
+  // on fsd_npu_like and 0.954-0.998 on gemmini_like. The bounds are what
   // the screening relies on.
-  const std::pair<const char*, const char*> cases[] = {
-      {"edge_npu", "resnet50"},         {"edge_npu", "mobilenet_v2"},
-      {"edge_npu", "bert:layers=2"},    {"tpu_v1_like", "resnet50"},
-      {"fsd_npu_like", "mobilenet_v2"}, {"gemmini_like", "gpt:mode=decode,layers=2"}};
-  for (const auto& [arch_name, spec] : cases) {
-    SCOPED_TRACE(std::string(arch_name) + " " + spec);
+  // Where `every_layer`, issue 11's per-layer bar is met too: each layer's
+  // expected cycles (fused layers included) within 5% of its simulated
+  // cycles. Measured: edge_npu ResNet-50 56 of 56 layers, MobileNetV2 54 of
+  // 54, BERT-base 135 of 135, GPT-2 decode 135 of 135; BERT-base on
+  // fsd_npu_like, tpu_v1_like and gemmini_like, all layers. Not yet on
+  // every preset and network (docs/mapping.md).
+  struct Case {
+    const char* arch;
+    const char* spec;
+    bool every_layer;
+  };
+  const Case cases[] = {{"edge_npu", "resnet50", true},
+                        {"edge_npu", "mobilenet_v2", true},
+                        {"edge_npu", "bert:layers=2", true},
+                        {"edge_npu", "gpt:mode=decode,layers=2", true},
+                        {"tpu_v1_like", "resnet50", false},
+                        {"tpu_v1_like", "bert:layers=2", true},
+                        {"fsd_npu_like", "mobilenet_v2", false},
+                        {"fsd_npu_like", "bert:layers=2", true},
+                        {"gemmini_like", "gpt:mode=decode,layers=2", false},
+                        {"gemmini_like", "bert:layers=2", true}};
+  for (const auto& c : cases) {
+    SCOPED_TRACE(std::string(c.arch) + " " + c.spec);
     const auto config =
-        arch::load_config(std::string(TESSEL_SOURCE_DIR) + "/configs/arch/" + arch_name + ".json");
-    const auto w = workloads::zoo::build(spec);
+        arch::load_config(std::string(TESSEL_SOURCE_DIR) + "/configs/arch/" + c.arch + ".json");
+    const auto w = workloads::zoo::build(c.spec);
     const auto e = workloads::estimate(w, config);
     const auto r = simulate_in_child(config, workloads::lower(w, config).trace);
     const double ratio =
@@ -513,36 +530,15 @@ TEST(EndToEnd, AnalyticalEstimateStaysNearTheSimulator) {
     EXPECT_GT(ratio, 0.95);
     EXPECT_LT(ratio, 1.05);
     EXPECT_EQ(e.macs(), r["totals"]["macs"].get<std::uint64_t>());
-  }
-}
-
-TEST(EndToEnd, EveryLayerEstimateIsWithinFivePercentWhereMet) {
-  // Issue 11's per-layer bar, where it is met: each layer's expected cycles
-  // (fused layers included) within 5% of its simulated cycles. Measured on
-  // this build: edge_npu ResNet-50 56 of 56 layers, MobileNetV2 54 of 54,
-  // BERT-base 135 of 135, GPT-2 decode 135 of 135; BERT-base on
-  // fsd_npu_like, tpu_v1_like and gemmini_like, all layers. Not yet on
-  // every preset and network (docs/mapping.md).
-  const std::pair<const char*, const char*> cases[] = {
-      {"edge_npu", "resnet50"},          {"edge_npu", "mobilenet_v2"},
-      {"edge_npu", "bert:layers=2"},     {"edge_npu", "gpt:mode=decode,layers=2"},
-      {"fsd_npu_like", "bert:layers=2"}, {"tpu_v1_like", "bert:layers=2"},
-      {"gemmini_like", "bert:layers=2"}};
-  for (const auto& [arch_name, spec] : cases) {
-    SCOPED_TRACE(std::string(arch_name) + " " + spec);
-    const auto config =
-        arch::load_config(std::string(TESSEL_SOURCE_DIR) + "/configs/arch/" + arch_name + ".json");
-    const auto w = workloads::zoo::build(spec);
-    const auto e = workloads::estimate(w, config);
-    const auto r = simulate_in_child(config, workloads::lower(w, config).trace);
+    if (!c.every_layer) continue;
     ASSERT_EQ(r["layers"].size(), e.layers.size());
     for (std::size_t l = 0; l < e.layers.size(); ++l) {
       const auto& layer = r["layers"][l];
       ASSERT_EQ(layer["name"].get<std::string>(), e.layers[l].name);
       const double sim = layer["cycles"].get<double>();
       if (sim == 0) continue;
-      const double ratio = static_cast<double>(e.layers[l].cycles.count()) / sim;
-      EXPECT_NEAR(ratio, 1.0, 0.05) << e.layers[l].name;
+      EXPECT_NEAR(static_cast<double>(e.layers[l].cycles.count()) / sim, 1.0, 0.05)
+          << e.layers[l].name;
     }
   }
 }
