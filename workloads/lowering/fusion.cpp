@@ -1,6 +1,7 @@
 #include "workloads/lowering/fusion.h"
 
 #include <algorithm>
+#include <stdexcept>
 
 #include <fmt/format.h>
 
@@ -44,6 +45,9 @@ std::vector<Fused> fusion_candidates(const Workload& workload, const arch::Confi
   const auto& policy = NamedRegistry<FusionInfo>::find(config.schedule.fusion, config.source,
                                                        "arch.schedule.fusion", "fusion policy");
   std::vector<Fused> out = policy.make()->candidates(workload, config);
+  if (out.empty() || out.front().workload.layers.size() != workload.layers.size())
+    throw std::logic_error("fusion policy \"" + policy.name +
+                           "\" broke its contract: the unfused workload comes first");
   for (const auto& f : out) validate_edges(f.workload, workload.name);
   return out;
 }
