@@ -166,6 +166,23 @@ Estimate estimate(const Workload& workload, const arch::Config& config) {
     add_layer_actions(e.actions, l, t, le, config, paths, resident);
     e.layers.push_back(le);
   }
+  // The controller (docs/config.md, "controller") issues the first
+  // instruction after its layer's set-up and issue cost, and instruction i
+  // no sooner than the set-up of every layer begun by then: the network
+  // starts that late, and its last layer no sooner than after every layer's
+  // set-up. (The per-instruction issue cost beyond the first is not priced:
+  // the mappings do not count instructions.)
+  if (!e.layers.empty()) {
+    const Cycles launch(config.controller.layer_cycles + config.controller.issue_cycles);
+    e.layers.front().cycles += launch;
+    e.cycles += launch;
+    const Cycles all_set_up =
+        Cycles(config.controller.layer_cycles) * e.layers.size() + e.layers.back().cycles;
+    if (all_set_up > e.cycles) {
+      e.layers.back().cycles += all_set_up - e.cycles;
+      e.cycles = all_set_up;
+    }
+  }
   e.latency_ms = static_cast<double>(e.cycles.count()) / (config.clock_mhz * 1e3);
   return e;
 }

@@ -170,6 +170,26 @@ TEST(EndToEnd, SramPortStretchIsAnSramStall) {
   EXPECT_EQ(r["totals"]["stall_by_cause"]["sram"], 6);
 }
 
+TEST(Controller, TheEstimatePricesLayerSetUp) {
+  // MobileNetV2 (54 layers fused) on edge_npu: with 5 us of host set-up per
+  // layer the controller runs ahead and only the first shows; with 200 us
+  // (as a per-layer kernel launch on a slow host) the set-ups bound the
+  // run: the last layer starts after all 54. The estimate follows both.
+  const auto w = workloads::zoo::build("mobilenet_v2");
+  for (const char* lc : {"5000", "200000"}) {
+    SCOPED_TRACE(lc);
+    const auto config =
+        arch::load_config(std::string(TESSEL_SOURCE_DIR) + "/configs/arch/edge_npu.json",
+                          {std::string("controller.layer_cycles=") + lc});
+    const auto e = workloads::estimate(w, config);
+    const auto r = simulate_in_child(config, workloads::lower(w, config).trace);
+    const double sim = r["totals"]["cycles"].get<double>();
+    EXPECT_NEAR(static_cast<double>(e.cycles.count()) / sim, 1.0, 0.01);
+    if (std::string(lc) == "200000")
+      EXPECT_GE(sim, 200000.0 * static_cast<double>(e.layers.size()));
+  }
+}
+
 TEST(Controller, IssueAndLayerCostsBoundAFastProgram) {
   // Four independent 26-cycle GEMMs, GEMMs 2 and 3 in a second layer. The
   // controller spends 50 cycles on each layer and 100 per instruction:
