@@ -37,6 +37,10 @@ struct Mapping {
   // last GEMM: the next layer's first step may run under it
   // (MapContext::drain_overlap_cycles).
   std::uint64_t tail_drain_cycles = 0;
+  // Of that drain, the part before any store to DRAM (the epilogue and the
+  // MOVEs out): the array is done with both weight slots and the DRAM bus
+  // is free, so the next layer's first weight tiles load then.
+  std::uint64_t tail_bus_free_cycles = 0;
 };
 
 }  // namespace tessel::workloads

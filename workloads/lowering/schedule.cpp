@@ -140,8 +140,10 @@ Mapping map_rows(std::size_t index, const Layer& layer, const LayerTypes& types,
 // `m`, the window the next layer sees.
 void advance_dma_idle(MapContext& context, const Layer& layer, const Mapping& m) {
   if (layer.on_array()) {
-    context.dma_idle_cycles = m.tail_compute_cycles;
-    context.dma_idle_both_slots_cycles = 0;
+    // Its last steps, then the drain before any store: both weight slots
+    // are free in the drain.
+    context.dma_idle_cycles = m.tail_compute_cycles + m.tail_bus_free_cycles;
+    context.dma_idle_both_slots_cycles = m.tail_bus_free_cycles;
   } else if (m.dram_bytes == 0) {
     context.dma_idle_cycles += m.estimated_cycles;
     context.dma_idle_both_slots_cycles += m.estimated_cycles;

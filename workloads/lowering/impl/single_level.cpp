@@ -547,6 +547,12 @@ std::uint64_t Search::last_drain(std::uint64_t tm, std::uint64_t tn, std::uint64
 // The chosen plan's last (far-corner) tile's compute and drain.
 Mapping Search::annotated(Mapping m) const {
   m.tail_drain_cycles = last_drain(m.tm, m.tn, m.tk, m.tg);
+  m.tail_bus_free_cycles = epilogue(last(g.m, m.tm), last(g.n, m.tn), last(g.batch, m.tg)) +
+                           drain_cycles(context,
+                                        tile_bytes(layer, last(g.m, m.tm), last(g.n, m.tn),
+                                                   last(g.k, m.tk), last(g.batch, m.tg), types)
+                                            .output,
+                                        false);
   const arch::GemmShape tail{last(g.m, m.tm), last(g.n, m.tn), last(g.k, m.tk),
                              last(g.batch, m.tg)};
   m.tail_compute_cycles = m.chunking == Mapping::Chunking::kStreamFold
