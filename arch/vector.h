@@ -40,6 +40,11 @@ enum class VectorOp {
 };
 
 std::string to_string(VectorOp op);
+// Whether the operator works on whole rows (a softmax or a norm: a tile
+// must hold all of a row).
+constexpr bool is_row_wise(VectorOp op) {
+  return op == VectorOp::kSoftmax || op == VectorOp::kLayerNorm || op == VectorOp::kRmsNorm;
+}
 std::optional<VectorOp> parse_vector_op(const std::string& name);
 std::string vector_op_names();
 

@@ -99,10 +99,7 @@ std::vector<arch::VectorWork> Layer::epilogue(std::uint64_t rows, std::uint64_t 
 }
 
 bool Layer::row_wise_epilogue() const {
-  auto row_wise = [](const arch::VectorWork& w) {
-    return w.op == arch::VectorOp::kSoftmax || w.op == arch::VectorOp::kLayerNorm ||
-           w.op == arch::VectorOp::kRmsNorm;
-  };
+  auto row_wise = [](const arch::VectorWork& w) { return arch::is_row_wise(w.op); };
   if (fused && row_wise(*fused)) return true;
   return residual && std::any_of(residual->after.begin(), residual->after.end(), row_wise);
 }

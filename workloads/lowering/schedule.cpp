@@ -156,9 +156,18 @@ void advance_dma_idle(MapContext& context, const Layer& layer, const Mapping& m)
 // named by the original layers it runs, under one context (residency flags,
 // DMA idle window, staging budget). Candidates that differ in a few fused
 // groups map the rest once.
+// What a mapping depends on besides the layer and the staging budget: the
+// residency flags and the DMA windows of its MapContext.
+using ContextKey = std::tuple<bool, bool, bool, bool, std::uint64_t, std::uint64_t, std::uint64_t>;
+ContextKey context_key(const MapContext& c) {
+  return {c.input_resident,      c.weight_resident, c.output_resident,
+          c.residual_resident,   c.dma_idle_cycles, c.dma_idle_both_slots_cycles,
+          c.drain_overlap_cycles};
+}
+
 struct SharedMappings {
-  using Key = std::tuple<std::vector<std::size_t>, bool, bool, bool, bool, std::uint64_t,
-                         std::uint64_t, std::uint64_t, std::uint64_t>;
+  // The layer's group, its context, the resident buffer's staging budget.
+  using Key = std::tuple<std::vector<std::size_t>, ContextKey, std::uint64_t>;
   std::map<Key, Mapping> mappings;
 };
 
@@ -297,19 +306,9 @@ class Planner {
   Mapping map_gemm(std::size_t l, const MapContext& context) {
     const Layer& layer = m_workload.layers[l];
     auto& cached = m_cache[l];
-    const Key flags{context.input_resident,      context.weight_resident,
-                    context.output_resident,     context.residual_resident,
-                    context.dma_idle_cycles,     context.dma_idle_both_slots_cycles,
-                    context.drain_overlap_cycles};
+    const ContextKey flags = context_key(context);
     const SharedMappings::Key key{
-        m_groups[l],
-        context.input_resident,
-        context.weight_resident,
-        context.output_resident,
-        context.residual_resident,
-        context.dma_idle_cycles,
-        context.drain_overlap_cycles,
-        context.dma_idle_both_slots_cycles,
+        m_groups[l], flags,
         context.resident_buffer < 0 ? 0 : context.tile_budget_bytes[context.resident_buffer]};
     if (cached && cached->first == flags) {
       const Mapping& m = cached->second;
@@ -332,8 +331,7 @@ class Planner {
   std::unique_ptr<IMapper> m_mapper;
   // Per layer: the residency flags and DMA idle window of the last split
   // tried, and its mapping.
-  using Key = std::tuple<bool, bool, bool, bool, std::uint64_t, std::uint64_t, std::uint64_t>;
-  std::vector<std::optional<std::pair<Key, Mapping>>> m_cache;
+  std::vector<std::optional<std::pair<ContextKey, Mapping>>> m_cache;
   std::vector<LayerTypes> m_types;
   std::vector<std::uint64_t> m_output_bytes;
   std::vector<std::uint64_t> m_shared_weight_bytes;  // per layer, at owners of shared weights

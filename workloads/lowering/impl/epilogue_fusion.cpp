@@ -58,10 +58,7 @@ bool unary_elementwise(arch::VectorOp op) {
 // its n), which a tile with all of n holds: a GEMM's rows, or an ungrouped
 // convolution's pixels.
 bool row_op(const Layer& u, const Layer& g) {
-  const bool row_wise = u.work.op == arch::VectorOp::kSoftmax ||
-                        u.work.op == arch::VectorOp::kLayerNorm ||
-                        u.work.op == arch::VectorOp::kRmsNorm;
-  return row_wise && u.work.row_length == g.gemm().n &&
+  return arch::is_row_wise(u.work.op) && u.work.row_length == g.gemm().n &&
          (g.kind == LayerKind::kGemm || g.groups == 1);
 }
 

@@ -93,7 +93,8 @@ class Search {
         tpt_w(transfers_per_tile(context, arch::Operand::kWeight)),
         tpt_out(transfers_per_tile(context, arch::Operand::kOutput)),
         tpt_res(layer.residual && !context.residual_resident ? 1 : 0),
-        out_slots(config.sram[config.path(arch::Operand::kOutput).back()].slots()),
+        out_buffer(config.path(arch::Operand::kOutput).back()),
+        out_slots(config.sram[out_buffer].slots()),
         weighed(weighed) {
     for (std::uint64_t v = 1; v < g.batch; v *= 2) tgs.push_back(v);
     tgs.push_back(g.batch);
@@ -160,7 +161,9 @@ class Search {
   // DMA transfers per tile of each operand (mapping_cost.h), and per
   // residual tile (a LOAD into the vector buffer unless read in place).
   const std::uint64_t tpt_in, tpt_w, tpt_out, tpt_res;
-  const std::uint64_t out_slots;  // of the array's output buffer
+  // The array's output buffer (the last on the output path) and its slots.
+  const std::size_t out_buffer;
+  const std::uint64_t out_slots;
   Weighed* weighed;
   std::vector<std::uint64_t> tgs, temporal_list;
   std::vector<StepKind> kinds;
@@ -516,7 +519,6 @@ std::uint64_t Search::hidden_prefetch(const Mapping& p) const {
 // the other (and the residual's read when the residual is staged there),
 // takes longer.
 std::uint64_t Search::epilogue(std::uint64_t sm, std::uint64_t sn, std::uint64_t sg) const {
-  const std::size_t out_buffer = config.path(arch::Operand::kOutput).back();
   const auto& out_port = config.sram[out_buffer];
   const std::uint64_t bytes = bytes_for(sm * sn * sg, types.activation);
   std::uint64_t cycles = 0;
