@@ -479,7 +479,9 @@ void Search::consider(Mapping p, std::uint64_t traffic, std::uint64_t written,
 // the DMA idles before this layer (MapContext::dma_idle_cycles). With both
 // weight slots free before the layer (MapContext::dma_idle_both_slots_cycles),
 // the second step's new weight tile loads there too, saving what its load
-// exceeds the first step's compute by.
+// exceeds the first step's compute by. Under the previous layer's drain
+// (MapContext::drain_overlap_cycles), the rest of the first load and the
+// first step's compute are hidden as well.
 std::uint64_t Search::hidden_prefetch(const Mapping& p) const {
   const std::uint64_t fm = std::min(p.tm, g.m), fn = std::min(p.tn, g.n), fk = std::min(p.tk, g.k),
                       fg = std::min(p.tg, g.batch);
