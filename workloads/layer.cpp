@@ -119,6 +119,15 @@ void validate_edges(const Workload& workload, const std::string& source) {
     if (l.residual && (!l.on_array() || l.residual->producer >= i)) {
       fail(fmt::format("residual {} is not an earlier layer", l.residual->producer));
     }
+    if (l.output_slice) {
+      const auto& sl = *l.output_slice;
+      const Layer* owner = sl.tensor <= i ? &workload.layers[sl.tensor] : nullptr;
+      if (l.kind != LayerKind::kConv2d || !owner || !owner->output_slice ||
+          owner->output_slice->tensor != sl.tensor || owner->output_slice->rows != sl.rows ||
+          owner->output_row_elements() != l.output_row_elements() || sl.row0 + l.out_h > sl.rows)
+        fail(fmt::format("output_slice of tensor {} is not rows of a stripe tensor it owns",
+                         sl.tensor));
+    }
     if (l.weights_of) {
       const std::size_t o = *l.weights_of;
       const Layer* owner = o < i ? &workload.layers[o] : nullptr;

@@ -94,6 +94,19 @@ struct Layer {
   // next frame of a stream): its weights are that layer's, counted once.
   std::optional<std::size_t> weights_of;
 
+  // Row stripes (stripe fusion, workloads/lowering/stripes.h): a
+  // convolution run on a band of rows. It reads its input from row
+  // `input_row0` of its producer's tensor (in_h rows from there), and, with
+  // `output_slice`, writes rows [row0, row0 + out_h) of a tensor of
+  // `rows` rows that several stripe layers write: the first of them,
+  // `tensor`, owns it; readers name the last, which completes it.
+  std::uint64_t input_row0 = 0;
+  struct RowSlice {
+    std::size_t tensor = 0;
+    std::uint64_t row0 = 0, rows = 0;
+  };
+  std::optional<RowSlice> output_slice;
+
   // Imported from SCALE-Sim: when a tile must split the temporal extent,
   // the fold keeps streaming (compute cycles as SCALE-Sim counts them).
   bool scalesim_semantics = false;
@@ -105,6 +118,13 @@ struct Layer {
   std::uint64_t macs() const { return on_array() ? gemm().macs() : 0; }
   std::uint64_t params() const;
   std::uint64_t output_elements() const;
+  // Elements of the tensor it writes: with output_slice, the whole tensor.
+  std::uint64_t tensor_elements() const {
+    return output_slice ? output_elements() / out_h * output_slice->rows : output_elements();
+  }
+  // Elements per row of a convolution's input and output tensors (NHWC).
+  std::uint64_t input_row_elements() const { return in_w * in_c; }
+  std::uint64_t output_row_elements() const { return out_w * out_c; }
   // Elements of the second GEMM operand (weights) read in full.
   std::uint64_t weight_elements() const {
     return on_array() ? gemm().k * gemm().n * gemm().batch : 0;

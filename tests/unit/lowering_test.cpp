@@ -18,6 +18,7 @@
 #include "workloads/lowering/lower.h"
 #include "workloads/lowering/mapping_cost.h"
 #include "workloads/lowering/schedule.h"
+#include "workloads/lowering/stripes.h"
 #include "workloads/zoo/registry.h"
 
 namespace tessel {
@@ -569,6 +570,78 @@ TEST(Fusion, AResidentSkipTensorIsReadInPlace) {
   }
   EXPECT_GT(resident_residuals, 0u);
   expect_hazards_respected(lowered.trace);
+}
+
+// Stripe fusion (workloads/lowering/stripes.h) of tests/data/conv_chain.json
+// (a 1x1 conv a, then a 3x3 conv b with padding 1, on 8x8x16 int8, 128 B
+// per row) in stripes of 4 output rows of b, by hand:
+//  - stripe 0: b's rows 0-3 read a's rows -1..4, clipped to 0-4 (row -1 is
+//    padding); a computes rows 0-4 from its input's rows 0-4;
+//  - stripe 1: b's rows 4-7 read a's rows 3..8, clipped to 3-7; a computes
+//    rows 3-7.
+// So a computes 10 rows instead of 8: its rows 3 and 4 twice (the halo),
+// 2 x 8 pixels x 16 x 16 = 4,096 MACs more than the 16,384 of a alone,
+// and b its 8 x 8 x 16 x 144 = 147,456. DRAM: the network input's rows
+// 0-4 and 3-7 (10 x 128 B, rows 3 and 4 twice), each weight once (256 B and
+// 2,304 B, resident for both stripes), b's output once (1,024 B); a's
+// stripes stay in the resident buffer and never reach DRAM.
+TEST(Fusion, AStripedConvChainMatchesItsHandDerivation) {
+  using workloads::StripeRows;
+  const auto w = workloads::load_workload(source_path("tests/data/conv_chain.json"));
+  const workloads::StripedChain chain{{0, 1}, 4};
+  const auto rows = workloads::stripe_rows(w, chain);
+  ASSERT_EQ(rows.size(), 2u);
+  auto eq = [](const StripeRows& r, std::array<std::uint64_t, 4> e) {
+    return r.out0 == e[0] && r.out1 == e[1] && r.in0 == e[2] && r.in1 == e[3];
+  };
+  EXPECT_TRUE(eq(rows[0][0], {0, 5, 0, 5}));
+  EXPECT_TRUE(eq(rows[0][1], {0, 4, 0, 5}));
+  EXPECT_TRUE(eq(rows[1][0], {3, 8, 3, 8}));
+  EXPECT_TRUE(eq(rows[1][1], {4, 8, 3, 8}));
+
+  const workloads::Fused striped = workloads::stripe_chains(workloads::unfused(w), {chain});
+  const auto& L = striped.workload.layers;
+  ASSERT_EQ(L.size(), 4u);
+  EXPECT_EQ(L[0].name, "a@r0-5");
+  EXPECT_EQ(L[1].name, "b@r0-4");
+  EXPECT_EQ(L[2].name, "a@r3-8");
+  EXPECT_EQ(L[3].name, "b@r4-8");
+  EXPECT_EQ(L[2].input_row0, 3u);  // the network input's row 3 onwards
+  EXPECT_EQ(L[3].inputs, std::vector<std::size_t>{2});
+  EXPECT_EQ(L[2].weights_of, std::optional<std::size_t>{0});
+  ASSERT_TRUE(L[3].output_slice);
+  EXPECT_EQ(L[3].output_slice->tensor, 1u);
+  EXPECT_EQ(L[3].output_slice->row0, 4u);
+  EXPECT_EQ(striped.groups, (std::vector<std::vector<std::size_t>>{{0}, {1}, {0}, {1}}));
+
+  // gemmini_like has no resident buffer (its vector unit works in the
+  // accumulator, residency.h): there a's stripes go through DRAM (written,
+  // 10 x 128 B, and read back) and each stripe loads its own weights.
+  for (const char* a : {"configs/arch/edge_npu.json", "configs/arch/fsd_npu_like.json",
+                        "configs/arch/tpu_v1_like.json", "configs/arch/gemmini_like.json"}) {
+    SCOPED_TRACE(a);
+    const auto config = arch::load_config(source_path(a), {"schedule.fusion=none"});
+    const bool on_chip = workloads::resident_buffer(config) >= 0;
+    EXPECT_EQ(on_chip, std::string_view(a) != "configs/arch/gemmini_like.json");
+    const auto lowered = workloads::lower(striped.workload, config);
+    expect_hazards_respected(lowered.trace);
+    std::uint64_t macs = 0;
+    for (const auto& i : lowered.trace.instructions) {
+      if (i.op == Opcode::kGemm) macs += i.shape.macs();
+    }
+    EXPECT_EQ(macs, 16384u + 4096 + 147456);
+    const DramBytes d = trace_dram_bytes(lowered.trace);
+    if (on_chip) {
+      EXPECT_EQ(d.read, 10u * 128 + 256 + 2304);
+      EXPECT_EQ(d.written, 1024u);
+    } else {
+      EXPECT_EQ(d.read, 10u * 128 + 10 * 128 + 2 * (256 + 2304));
+      EXPECT_EQ(d.written, 10u * 128 + 1024);
+    }
+    std::uint64_t planned = 0;
+    for (const auto& m : lowered.mappings) planned += m.dram_bytes;
+    EXPECT_EQ(planned, d.read + d.written);
+  }
 }
 
 TEST(Fusion, OnlyAGemmsSoleReaderFusesAndNoneKeepsEveryLayer) {

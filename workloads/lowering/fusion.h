@@ -11,9 +11,10 @@
 // with the lowest expected cycles, then DRAM bytes (the first on ties), so
 // which groups to fuse is part of the search. Each candidate computes the
 // same network: each group becomes one layer at the position of its first
-// member; a tensor that a layer outside the group reads is the group's
-// output (so only the group's last tensor may have readers outside it);
-// every other layer is kept as it is, its edges renumbered. Candidates pass
+// member, or, striped (stripes.h), one layer per member per stripe at the
+// position of its last; a tensor that a layer outside the group reads is
+// the group's output (so only the group's last tensor may have readers
+// outside it); every other layer is kept as it is, its edges renumbered. Candidates pass
 // validate_edges and depend only on the workload and the config.
 
 #include <cstddef>

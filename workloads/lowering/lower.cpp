@@ -49,7 +49,7 @@ class Lowerer {
     m_input_base = allocate(0);
     for (const Layer& layer : workload.layers) {
       m_types.push_back(layer_types(layer, m_config));
-      m_output_bytes.push_back(bytes_for(layer.output_elements(), m_types.back().activation));
+      m_output_bytes.push_back(bytes_for(layer.tensor_elements(), m_types.back().activation));
     }
     m_weight_base.assign(workload.layers.size(), 0);
     m_weight_preload.assign(workload.layers.size(), 0);
@@ -57,7 +57,13 @@ class Lowerer {
       const Layer& layer = workload.layers[li];
       m_out.trace.layers.push_back(layer.name);
       m_li = li;
-      m_output_base.push_back(allocate(m_output_bytes[li]));
+      // A stripe layer writes its rows of the tensor its first stripe owns.
+      const auto& slice = layer.output_slice;
+      m_output_base.push_back(
+          slice && slice->tensor != li
+              ? m_output_base[slice->tensor] +
+                    bytes_for(slice->row0 * layer.output_row_elements(), m_types[li].activation)
+              : allocate(m_output_bytes[li]));
       const Mapping& plan = m_out.mappings[li];
       const std::vector<std::uint32_t> finals = layer.on_array()
                                                     ? lower_gemm(layer, plan, m_types[li])
@@ -66,7 +72,11 @@ class Lowerer {
       barrier.op = Opcode::kBarrier;
       barrier.layer = li;
       barrier.deps = finals.empty() ? producer_barriers(layer.inputs) : finals;
+      // Readers of a striped tensor name its last stripe: its barrier
+      // follows every earlier stripe's.
+      if (slice && slice->tensor != li) barrier.deps.push_back(m_slice_barrier.at(slice->tensor));
       m_barrier.push_back(m_em.emit(std::move(barrier)));
+      if (slice) m_slice_barrier[slice->tensor] = m_barrier.back();
     }
   }
 
@@ -90,7 +100,7 @@ class Lowerer {
   // Barriers a write into this layer's resident output waits for: the last
   // readers of the tensors whose address range it reuses.
   std::vector<std::uint32_t> reuse_barriers() const {
-    return barriers_of(m_out.residency.home[m_li].wait_layers);
+    return barriers_of(m_out.residency.home[m_out.residency.tensor_of[m_li]].wait_layers);
   }
   std::vector<std::uint32_t> barriers_of(const std::vector<std::size_t>& layers) const {
     std::vector<std::uint32_t> out;
@@ -110,8 +120,18 @@ class Lowerer {
     return out;
   }
 
+  // Where the tensor layer p writes starts in DRAM (a striped tensor's
+  // first row, not p's slice).
+  std::uint64_t tensor_base(std::size_t p) const {
+    const auto& slice = m_out.workload.layers[p].output_slice;
+    return m_output_base[slice ? slice->tensor : p];
+  }
   std::uint64_t input_address(const Layer& layer, std::size_t which = 0) const {
-    return layer.inputs.size() > which ? m_output_base[layer.inputs[which]] : m_input_base;
+    const std::uint64_t base =
+        layer.inputs.size() > which ? tensor_base(layer.inputs[which]) : m_input_base;
+    if (layer.input_row0 == 0) return base;
+    return base +
+           bytes_for(layer.input_row0 * layer.input_row_elements(), m_types[m_li].activation);
   }
 
   // DRAM (or the resident tensor `from`) -> path[0] -> ... -> path.back();
@@ -188,7 +208,7 @@ class Lowerer {
     if (layer.second != OperandSource::kProducer && owner == m_li)
       m_weight_base[m_li] = allocate(bytes_for(layer.weight_elements(), types.weight));
     const std::uint64_t weight_base = layer.second == OperandSource::kProducer
-                                          ? m_output_base[layer.second_producer]
+                                          ? tensor_base(layer.second_producer)
                                           : m_weight_base[owner];
     const std::uint64_t output_base = m_output_base[m_li];
     const std::vector<std::uint32_t> input_after = producer_barriers(layer.inputs);
@@ -221,7 +241,12 @@ class Lowerer {
     std::vector<std::uint32_t> res_after;
     if (layer.residual) {
       res_home = home(layer.residual->producer);
-      res_base = m_output_base[layer.residual->producer];
+      // The skip tensor's rows that match this layer's output rows.
+      res_base =
+          tensor_base(layer.residual->producer) +
+          (layer.output_slice
+               ? bytes_for(layer.output_slice->row0 * layer.output_row_elements(), types.activation)
+               : 0);
       res_after = {m_barrier[layer.residual->producer]};
     }
     const int vb = static_cast<int>(m_config.vector.buffer);
@@ -280,7 +305,9 @@ class Lowerer {
                                  output_base + row_bytes((g0 * g.m + m0) * g.n + n0, in_bits),
                                  row_bytes(g.n, in_bits)};
             const auto out_key = std::make_tuple(gi, mi, ni);
-            const std::uint64_t out_tile = (gi * count.m + mi) * count.n + ni;
+            // Stripes of one resident tensor tell their tiles apart.
+            const std::uint64_t out_tile = (layer.output_slice ? std::uint64_t{m_li} << 32 : 0) +
+                                           (gi * count.m + mi) * count.n + ni;
             const bool final_k = ki + 1 == count.k;
             std::optional<Location> res_loc;
             if (layer.residual && final_k) {
@@ -444,6 +471,7 @@ class Lowerer {
   std::vector<std::uint64_t> m_weight_base;     // per layer, at weight owners
   std::vector<std::uint32_t> m_weight_preload;  // per layer: the LOAD of resident shared weights
   std::vector<std::uint32_t> m_barrier;         // per layer
+  std::map<std::size_t, std::uint32_t> m_slice_barrier;  // per striped tensor: its last stripe's
 };
 
 }  // namespace

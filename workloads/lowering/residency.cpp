@@ -27,7 +27,8 @@ Residency allocate_residency(const Workload& workload, const std::vector<std::ui
   for (std::size_t l = 0; l < n; ++l) {
     const Layer& layer = workload.layers[l];
     const bool reshape = layer.kind == LayerKind::kDataMove && layer.move == MoveKind::kReshape;
-    r.tensor_of[l] = l;
+    // A stripe layer writes rows of the tensor its first stripe owns.
+    r.tensor_of[l] = layer.output_slice ? layer.output_slice->tensor : l;
     if (reshape) {
       r.tensor_of[l] =
           layer.inputs.empty() ? Residency::kNetworkInput : r.tensor_of[layer.inputs[0]];

@@ -9,7 +9,9 @@
 // edges). Spill policy: a tensor that does not fit when it is produced goes
 // to DRAM (written once by its producer, read back by each consumer); no
 // resident tensor is evicted for it. Network outputs (no consumer) always go
-// to DRAM; reshapes alias their input. Weights shared by later layers (a
+// to DRAM; reshapes alias their input; the row slices that stripe layers
+// write (Layer::output_slice) are one tensor, placed at its first slice and
+// sized whole by `bytes` there. Weights shared by later layers (a
 // stream of frames, Layer::weights_of) may stay too, loaded once. Models no
 // timing.
 

@@ -166,8 +166,10 @@ ContextKey context_key(const MapContext& c) {
 }
 
 struct SharedMappings {
-  // The layer's group, its context, the resident buffer's staging budget.
-  using Key = std::tuple<std::vector<std::size_t>, ContextKey, std::uint64_t>;
+  // The layer's group and name (stripe layers of one group differ in their
+  // rows, which their names give), its context, the resident buffer's
+  // staging budget.
+  using Key = std::tuple<std::vector<std::size_t>, std::string, ContextKey, std::uint64_t>;
   std::map<Key, Mapping> mappings;
 };
 
@@ -182,7 +184,7 @@ class Planner {
         m_mapper(make_mapper(config.schedule.mapper, config.source)) {
     for (const Layer& layer : workload.layers) {
       m_types.push_back(layer_types(layer, config));
-      m_output_bytes.push_back(bytes_for(layer.output_elements(), m_types.back().activation));
+      m_output_bytes.push_back(bytes_for(layer.tensor_elements(), m_types.back().activation));
     }
     m_cache.resize(workload.layers.size());
     // Weights later layers share may stay resident (schedule.weights_resident).
@@ -280,7 +282,8 @@ class Planner {
         layer.on_array() && (layer.second == OperandSource::kProducer
                                  ? residency.resident(residency.tensor_of[layer.second_producer])
                                  : weights != nullptr);
-    context.output_resident = residency.tensor_of[l] == l && residency.resident(l);
+    context.output_resident = (residency.tensor_of[l] == l || layer.output_slice) &&
+                              residency.resident(residency.tensor_of[l]);
     context.residual_resident =
         layer.residual && residency.resident(residency.tensor_of[layer.residual->producer]);
     if (!layer.on_array()) return map_rows(l, layer, m_types[l], context, residency);
@@ -308,7 +311,7 @@ class Planner {
     auto& cached = m_cache[l];
     const ContextKey flags = context_key(context);
     const SharedMappings::Key key{
-        m_groups[l], flags,
+        m_groups[l], layer.name, flags,
         context.resident_buffer < 0 ? 0 : context.tile_budget_bytes[context.resident_buffer]};
     if (cached && cached->first == flags) {
       const Mapping& m = cached->second;

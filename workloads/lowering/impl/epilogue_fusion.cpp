@@ -33,6 +33,7 @@
 #include "workloads/lowering/fusion.h"
 #include "workloads/lowering/mapper.h"
 #include "workloads/lowering/schedule.h"  // map_alone
+#include "workloads/lowering/stripes.h"
 
 namespace tessel::workloads {
 
@@ -183,6 +184,9 @@ class EpilogueFusion : public IFusionPolicy {
     std::vector<std::optional<std::uint64_t>> apart(w.layers.size());
     const Proposal elementwise = propose(w, config, *mapper, false, apart);
     if (elementwise.any) out.push_back(merge_groups(w, elementwise.head, elementwise.merged));
+    // Chains of convolutions in row stripes (stripes.h), on top of the
+    // elementwise epilogues.
+    for (Fused& f : stripe_candidates(out.back(), config)) out.push_back(std::move(f));
     if (elementwise.stopped_at_norm) {
       const Proposal with_norms = propose(w, config, *mapper, true, apart);
       if (with_norms.any && with_norms.head != elementwise.head)

@@ -1,0 +1,210 @@
+#include "workloads/lowering/stripes.h"
+
+#include <algorithm>
+#include <bit>
+#include <stdexcept>
+
+#include <fmt/format.h>
+
+#include "workloads/lowering/layer_types.h"
+#include "workloads/lowering/residency.h"
+
+namespace tessel::workloads {
+
+namespace {
+
+bool stripeable(const Layer& l) {
+  return l.kind == LayerKind::kConv2d && l.batch == 1 && !l.scalesim_semantics && !l.output_slice &&
+         l.input_row0 == 0 && l.out_h > 1;
+}
+
+// The input rows a convolution's output rows [o0, o1) read, clipped to its
+// input (rows outside are padding).
+std::pair<std::uint64_t, std::uint64_t> window_rows(const Layer& l, std::uint64_t o0,
+                                                    std::uint64_t o1) {
+  const std::int64_t lo = static_cast<std::int64_t>(o0 * l.stride_h) - l.pad_h;
+  const std::int64_t hi =
+      static_cast<std::int64_t>((o1 - 1) * l.stride_h + l.dilation_h * (l.kernel_h - 1) + 1) -
+      static_cast<std::int64_t>(l.pad_h);
+  const auto clip = [&](std::int64_t r) {
+    return static_cast<std::uint64_t>(std::clamp<std::int64_t>(r, 0, l.in_h));
+  };
+  return {clip(lo), clip(hi)};
+}
+
+std::uint64_t output_bytes(const Layer& l, const arch::Config& config, std::uint64_t rows) {
+  return bytes_for(rows * l.output_row_elements(), layer_types(l, config).activation);
+}
+
+}  // namespace
+
+std::vector<std::vector<StripeRows>> stripe_rows(const Workload& w, const StripedChain& striped) {
+  const auto& chain = striped.chain;
+  if (chain.empty() || striped.rows == 0) throw std::logic_error("stripe_rows: empty chain");
+  for (std::size_t j = 0; j < chain.size(); ++j) {
+    const Layer& l = w.layers.at(chain[j]);
+    if (l.kind != LayerKind::kConv2d || l.batch != 1 ||
+        (j > 0 && (l.inputs != std::vector<std::size_t>{chain[j - 1]} ||
+                   w.layers[chain[j - 1]].out_h != l.in_h)))
+      throw std::logic_error("stripe_rows: not a chain of convolutions: " + l.name);
+  }
+  const std::uint64_t out_h = w.layers[chain.back()].out_h;
+  std::vector<std::vector<StripeRows>> out;
+  for (std::uint64_t a = 0; a < out_h; a += striped.rows) {
+    std::vector<StripeRows> s(chain.size());
+    std::uint64_t o0 = a, o1 = std::min(out_h, a + striped.rows);
+    for (std::size_t j = chain.size(); j-- > 0;) {
+      const auto [i0, i1] = window_rows(w.layers[chain[j]], o0, o1);
+      s[j] = {o0, o1, i0, i1};
+      o0 = i0, o1 = i1;
+    }
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+Fused stripe_chains(const Fused& base, const std::vector<StripedChain>& chains) {
+  const Workload& w = base.workload;
+  const std::size_t n = w.layers.size();
+  // Per layer: its chain, and whether it is a chain's last member.
+  std::vector<int> chain_of(n, -1);
+  for (std::size_t c = 0; c < chains.size(); ++c) {
+    for (auto l : chains[c].chain) {
+      if (chain_of.at(l) >= 0) throw std::logic_error("stripe_chains: chains share a layer");
+      chain_of[l] = static_cast<int>(c);
+    }
+  }
+  Fused out;
+  out.workload.name = w.name;
+  out.workload.skipped = w.skipped;
+  // Per original layer: the new layer that completes its tensor (a chain's
+  // last stripe of its last member), and its first new layer (the owner of
+  // its weights).
+  std::vector<std::size_t> done(n, 0), first(n, 0);
+  auto renumber = [&](Layer& l) {
+    for (auto& p : l.inputs) p = done[p];
+    if (l.on_array() && l.second == OperandSource::kProducer)
+      l.second_producer = done[l.second_producer];
+    if (l.residual) l.residual->producer = done[l.residual->producer];
+    if (l.weights_of) l.weights_of = first[*l.weights_of];
+  };
+  auto push = [&](Layer l, std::size_t original) {
+    out.workload.layers.push_back(std::move(l));
+    out.groups.push_back(base.groups[original]);
+    return out.workload.layers.size() - 1;
+  };
+  for (std::size_t i = 0; i < n; ++i) {
+    if (chain_of[i] < 0) {
+      Layer l = w.layers[i];
+      renumber(l);
+      first[i] = done[i] = push(std::move(l), i);
+      continue;
+    }
+    const StripedChain& c = chains[chain_of[i]];
+    if (i != c.chain.back()) continue;  // striped at the last member
+    const auto rows = stripe_rows(w, c);
+    std::vector<std::size_t> previous(c.chain.size());
+    for (std::size_t s = 0; s < rows.size(); ++s) {
+      for (std::size_t j = 0; j < c.chain.size(); ++j) {
+        const std::size_t m = c.chain[j];
+        const StripeRows& r = rows[s][j];
+        Layer l = w.layers[m];
+        l.name = fmt::format("{}@r{}-{}", l.name, r.out0, r.out1);
+        const bool owns_weights = !l.weights_of;
+        renumber(l);
+        if (j > 0) l.inputs = {previous[j - 1]};
+        if (owns_weights && s > 0) l.weights_of = first[m];
+        l.input_row0 = j == 0 ? r.in0 : 0;
+        l.in_h = r.in1 - r.in0;
+        l.out_h = r.out1 - r.out0;
+        if (j + 1 == c.chain.size()) {
+          l.output_slice = Layer::RowSlice{s == 0 ? out.workload.layers.size() : first[m], r.out0,
+                                           w.layers[m].out_h};
+        }
+        previous[j] = push(std::move(l), m);
+        if (s == 0) first[m] = previous[j];
+        done[m] = previous[j];
+      }
+    }
+  }
+  return out;
+}
+
+std::vector<std::vector<std::size_t>> stripe_chain_candidates(const Workload& w,
+                                                              const arch::Config& config) {
+  const int rb = resident_buffer(config);
+  if (rb < 0) return {};
+  const std::uint64_t capacity = config.sram[rb].capacity_bytes;
+  const auto readers = readers_of(w);
+  // Whether member l's output must leave the chip layer at a time, and the
+  // link to its only reader when that is a convolution on it alone.
+  auto next = [&](std::size_t l) -> std::optional<std::size_t> {
+    const Layer& a = w.layers[l];
+    if (!stripeable(a) || readers[l].size() != 1) return std::nullopt;
+    const std::size_t r = readers[l][0];
+    const Layer& b = w.layers[r];
+    if (!stripeable(b) || b.inputs != std::vector<std::size_t>{l} || b.in_h != a.out_h ||
+        (b.residual && b.residual->producer == l))
+      return std::nullopt;
+    const std::uint64_t in =
+        bytes_for(a.in_h * a.input_row_elements(), layer_types(a, config).activation);
+    if (in + output_bytes(a, config, a.out_h) <= capacity / 2) return std::nullopt;
+    return r;
+  };
+  std::vector<std::vector<std::size_t>> out;
+  std::vector<bool> taken(w.layers.size(), false);
+  for (std::size_t l = 0; l < w.layers.size(); ++l) {
+    if (taken[l]) continue;
+    std::vector<std::size_t> chain{l};
+    for (auto r = next(l); r; r = next(*r)) chain.push_back(*r);
+    if (chain.size() < 2) continue;
+    for (auto m : chain) taken[m] = true;
+    out.push_back(std::move(chain));
+  }
+  return out;
+}
+
+std::vector<Fused> stripe_candidates(const Fused& base, const arch::Config& config) {
+  const Workload& w = base.workload;
+  const auto chains = stripe_chain_candidates(w, config);
+  if (chains.empty()) return {};
+  const std::uint64_t capacity = config.sram[resident_buffer(config)].capacity_bytes;
+  std::vector<Fused> out;
+  std::vector<std::vector<StripedChain>> proposed;
+  for (const std::uint64_t share : {capacity, capacity / 2}) {
+    std::vector<StripedChain> striped;
+    for (const auto& chain : chains) {
+      // The largest stripe in the live bytes between two members.
+      auto live = [&](std::uint64_t rows) {
+        std::uint64_t most = 0;
+        for (const auto& s : stripe_rows(w, {chain, rows})) {
+          for (std::size_t j = 0; j + 1 < chain.size(); ++j) {
+            std::uint64_t b = output_bytes(w.layers[chain[j]], config, s[j].out1 - s[j].out0);
+            if (j > 0)
+              b += output_bytes(w.layers[chain[j - 1]], config, s[j - 1].out1 - s[j - 1].out0);
+            most = std::max(most, b);
+          }
+        }
+        return most;
+      };
+      const std::uint64_t out_h = w.layers[chain.back()].out_h;
+      std::uint64_t rows = std::bit_floor(out_h - 1);
+      while (rows > 1 && live(rows) > share) rows /= 2;
+      if (live(rows) <= share) striped.push_back({chain, rows});
+    }
+    if (striped.empty()) continue;
+    bool seen = false;
+    for (const auto& p : proposed) {
+      seen = seen || std::equal(p.begin(), p.end(), striped.begin(), striped.end(),
+                                [](const StripedChain& a, const StripedChain& b) {
+                                  return a.chain == b.chain && a.rows == b.rows;
+                                });
+    }
+    if (seen) continue;
+    out.push_back(stripe_chains(base, striped));
+    proposed.push_back(std::move(striped));
+  }
+  return out;
+}
+
+}  // namespace tessel::workloads
