@@ -41,6 +41,17 @@ for f in none auto; do
 done
 
 echo
+echo "== Stripe fusion: the 6-camera perception model on fsd_npu_like cut to 4 MiB of SRAM and half its DRAM bandwidth,"
+echo "   its backbone's convolution chains run in row stripes so their feature maps stay on chip"
+for f in none auto; do
+  $tessel simulate --arch configs/arch/fsd_npu_like.json --workload perception \
+    --set sram[0].capacity_bytes=4194304 --set dram.channel_bandwidth_gb_per_s=8.532 \
+    --set schedule.fusion=$f -o "out/perception_stripes_$f.json" >/dev/null
+  python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); t=r["totals"]; s=[l["name"] for l in r["layers"] if "@r" in l["name"]]; print("  fusion %-4s: %3d layers (%3d of them stripes), %10d cycles, %6.1f MB of DRAM traffic" % (sys.argv[2], len(r["layers"]), len(s), t["cycles"], (t["dram_read_bytes"] + t["dram_write_bytes"]) / 1e6))' \
+    "out/perception_stripes_$f.json" "$f"
+done
+
+echo
 echo "== Controller cost: MobileNetV2 on edge_npu, free layer set-up vs 5 us per layer (the controller runs ahead, so only the first shows)"
 for lc in 0 5000; do
   $tessel simulate --arch configs/arch/edge_npu.json --workload mobilenet_v2 \

@@ -14,7 +14,7 @@ namespace tessel::workloads {
 namespace {
 
 bool stripeable(const Layer& l) {
-  return l.kind == LayerKind::kConv2d && l.batch == 1 && !l.scalesim_semantics && !l.output_slice &&
+  return l.kind == LayerKind::kConv2d && !l.scalesim_semantics && !l.output_slice &&
          l.input_row0 == 0 && l.out_h > 1;
 }
 
@@ -43,7 +43,7 @@ std::vector<std::vector<StripeRows>> stripe_rows(const Workload& w, const Stripe
   if (chain.empty() || striped.rows == 0) throw std::logic_error("stripe_rows: empty chain");
   for (std::size_t j = 0; j < chain.size(); ++j) {
     const Layer& l = w.layers.at(chain[j]);
-    if (l.kind != LayerKind::kConv2d || l.batch != 1 ||
+    if (l.kind != LayerKind::kConv2d ||
         (j > 0 && (l.inputs != std::vector<std::size_t>{chain[j - 1]} ||
                    w.layers[chain[j - 1]].out_h != l.in_h)))
       throw std::logic_error("stripe_rows: not a chain of convolutions: " + l.name);
@@ -147,7 +147,7 @@ std::vector<std::vector<std::size_t>> stripe_chain_candidates(const Workload& w,
         (b.residual && b.residual->producer == l))
       return std::nullopt;
     const std::uint64_t in =
-        bytes_for(a.in_h * a.input_row_elements(), layer_types(a, config).activation);
+        bytes_for(a.batch * a.in_h * a.input_row_elements(), layer_types(a, config).activation);
     if (in + output_bytes(a, config, a.out_h) <= capacity / 2) return std::nullopt;
     return r;
   };

@@ -31,10 +31,11 @@ struct StripeRows {
   std::uint64_t out0 = 0, out1 = 0, in0 = 0, in1 = 0;
 };
 
-// A chain of convolutions of batch 1 (indices into a workload, each the
-// only reader of the one before and reading nothing else), striped into
-// bands of `rows` output rows of its last member (the last band may be
-// shorter).
+// A chain of convolutions (indices into a workload, each the only reader
+// of the one before and reading nothing else), striped into bands of
+// `rows` output rows of its last member (the last band may be shorter);
+// with a batch, a band is the same rows of every image (its DRAM address
+// is the first image's: addresses are not yet laid out per image).
 struct StripedChain {
   std::vector<std::size_t> chain;
   std::uint64_t rows = 0;

@@ -1,5 +1,6 @@
 // The `auto` fusion policy: the on-chip operators after a GEMM fused into
-// its epilogue, residual adds included.
+// its epilogue, residual adds included; then, on top of the last proposal,
+// chains of convolutions in row stripes (stripes.h), as more candidates.
 //
 // A group is a GEMM-class layer G, then, each the only reader of the tensor
 // before it:
@@ -184,24 +185,27 @@ class EpilogueFusion : public IFusionPolicy {
     std::vector<std::optional<std::uint64_t>> apart(w.layers.size());
     const Proposal elementwise = propose(w, config, *mapper, false, apart);
     if (elementwise.any) out.push_back(merge_groups(w, elementwise.head, elementwise.merged));
-    // Chains of convolutions in row stripes (stripes.h), on top of the
-    // elementwise epilogues.
-    for (Fused& f : stripe_candidates(out.back(), config)) out.push_back(std::move(f));
     if (elementwise.stopped_at_norm) {
       const Proposal with_norms = propose(w, config, *mapper, true, apart);
       if (with_norms.any && with_norms.head != elementwise.head)
         out.push_back(merge_groups(w, with_norms.head, with_norms.merged));
     }
+    // Chains of convolutions in row stripes (stripes.h), on top of the
+    // epilogues of the last proposal.
+    const Fused last = out.back();
+    for (Fused& f : stripe_candidates(last, config)) out.push_back(std::move(f));
     return out;
   }
 };
 
 }  // namespace
 
-TESSEL_REGISTER_FUSION("auto",
-                       "the on-chip operators after a GEMM (an activation, softmax or norm on its "
-                       "output; a residual add and what follows it) fused into its epilogue when "
-                       "the mapping cost says it is no slower",
-                       EpilogueFusion);
+TESSEL_REGISTER_FUSION(
+    "auto",
+    "the on-chip operators after a GEMM (an activation, softmax or norm on its "
+    "output; a residual add and what follows it) fused into its epilogue when "
+    "the mapping cost says it is no slower; chains of convolutions whose feature "
+    "maps cannot stay on chip in row stripes when it says they are faster",
+    EpilogueFusion);
 
 }  // namespace tessel::workloads
