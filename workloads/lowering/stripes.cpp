@@ -2,12 +2,19 @@
 
 #include <algorithm>
 #include <bit>
+#include <map>
+#include <optional>
 #include <stdexcept>
+#include <tuple>
 
 #include <fmt/format.h>
 
+#include "arch/error.h"
 #include "workloads/lowering/layer_types.h"
+#include "workloads/lowering/mapper.h"
+#include "workloads/lowering/mapping_cost.h"
 #include "workloads/lowering/residency.h"
+#include "workloads/lowering/schedule.h"
 
 namespace tessel::workloads {
 
@@ -32,8 +39,18 @@ std::pair<std::uint64_t, std::uint64_t> window_rows(const Layer& l, std::uint64_
   return {clip(lo), clip(hi)};
 }
 
+// Member `l` on the rows `r` of one stripe (its edges left as they are).
+Layer stripe_layer(const Layer& l, const StripeRows& r, bool first_member) {
+  Layer out = l;
+  out.name = fmt::format("{}@r{}-{}", l.name, r.out0, r.out1);
+  out.input_row0 = first_member ? r.in0 : 0;
+  out.in_h = r.in1 - r.in0;
+  out.out_h = r.out1 - r.out0;
+  return out;
+}
+
 std::uint64_t output_bytes(const Layer& l, const arch::Config& config, std::uint64_t rows) {
-  return bytes_for(rows * l.output_row_elements(), layer_types(l, config).activation);
+  return bytes_for(l.batch * rows * l.output_row_elements(), layer_types(l, config).activation);
 }
 
 }  // namespace
@@ -108,15 +125,11 @@ Fused stripe_chains(const Fused& base, const std::vector<StripedChain>& chains) 
       for (std::size_t j = 0; j < c.chain.size(); ++j) {
         const std::size_t m = c.chain[j];
         const StripeRows& r = rows[s][j];
-        Layer l = w.layers[m];
-        l.name = fmt::format("{}@r{}-{}", l.name, r.out0, r.out1);
+        Layer l = stripe_layer(w.layers[m], r, j == 0);
         const bool owns_weights = !l.weights_of;
         renumber(l);
         if (j > 0) l.inputs = {previous[j - 1]};
         if (owns_weights && s > 0) l.weights_of = first[m];
-        l.input_row0 = j == 0 ? r.in0 : 0;
-        l.in_h = r.in1 - r.in0;
-        l.out_h = r.out1 - r.out0;
         if (j + 1 == c.chain.size()) {
           l.output_slice = Layer::RowSlice{s == 0 ? out.workload.layers.size() : first[m], r.out0,
                                            w.layers[m].out_h};
@@ -164,47 +177,94 @@ std::vector<std::vector<std::size_t>> stripe_chain_candidates(const Workload& w,
   return out;
 }
 
+namespace {
+
+// The largest of a stripe's live bytes between two members: a member's
+// output stripe and, after the first, the one it reads.
+std::uint64_t live_bytes(const Workload& w, const StripedChain& c, const arch::Config& config) {
+  std::uint64_t most = 0;
+  for (const auto& s : stripe_rows(w, c)) {
+    for (std::size_t j = 0; j + 1 < c.chain.size(); ++j) {
+      std::uint64_t b = output_bytes(w.layers[c.chain[j]], config, s[j].out1 - s[j].out0);
+      if (j > 0) b += output_bytes(w.layers[c.chain[j - 1]], config, s[j - 1].out1 - s[j - 1].out0);
+      most = std::max(most, b);
+    }
+  }
+  return most;
+}
+
+// Expected cycles of `c` striped, each stripe layer mapped on its own: the
+// tensors between members resident in the first `share` bytes of buffer
+// `rb` (the rest stages tiles), and the weights, with
+// schedule.weights_resident, loaded whole by the first stripe and resident
+// for the others; nullopt when some stripe layer maps nowhere.
+std::optional<std::uint64_t> striped_cycles(const Workload& w, const StripedChain& c,
+                                            const arch::Config& config, const IMapper& mapper,
+                                            int rb, std::uint64_t share) {
+  const auto& buffer = config.sram[rb];
+  std::uint64_t total = 0;
+  const auto rows = stripe_rows(w, c);
+  // Stripes of one member with the same rows in and out map alike.
+  std::map<std::tuple<std::size_t, std::uint64_t, std::uint64_t>, std::uint64_t> mapped;
+  for (std::size_t s = 0; s < rows.size(); ++s) {
+    for (std::size_t j = 0; j < c.chain.size(); ++j) {
+      const Layer& member = w.layers[c.chain[j]];
+      const StripeRows& r = rows[s][j];
+      const auto key = std::make_tuple(j, r.out1 - r.out0, r.in1 - r.in0);
+      MapContext context(config);
+      context.tile_budget_bytes[rb] = (buffer.capacity_bytes - share) / buffer.slots();
+      context.resident_buffer = rb;
+      context.input_resident = j > 0;
+      context.output_resident = j + 1 < c.chain.size();
+      const bool shared = config.schedule.weights_resident && !member.weights_of;
+      context.weight_resident = shared;
+      auto hit = mapped.find(key);
+      if (hit == mapped.end()) {
+        try {
+          hit = mapped
+                    .emplace(key,
+                             mapper.map(stripe_layer(member, r, j == 0), context).estimated_cycles)
+                    .first;
+        } catch (const InputError&) {
+          return std::nullopt;
+        }
+      }
+      total += hit->second;
+      if (shared && s == 0)
+        total += transfer_cycles(
+            config, bytes_for(member.weight_elements(), layer_types(member, config).weight));
+    }
+  }
+  return total;
+}
+
+}  // namespace
+
 std::vector<Fused> stripe_candidates(const Fused& base, const arch::Config& config) {
   const Workload& w = base.workload;
   const auto chains = stripe_chain_candidates(w, config);
   if (chains.empty()) return {};
-  const std::uint64_t capacity = config.sram[resident_buffer(config)].capacity_bytes;
-  std::vector<Fused> out;
-  std::vector<std::vector<StripedChain>> proposed;
-  for (const std::uint64_t share : {capacity, capacity / 2}) {
-    std::vector<StripedChain> striped;
-    for (const auto& chain : chains) {
-      // The largest stripe in the live bytes between two members.
-      auto live = [&](std::uint64_t rows) {
-        std::uint64_t most = 0;
-        for (const auto& s : stripe_rows(w, {chain, rows})) {
-          for (std::size_t j = 0; j + 1 < chain.size(); ++j) {
-            std::uint64_t b = output_bytes(w.layers[chain[j]], config, s[j].out1 - s[j].out0);
-            if (j > 0)
-              b += output_bytes(w.layers[chain[j - 1]], config, s[j - 1].out1 - s[j - 1].out0);
-            most = std::max(most, b);
-          }
-        }
-        return most;
-      };
-      const std::uint64_t out_h = w.layers[chain.back()].out_h;
-      std::uint64_t rows = std::bit_floor(out_h - 1);
-      while (rows > 1 && live(rows) > share) rows /= 2;
-      if (live(rows) <= share) striped.push_back({chain, rows});
+  const int rb = resident_buffer(config);
+  const std::uint64_t share = config.sram[rb].capacity_bytes / 2;
+  const auto mapper = make_mapper(config.schedule.mapper, config.source);
+  std::vector<StripedChain> striped;
+  for (const auto& chain : chains) {
+    // Apart, each member mapped on its own at the whole buffers, its
+    // tensors through DRAM (a link's tensors do not fit half the buffer).
+    std::uint64_t apart = 0;
+    for (auto m : chain) apart += map_alone(w, m, config, *mapper).estimated_cycles;
+    std::optional<std::pair<std::uint64_t, std::uint64_t>> best;  // (cycles, rows)
+    const std::uint64_t out_h = w.layers[chain.back()].out_h;
+    for (std::uint64_t rows = std::bit_floor(out_h - 1); rows >= 1; rows /= 2) {
+      const StripedChain c{chain, rows};
+      if (live_bytes(w, c, config) > share) continue;
+      const auto cycles = striped_cycles(w, c, config, *mapper, rb, share);
+      if (cycles && (!best || *cycles < best->first)) best = std::make_pair(*cycles, rows);
     }
-    if (striped.empty()) continue;
-    bool seen = false;
-    for (const auto& p : proposed) {
-      seen = seen || std::equal(p.begin(), p.end(), striped.begin(), striped.end(),
-                                [](const StripedChain& a, const StripedChain& b) {
-                                  return a.chain == b.chain && a.rows == b.rows;
-                                });
-    }
-    if (seen) continue;
-    out.push_back(stripe_chains(base, striped));
-    proposed.push_back(std::move(striped));
+    if (best && best->first < apart) striped.push_back({chain, best->second});
   }
-  return out;
+  if (striped.empty()) return {};
+  return {stripe_chains(base, striped)};
 }
 
 }  // namespace tessel::workloads

@@ -59,11 +59,13 @@ Fused stripe_chains(const Fused& base, const std::vector<StripedChain>& chains);
 std::vector<std::vector<std::size_t>> stripe_chain_candidates(const Workload& w,
                                                               const arch::Config& config);
 
-// The striped workloads the `auto` fusion policy proposes on top of `base`:
-// per share of the resident buffer (half and an eighth), every candidate
-// chain in the tallest power-of-two stripes whose tensors between members
-// (two consecutive ones live at once) fit that share. Shares that give the
-// same stripes propose one workload; none when no chain needs stripes.
+// The striped workload the `auto` fusion policy proposes on top of `base`
+// (none when no chain is expected faster striped): per candidate chain, of
+// the power-of-two stripe heights whose tensors between members (two
+// consecutive ones live at once) fit half the resident buffer, the one
+// with the lowest expected cycles, each stripe layer mapped on its own with
+// those tensors resident in that half; the chain is striped when that is
+// below its members' expected cycles mapped apart (schedule.h, map_alone).
 std::vector<Fused> stripe_candidates(const Fused& base, const arch::Config& config);
 
 }  // namespace tessel::workloads
