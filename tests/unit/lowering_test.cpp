@@ -642,6 +642,25 @@ TEST(Fusion, AStripedConvChainMatchesItsHandDerivation) {
     for (const auto& m : lowered.mappings) planned += m.dram_bytes;
     EXPECT_EQ(planned, d.read + d.written);
   }
+
+  // Two images (a batch, as the perception model's cameras): a stripe is the
+  // same rows of each, so every count doubles but the weights.
+  auto j = nlohmann::json::parse(std::ifstream(source_path("tests/data/conv_chain.json")));
+  j["batch"] = 2;
+  const auto w2 = workloads::parse_workload_json(j, "conv_chain.json");
+  EXPECT_EQ(workloads::stripe_rows(w2, chain).size(), 2u);
+  const auto lowered = workloads::lower(
+      workloads::stripe_chains(workloads::unfused(w2), {chain}).workload,
+      arch::load_config(source_path("configs/arch/edge_npu.json"), {"schedule.fusion=none"}));
+  expect_hazards_respected(lowered.trace);
+  std::uint64_t macs = 0;
+  for (const auto& i : lowered.trace.instructions) {
+    if (i.op == Opcode::kGemm) macs += i.shape.macs();
+  }
+  EXPECT_EQ(macs, 2u * (16384 + 4096 + 147456));
+  const DramBytes d = trace_dram_bytes(lowered.trace);
+  EXPECT_EQ(d.read, 2u * 10 * 128 + 256 + 2304);
+  EXPECT_EQ(d.written, 2u * 1024);
 }
 
 TEST(Fusion, OnlyAGemmsSoleReaderFusesAndNoneKeepsEveryLayer) {
