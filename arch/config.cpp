@@ -307,6 +307,7 @@ Config parse_config(const nlohmann::json& json, const std::string& source) {
         s.optional_bool("weights_resident", config.schedule.weights_resident);
     config.schedule.fusion = s.optional_string("fusion", config.schedule.fusion);
     if (config.schedule.fusion.empty()) s.fail("fusion", "must name a registered fusion policy");
+    config.schedule.stripe_rows = s.optional_uint("stripe_rows", 0, 0, 1u << 20);
     s.finish();
   }
   top.finish();

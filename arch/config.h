@@ -135,6 +135,11 @@ struct ScheduleConfig {
   // The registered fusion policy (workloads/lowering/fusion.h) that decides
   // which layers are lowered together.
   std::string fusion = "auto";
+  // 0: the fusion policy searches stripe heights (workloads/lowering/
+  // stripes.h); N: a request, every chain of convolutions runs in stripes
+  // of N output rows of its last member (an error when a stripe's tensors
+  // cannot fit the resident buffer, or when there is no chain).
+  std::uint64_t stripe_rows = 0;
 };
 
 // The controller that issues the trace's instructions to the units, in

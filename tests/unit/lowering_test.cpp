@@ -663,6 +663,45 @@ TEST(Fusion, AStripedConvChainMatchesItsHandDerivation) {
   EXPECT_EQ(d.written, 2u * 1024);
 }
 
+TEST(Fusion, AStripeRequestIsHonouredOrAClearError) {
+  // schedule.stripe_rows asks for stripes: the chain derived above, which
+  // the policy would leave apart (everything fits), runs in the requested
+  // stripes with `auto` and with `none`.
+  const auto w = workloads::load_workload(source_path("tests/data/conv_chain.json"));
+  const std::string edge = source_path("configs/arch/edge_npu.json");
+  for (const char* fusion : {"schedule.fusion=auto", "schedule.fusion=none"}) {
+    const auto lowered =
+        workloads::lower(w, arch::load_config(edge, {fusion, "schedule.stripe_rows=4"}));
+    std::vector<std::string> names;
+    for (const auto& l : lowered.workload.layers) names.push_back(l.name);
+    EXPECT_EQ(names, (std::vector<std::string>{"a@r0-5", "b@r0-4", "a@r3-8", "b@r4-8"}));
+  }
+  EXPECT_EQ(workloads::lower(w, arch::load_config(edge)).workload.layers.size(), 2u);
+  // One stripe of the wide chain's 64 rows holds a's and b's whole outputs
+  // (2 x 64 x 64 x 32 B) at once: more than a 128 KiB buffer.
+  const auto wide = workloads::load_workload(source_path("tests/data/wide_conv_chain.json"));
+  EXPECT_EQ(testing::input_error_of([&] {
+              workloads::lower(wide, arch::load_config(edge, {"sram[0].capacity_bytes=131072",
+                                                              "schedule.stripe_rows=64"}));
+            }),
+            edge +
+                ": arch.schedule.stripe_rows: 64 rows per stripe: layer \"a\": its stripe's "
+                "tensors between members need 262144 B at once in buffer \"gbuf\", which has "
+                "131072 B");
+  EXPECT_THAT(testing::input_error_of([&] {
+                workloads::lower(wide,
+                                 arch::load_config(source_path("configs/arch/gemmini_like.json"),
+                                                   {"schedule.stripe_rows=8"}));
+              }),
+              ::testing::HasSubstr("arch.schedule.stripe_rows: 8 rows per stripe: \"gemmini_like\" "
+                                   "has no buffer that holds tensors between layers"));
+  EXPECT_THAT(testing::input_error_of([&] {
+                workloads::lower(workloads::zoo::build("bert:layers=1"),
+                                 arch::load_config(edge, {"schedule.stripe_rows=8"}));
+              }),
+              ::testing::HasSubstr("workload \"bert:layers=1\" has no chain of convolutions"));
+}
+
 TEST(Fusion, OnlyAGemmsSoleReaderFusesAndNoneKeepsEveryLayer) {
   // c2 read by the add and by one more layer: it must reach a buffer of its
   // own, so nothing fuses with c2 (c1 and r1 still do). `none` never

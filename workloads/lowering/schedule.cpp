@@ -15,6 +15,7 @@
 #include "workloads/lowering/layer_types.h"
 #include "workloads/lowering/mapper.h"
 #include "workloads/lowering/mapping_cost.h"
+#include "workloads/lowering/stripes.h"
 
 namespace tessel::workloads {
 
@@ -166,10 +167,11 @@ ContextKey context_key(const MapContext& c) {
 }
 
 struct SharedMappings {
-  // The layer's group and name (stripe layers of one group differ in their
-  // rows, which their names give), its context, the resident buffer's
-  // staging budget.
-  using Key = std::tuple<std::vector<std::size_t>, std::string, ContextKey, std::uint64_t>;
+  // The layer's group and rows in and out (stripe layers of one group
+  // differ in them, stripes.h), its context, the resident buffer's staging
+  // budget.
+  using Key =
+      std::tuple<std::vector<std::size_t>, std::uint64_t, std::uint64_t, ContextKey, std::uint64_t>;
   std::map<Key, Mapping> mappings;
 };
 
@@ -311,7 +313,7 @@ class Planner {
     auto& cached = m_cache[l];
     const ContextKey flags = context_key(context);
     const SharedMappings::Key key{
-        m_groups[l], layer.name, flags,
+        m_groups[l], layer.in_h, layer.out_h, flags,
         context.resident_buffer < 0 ? 0 : context.tile_budget_bytes[context.resident_buffer]};
     if (cached && cached->first == flags) {
       const Mapping& m = cached->second;
@@ -359,6 +361,8 @@ Schedule plan_schedule(const Workload& workload, const arch::Config& config) {
   std::pair<std::uint64_t, std::uint64_t> best_cost;
   SharedMappings shared;
   for (Fused& f : fusion_candidates(workload, config)) {
+    // Requested stripes apply to every candidate (stripes.h).
+    if (config.schedule.stripe_rows > 0) f = requested_stripes(f, config);
     std::optional<Schedule> s;
     try {
       s = Planner(f.workload, f.groups, config, shared).run();

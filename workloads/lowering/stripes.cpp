@@ -143,10 +143,13 @@ Fused stripe_chains(const Fused& base, const std::vector<StripedChain>& chains) 
   return out;
 }
 
-std::vector<std::vector<std::size_t>> stripe_chain_candidates(const Workload& w,
-                                                              const arch::Config& config) {
-  const int rb = resident_buffer(config);
-  if (rb < 0) return {};
+namespace {
+
+// Maximal chains of convolutions, each the only reader of the one before
+// and reading nothing else; with `off_chip`, only links whose tensors
+// cannot stay on chip layer at a time (resident buffer `rb`).
+std::vector<std::vector<std::size_t>> conv_chains(const Workload& w, const arch::Config& config,
+                                                  int rb, bool off_chip) {
   const std::uint64_t capacity = config.sram[rb].capacity_bytes;
   const auto readers = readers_of(w);
   // Whether member l's output must leave the chip layer at a time, and the
@@ -161,7 +164,7 @@ std::vector<std::vector<std::size_t>> stripe_chain_candidates(const Workload& w,
       return std::nullopt;
     const std::uint64_t in =
         bytes_for(a.batch * a.in_h * a.input_row_elements(), layer_types(a, config).activation);
-    if (in + output_bytes(a, config, a.out_h) <= capacity / 2) return std::nullopt;
+    if (off_chip && in + output_bytes(a, config, a.out_h) <= capacity / 2) return std::nullopt;
     return r;
   };
   std::vector<std::vector<std::size_t>> out;
@@ -175,6 +178,15 @@ std::vector<std::vector<std::size_t>> stripe_chain_candidates(const Workload& w,
     out.push_back(std::move(chain));
   }
   return out;
+}
+
+}  // namespace
+
+std::vector<std::vector<std::size_t>> stripe_chain_candidates(const Workload& w,
+                                                              const arch::Config& config) {
+  const int rb = resident_buffer(config);
+  if (rb < 0) return {};
+  return conv_chains(w, config, rb, true);
 }
 
 namespace {
@@ -265,6 +277,40 @@ std::vector<Fused> stripe_candidates(const Fused& base, const arch::Config& conf
   }
   if (striped.empty()) return {};
   return {stripe_chains(base, striped)};
+}
+
+Fused requested_stripes(const Fused& candidate, const arch::Config& config) {
+  const std::uint64_t rows = config.schedule.stripe_rows;
+  const Workload& w = candidate.workload;
+  auto fail = [&](const std::string& what) {
+    throw InputError(fmt::format("{}: arch.schedule.stripe_rows: {} rows per stripe: {}",
+                                 config.source, rows, what));
+  };
+  const int rb = resident_buffer(config);
+  if (rb < 0)
+    fail(
+        fmt::format("\"{}\" has no buffer that holds tensors between layers (docs/mapping.md, "
+                    "residency), so stripes cannot stay on chip",
+                    config.name));
+  const auto chains = conv_chains(w, config, rb, false);
+  if (chains.empty())
+    fail(
+        fmt::format("workload \"{}\" has no chain of convolutions to stripe (each the only "
+                    "reader of the one before)",
+                    w.name));
+  std::vector<StripedChain> striped;
+  const auto& buffer = config.sram[rb];
+  for (const auto& chain : chains) {
+    const StripedChain c{chain, std::min(rows, w.layers[chain.back()].out_h)};
+    const std::uint64_t need = live_bytes(w, c, config);
+    if (need > buffer.capacity_bytes)
+      fail(
+          fmt::format("layer \"{}\": its stripe's tensors between members need {} B at once in "
+                      "buffer \"{}\", which has {} B",
+                      w.layers[chain.front()].name, need, buffer.name, buffer.capacity_bytes));
+    striped.push_back(c);
+  }
+  return stripe_chains(candidate, striped);
 }
 
 }  // namespace tessel::workloads

@@ -68,4 +68,14 @@ std::vector<std::vector<std::size_t>> stripe_chain_candidates(const Workload& w,
 // below its members' expected cycles mapped apart (schedule.h, map_alone).
 std::vector<Fused> stripe_candidates(const Fused& base, const arch::Config& config);
 
+// `candidate` with the stripes `schedule.stripe_rows` requests: every chain
+// of convolutions (each the only reader of the one before, whether or not
+// its tensors could stay on chip) in stripes of that many output rows of
+// its last member (all of them when it has fewer). Throws InputError naming
+// arch.schedule.stripe_rows when the config has no resident buffer, the
+// workload no chain, or a stripe's tensors between members exceed the
+// resident buffer (naming the chain's first layer, the buffer, the bytes
+// needed and available).
+Fused requested_stripes(const Fused& candidate, const arch::Config& config);
+
 }  // namespace tessel::workloads

@@ -191,9 +191,12 @@ class EpilogueFusion : public IFusionPolicy {
         out.push_back(merge_groups(w, with_norms.head, with_norms.merged));
     }
     // Chains of convolutions in row stripes (stripes.h), on top of the
-    // epilogues of the last proposal.
-    const Fused last = out.back();
-    for (Fused& f : stripe_candidates(last, config)) out.push_back(std::move(f));
+    // epilogues of the last proposal, unless stripes are requested
+    // (schedule.stripe_rows, which the schedule applies to every candidate).
+    if (config.schedule.stripe_rows == 0) {
+      const Fused last = out.back();
+      for (Fused& f : stripe_candidates(last, config)) out.push_back(std::move(f));
+    }
     return out;
   }
 };
