@@ -146,6 +146,21 @@ double store_ahead(const StepKind& s, const DmaWork& d) {
   return s.epilogue_cycles > 0 ? 0.0 : d.store_stream;
 }
 
+// The chain from a step's GEMM until its output slots can take the tile of
+// the step two later. Without MOVEs out (the array's output buffer is the
+// first on the output path), the slot waits for the epilogue and the store.
+// With them, the array's slot is free once the MOVE out has read it, and
+// the outer buffer's slot, which that MOVE writes, once the store two steps
+// before has read it: each slot's chain on its own.
+double output_slot_chain(const StepKind& s, const DmaWork& d) {
+  if (!s.store_chain) return 0;
+  const double c = static_cast<double>(s.compute_cycles);
+  const double store = d.store_stream + d.store_serial;
+  if (s.out_move_cycles <= 0 || s.stores <= 0)
+    return c + s.epilogue_cycles + s.out_move_cycles + store;
+  return std::max(c + s.epilogue_cycles + s.out_move_cycles, s.out_move_cycles + store);
+}
+
 bool two_steps_in_flight(const arch::Config& config, const StepKind& s) {
   return static_cast<double>(config.dma.channels) * config.dma.max_outstanding >=
          2 * std::ceil(s.transfers);
@@ -161,19 +176,16 @@ double step_cycles(const arch::Config& config, const StepKind& s) {
   if (!two_steps_in_flight(config, s))
     return std::max({c, v, s.min_cycles,
                      d.load_stream + d.load_serial + moves + d.store_stream + d.store_serial});
-  const double store_chain = s.store_chain ? c + v + moves + d.store_stream + d.store_serial : 0;
   return std::max({c, v, s.min_cycles, d.load_stream + d.store_stream,
-                   (c + store_ahead(s, d) + d.load_stream + d.load_serial) / 2, store_chain / 2});
+                   (c + store_ahead(s, d) + d.load_stream + d.load_serial) / 2,
+                   output_slot_chain(s, d) / 2});
 }
 
 double slot_chain_cycles(const arch::Config& config, const StepKind& s) {
   if (!two_steps_in_flight(config, s)) return 0;
   const DmaWork d = dma_work(config, s);
   const double c = static_cast<double>(s.compute_cycles);
-  return std::max(c + store_ahead(s, d) + d.load_stream + d.load_serial,
-                  s.store_chain
-                      ? c + s.epilogue_cycles + s.out_move_cycles + d.store_stream + d.store_serial
-                      : 0);
+  return std::max(c + store_ahead(s, d) + d.load_stream + d.load_serial, output_slot_chain(s, d));
 }
 
 std::uint64_t estimated_cycles(const arch::Config& config, const std::vector<StepKind>& steps,
