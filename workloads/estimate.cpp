@@ -166,23 +166,24 @@ Estimate estimate(const Workload& workload, const arch::Config& config) {
     add_layer_actions(e.actions, l, t, le, config, paths, resident);
     e.layers.push_back(le);
   }
-  // The controller (docs/config.md, "controller") issues the first
-  // instruction after its layer's set-up and issue cost, and instruction i
-  // no sooner than the set-up of every layer begun by then: the network
-  // starts that late, and its last layer no sooner than after every layer's
-  // set-up. (The per-instruction issue cost beyond the first is not priced:
-  // the mappings do not count instructions.)
-  if (!e.layers.empty()) {
-    const Cycles launch(config.controller.layer_cycles + config.controller.issue_cycles);
-    e.layers.front().cycles += launch;
-    e.cycles += launch;
-    const Cycles all_set_up =
-        Cycles(config.controller.layer_cycles) * e.layers.size() + e.layers.back().cycles;
-    if (all_set_up > e.cycles) {
-      e.layers.back().cycles += all_set_up - e.cycles;
-      e.cycles = all_set_up;
-    }
+  // The controller (docs/config.md, "controller"; sim/sequencer.h) issues
+  // in program order and runs ahead of the units: instruction i is issued
+  // after the set-up of every layer begun by then and the issue cost of
+  // every instruction before it. So a layer starts no sooner than its first
+  // instruction is issued, and ends no sooner than its last (its barrier).
+  Cycles issued, end;
+  const Cycles per_instruction(config.controller.issue_cycles);
+  for (std::size_t l = 0; l < e.layers.size(); ++l) {
+    issued += Cycles(config.controller.layer_cycles);
+    const std::uint64_t instructions =
+        std::max<std::uint64_t>(schedule.mappings[l].instructions, 1);
+    const Cycles start = max(end, issued);
+    issued += per_instruction * instructions;
+    const Cycles finish = max(start + e.layers[l].cycles, issued - per_instruction);
+    e.layers[l].cycles = finish - end;
+    end = finish;
   }
+  e.cycles = end;
   e.latency_ms = static_cast<double>(e.cycles.count()) / (config.clock_mhz * 1e3);
   return e;
 }

@@ -352,9 +352,14 @@ TEST(Mapper, PlannedDramBytesAreTheTraces) {
           EXPECT_EQ(read, actions[l].dram_read_bytes);
           EXPECT_EQ(written, actions[l].dram_write_bytes);
         }
+        // And its instruction count (what the controller issues), per layer.
+        std::vector<std::uint64_t> instructions(lowered.workload.layers.size(), 0);
+        for (const auto& i : lowered.trace.instructions) ++instructions.at(i.layer);
         for (std::size_t l = 0; l < lowered.workload.layers.size(); ++l) {
           EXPECT_EQ(lowered.mappings[l].dram_bytes,
                     actions[l].dram_read_bytes + actions[l].dram_write_bytes)
+              << lowered.workload.layers[l].name;
+          EXPECT_EQ(lowered.mappings[l].instructions, instructions[l])
               << lowered.workload.layers[l].name;
         }
       }
@@ -638,9 +643,13 @@ TEST(Fusion, AStripedConvChainMatchesItsHandDerivation) {
       EXPECT_EQ(d.read, 10u * 128 + 10 * 128 + 2 * (256 + 2304));
       EXPECT_EQ(d.written, 10u * 128 + 1024);
     }
-    std::uint64_t planned = 0;
-    for (const auto& m : lowered.mappings) planned += m.dram_bytes;
+    std::uint64_t planned = 0, planned_instructions = 0;
+    for (const auto& m : lowered.mappings) {
+      planned += m.dram_bytes;
+      planned_instructions += m.instructions;
+    }
     EXPECT_EQ(planned, d.read + d.written);
+    EXPECT_EQ(planned_instructions, lowered.trace.instructions.size());
   }
 
   // Two images (a batch, as the perception model's cameras): a stripe is the

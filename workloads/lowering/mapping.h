@@ -41,6 +41,9 @@ struct Mapping {
   // MOVEs out): the array is done with both weight slots and the DRAM bus
   // is free, so the next layer's first weight tiles load then.
   std::uint64_t tail_bus_free_cycles = 0;
+  // The instructions the emitter emits for the layer, its barrier included
+  // (mapping_cost.h, instruction_count): what the controller issues.
+  std::uint64_t instructions = 0;
 };
 
 }  // namespace tessel::workloads

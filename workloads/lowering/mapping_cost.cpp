@@ -284,4 +284,46 @@ std::uint64_t drain_cycles(const MapContext& context, std::uint64_t output_tile_
   return moves + (to_dram ? transfer_cycles(context.config, output_tile_bytes) : 0);
 }
 
+namespace {
+
+// How often a tile key that depends on the loop dimensions `dims` changes
+// over the nest `order` (outermost first): the product of the tile counts
+// from the outermost loop down to the innermost dimension of `dims` that
+// iterates; 1 when none does (the tile is loaded once).
+std::uint64_t key_changes(std::string_view order, const Extents& count, std::string_view dims) {
+  std::uint64_t product = 1, changes = 1;
+  for (char d : order) {
+    if (count.of(d) <= 1) continue;
+    product *= count.of(d);
+    if (dims.find(d) != std::string_view::npos) changes = product;
+  }
+  return changes;
+}
+
+}  // namespace
+
+std::uint64_t instruction_count(const Layer& layer, const Mapping& m, const MapContext& context) {
+  const arch::GemmShape g = layer.gemm();
+  const Extents count{ceil_div(g.m, m.tm), ceil_div(g.n, m.tn), ceil_div(g.k, m.tk)};
+  const std::uint64_t ng = ceil_div(g.batch, m.tg);
+  const std::uint64_t steps = ng * count.m * count.n * count.k;
+  const std::uint64_t out_tiles = ng * count.m * count.n;
+  auto chain = [&](arch::Operand op) {  // a LOAD (or in-place read), then the MOVEs inwards
+    const std::uint64_t len = context.path_length[static_cast<int>(op)];
+    return context.resident(op) ? len - 1 : len;
+  };
+  std::uint64_t n = 1 + steps;  // the barrier, the GEMMs
+  n += ng * key_changes(m.order, count, "mk") * chain(arch::Operand::kInput);
+  n += ng * key_changes(m.order, count, "kn") * chain(arch::Operand::kWeight);
+  n += out_tiles * layer.epilogue(1, 1).size();
+  if (layer.residual && !context.residual_resident) n += out_tiles;
+  const std::uint64_t out_len = context.path_length[static_cast<int>(arch::Operand::kOutput)];
+  if (context.output_resident && out_len == 1) return n;  // accumulated in place
+  const bool k_inner = m.order[2] == 'k';
+  // MOVEs out, then the STORE or the write into the resident tensor.
+  n += (k_inner ? out_tiles : steps) * (context.output_resident ? out_len - 1 : out_len);
+  if (!k_inner) n += (steps - out_tiles) * chain(arch::Operand::kOutput);  // partial sums back
+  return n;
+}
+
 }  // namespace tessel::workloads

@@ -195,4 +195,16 @@ std::uint64_t prefetched_cycles(const MapContext& context, const TileBytes& firs
 std::uint64_t drain_cycles(const MapContext& context, std::uint64_t output_tile_bytes,
                            bool to_dram);
 
+// The instructions the emitter (lower.h) emits for an array layer mapped
+// as `mapping` under `context`'s residency flags, its barrier included:
+// per tile of each operand the loop nest loads (its key changing, as
+// reuse_factors counts), its LOAD or in-place read and the MOVEs along its
+// path; per step one GEMM; per finished output tile its epilogue's VECTORs,
+// a residual tile's LOAD unless resident, and its MOVEs and STORE (or its
+// write into the resident tensor); with k not innermost, each step's
+// partial sums stored and loaded back. Not the LOAD of resident shared
+// weights, which their owner adds.
+std::uint64_t instruction_count(const Layer& layer, const Mapping& mapping,
+                                const MapContext& context);
+
 }  // namespace tessel::workloads

@@ -53,6 +53,7 @@ Mapping map_rows(std::size_t index, const Layer& layer, const LayerTypes& types,
                  const MapContext& context, const Residency& residency) {
   Mapping plan;
   plan.order = "-";
+  plan.instructions = 1;  // the barrier
   const auto shape = rows_shape(layer);
   if (!shape) return plan;
   const int vb = static_cast<int>(context.config.vector.buffer);
@@ -123,6 +124,12 @@ Mapping map_rows(std::size_t index, const Layer& layer, const LayerTypes& types,
     }
   }
   const std::uint64_t tiles = ceil_div(rows, tr);
+  // Per tile (lower.cpp): the staged inputs' LOADs (none for a pure move
+  // into a resident output, which reads DRAM straight into it), then the
+  // VECTOR and its STORE (none into a resident output), or the move.
+  const bool computes = shape->computes;
+  plan.instructions += tiles * ((computes || !out_resident ? staged_inputs : 0) +
+                                (computes ? 1 + (out_resident ? 0 : 1) : 1));
   const std::uint64_t in_bytes = ceil_div(tile_in(rows), shape->inputs) * staged_inputs;
   plan.dram_write_bytes = out_resident ? 0 : tile_out(rows);
   plan.dram_bytes = in_bytes + plan.dram_write_bytes;
@@ -290,11 +297,13 @@ class Planner {
         layer.residual && residency.resident(residency.tensor_of[layer.residual->producer]);
     if (!layer.on_array()) return map_rows(l, layer, m_types[l], context, residency);
     Mapping m = map_gemm(l, context);
+    m.instructions = instruction_count(layer, m, context);
     // The owner of resident shared weights loads them whole, before its
     // first tile and overlapped with nothing.
     if (weights && residency.weight_owner[l] == l) {
       m.dram_bytes += weights->bytes;
       m.estimated_cycles += transfer_cycles(m_config, weights->bytes);
+      ++m.instructions;
     }
     return m;
   }
