@@ -175,7 +175,8 @@ double step_cycles(const arch::Config& config, const StepKind& s) {
   const double moves = s.out_move_cycles;
   if (!two_steps_in_flight(config, s))
     return std::max({c, v, s.min_cycles,
-                     d.load_stream + d.load_serial + moves + d.store_stream + d.store_serial});
+                     d.load_stream + d.load_serial + moves + d.store_stream + d.store_serial,
+                     output_slot_chain(s, d) / 2});
   return std::max({c, v, s.min_cycles, d.load_stream + d.store_stream,
                    (c + store_ahead(s, d) + d.load_stream + d.load_serial) / 2,
                    output_slot_chain(s, d) / 2});
