@@ -198,11 +198,11 @@ TEST(Properties, TheChosenPlanSimulatesNoSlowerThanTheBestRejected) {
   // layer at a time) on every preset: the chosen mapping, and the three the
   // mapper ranked next plus every seventh of the rest (at most five), each
   // lowered and simulated. The aim is the chosen one within 1% of the best
-  // of them. Measured: 80 of 85 samples are; the other 5 are 1.1-10%
+  // of them. Measured: 82 of 85 samples are; the other 3 are 1.1-4.3%
   // slower. The cost model misprices a few plans, mostly on eyeriss_like
-  // (one DMA channel): ResNet-50 layer1.0.conv1's 49-row tiles are expected
-  // at 237,857 cycles and simulate 282,064, against 256,220 for the 196-row
-  // tiles it rejected. The test holds what is measured.
+  // (one DMA channel): MobileNetV2's conv_stem in 196-row tiles is expected
+  // at 411,669 cycles and simulates 437,243, against 419,343 for the 49-row
+  // tiles it rejected (expected 434,917). The test holds what is measured.
   const char* models[] = {"resnet50", "mobilenet_v2", "bert:layers=1", "gpt:mode=decode,layers=1"};
   int checked = 0, within_1pct = 0;
   for (const char* preset : kPresets) {
@@ -252,7 +252,7 @@ TEST(Properties, TheChosenPlanSimulatesNoSlowerThanTheBestRejected) {
           }
         }
         if (chosen <= 1.01 * static_cast<double>(best)) ++within_1pct;
-        EXPECT_LE(static_cast<double>(chosen), 1.12 * static_cast<double>(best))
+        EXPECT_LE(static_cast<double>(chosen), 1.05 * static_cast<double>(best))
             << preset << " " << model << " " << layer.name << ": chosen "
             << fmt::format("{}x{}x{}x{} {} (expected {})", ranked[0].tm, ranked[0].tn, ranked[0].tk,
                            ranked[0].tg, ranked[0].order, ranked[0].estimated_cycles)
@@ -262,7 +262,7 @@ TEST(Properties, TheChosenPlanSimulatesNoSlowerThanTheBestRejected) {
     }
   }
   EXPECT_GE(checked, 60);
-  EXPECT_GE(within_1pct, checked * 90 / 100) << within_1pct << " of " << checked << " within 1%";
+  EXPECT_GE(within_1pct, checked * 95 / 100) << within_1pct << " of " << checked << " within 1%";
 }
 
 }  // namespace
