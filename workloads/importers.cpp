@@ -312,8 +312,15 @@ Workload parse_scalesim_csv(const std::string& file) {
   bool header_seen = false;
   while (std::getline(in, line)) {
     ++number;
-    const auto cells = split_csv(line);
+    auto cells = split_csv(line);
     if (cells.empty()) continue;
+    // SCALE-Sim reads a row up to its last comma (`row.split(',')[:-1]`), so
+    // whatever follows the last comma past the strides (a "#dw" note) is not
+    // part of the row.
+    const std::size_t columns = header_seen && !gemm_form ? 9 : 5;
+    if (header_seen && cells.size() > columns - 1 &&
+        cells.back().find_first_not_of("0123456789") != std::string::npos)
+      cells.pop_back();
     if (!header_seen) {
       header_seen = true;
       if (cells.size() >= 4 && lower(cells[1]) == "m" && lower(cells[2]) == "n" &&

@@ -97,6 +97,26 @@ TEST(Workloads, ScaleSimDepthwiseByName) {
   EXPECT_EQ(w.layers[0].macs(), 8u * 8 * 9 * 32);
 }
 
+TEST(Workloads, ScaleSimIgnoresANoteAfterTheLastComma) {
+  // SCALE-Sim's own mobilnet_4k.csv marks its depthwise rows "1,#dw":
+  // SCALE-Sim reads a row up to its last comma, so the note is not a
+  // column. A row without its strides is still an error.
+  const std::string path = ::testing::TempDir() + "/note.csv";
+  std::ofstream(path) << "Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, "
+                         "Channels, Num Filter, Strides,\nConv2_dw, 10, 10, 3, 3, 1, 1, 1,#dw\n"
+                         "Conv3, 8, 8, 1, 1, 32, 64, 2, 1,# strides 2 x 1\n";
+  const auto w = workloads::load_workload(path);
+  ASSERT_EQ(w.layers.size(), 2u);
+  EXPECT_EQ(w.layers[0].macs(), 8u * 8 * 9);
+  EXPECT_EQ(w.layers[1].stride_h, 2u);
+  EXPECT_EQ(w.layers[1].stride_w, 1u);
+  const std::string bad = ::testing::TempDir() + "/nostride.csv";
+  std::ofstream(bad) << "Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, "
+                        "Channels, Num Filter, Strides,\nConv1, 10, 10, 3, 3, 1, 1,#dw\n";
+  EXPECT_THAT(testing::input_error_of([&] { workloads::load_workload(bad); }),
+              ::testing::HasSubstr(":2: column 8: expected an integer"));
+}
+
 std::string error_of(const std::string& text, const std::string& ext) {
   const std::string path = ::testing::TempDir() + "/w" + ext;
   std::ofstream(path) << text;
