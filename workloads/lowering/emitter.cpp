@@ -37,6 +37,10 @@ std::uint32_t Emitter::next_slot(int buffer, Role role) {
   return s;
 }
 
+void Emitter::align_slots(int buffer, Role a, Role b) {
+  m_slot[{buffer, a.value()}] = m_slot[{buffer, b.value()}];
+}
+
 void Emitter::read_deps(Location at, Role role, std::vector<std::uint32_t>& deps,
                         std::uint64_t tile) {
   auto& h = m_hazard[key(at, role, tile)];

@@ -54,6 +54,10 @@ class Emitter {
 
   // Next slot of `buffer` for `role` (alternates when double buffered).
   std::uint32_t next_slot(int buffer, Role role);
+  // `a`'s next tile in `buffer` takes the slot `b`'s next tile will (so a
+  // step's tiles of both share one slot, and the next step's loads go to
+  // the other slot's port, not to the one the step's GEMM reads).
+  void align_slots(int buffer, Role a, Role b);
 
   // Dependencies of reading / writing a location; call before emit().
   // `tile` tells tiles of a resident region apart (ignored for staging).

@@ -267,6 +267,14 @@ class Lowerer {
     std::map<std::tuple<std::uint64_t, std::uint64_t, std::uint64_t>, std::uint32_t> partial_store;
     Location in_loc, w_loc, out_loc;
     const int ob = static_cast<int>(m_out_path.back());
+    // A buffer that stages both operands holds each step's input and weight
+    // tiles in one slot (ping-pong halves): the layer's first ones start in
+    // the same slot, so while a step's GEMM reads one slot's port the next
+    // step's loads fill the other's (they stay together while both change
+    // every step).
+    for (auto b : m_in_path)
+      if (std::find(m_w_path.begin(), m_w_path.end(), b) != m_w_path.end())
+        m_em.align_slots(static_cast<int>(b), Operand::kInput, Operand::kWeight);
 
     for (std::uint64_t gi = 0; gi < ng; ++gi) {
       const std::uint64_t g0 = gi * plan.tg, tg = std::min(plan.tg, g.batch - g0);
