@@ -83,7 +83,7 @@ std::vector<std::vector<StripeRows>> stripe_rows(const Workload& w, const Stripe
 Fused stripe_chains(const Fused& base, const std::vector<StripedChain>& chains) {
   const Workload& w = base.workload;
   const std::size_t n = w.layers.size();
-  // Per layer: its chain, and whether it is a chain's last member.
+  // Per layer: the index of its chain, or -1.
   std::vector<int> chain_of(n, -1);
   for (std::size_t c = 0; c < chains.size(); ++c) {
     for (auto l : chains[c].chain) {
@@ -223,15 +223,15 @@ std::optional<std::uint64_t> striped_cycles(const Workload& w, const StripedChai
       const Layer& member = w.layers[c.chain[j]];
       const StripeRows& r = rows[s][j];
       const auto key = std::make_tuple(j, r.out1 - r.out0, r.in1 - r.in0);
-      MapContext context(config);
-      context.tile_budget_bytes[rb] = (buffer.capacity_bytes - share) / buffer.slots();
-      context.resident_buffer = rb;
-      context.input_resident = j > 0;
-      context.output_resident = j + 1 < c.chain.size();
       const bool shared = config.schedule.weights_resident && !member.weights_of;
-      context.weight_resident = shared;
       auto hit = mapped.find(key);
       if (hit == mapped.end()) {
+        MapContext context(config);
+        context.tile_budget_bytes[rb] = (buffer.capacity_bytes - share) / buffer.slots();
+        context.resident_buffer = rb;
+        context.input_resident = j > 0;
+        context.output_resident = j + 1 < c.chain.size();
+        context.weight_resident = shared;
         try {
           hit = mapped
                     .emplace(key,
