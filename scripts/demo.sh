@@ -32,24 +32,28 @@ for p in serial overlapped; do
 done
 
 echo
+# fusion_run NAME ARCH WORKLOAD [--set ...]: simulate with fusion none and
+# auto, and print each one's layers (and how many are row stripes), cycles
+# and DRAM traffic.
+fusion_run() {
+  local name="$1" arch="$2" workload="$3"
+  shift 3
+  for f in none auto; do
+    $tessel simulate --arch "$arch" --workload "$workload" "$@" --set schedule.fusion=$f \
+      -o "out/${name}_$f.json" >/dev/null
+    python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); t=r["totals"]; s=sum("@r" in l["name"] for l in r["layers"]); print("  fusion %-4s: %3d layers (%3d of them stripes), %10d cycles, %6.1f MB of DRAM traffic" % (sys.argv[2], len(r["layers"]), s, t["cycles"], (t["dram_read_bytes"] + t["dram_write_bytes"]) / 1e6))' \
+      "out/${name}_$f.json" "$f"
+  done
+}
+
 echo "== Layer fusion (schedule.fusion): ResNet-50 on edge_npu, residual adds and their ReLUs fused into the convolution before them"
-for f in none auto; do
-  $tessel simulate --arch configs/arch/edge_npu.json --workload resnet50 \
-    --set schedule.fusion=$f -o "out/resnet50_fusion_$f.json" >/dev/null
-  python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); t=r["totals"]; print("  fusion %-4s: %3d layers, %10d cycles, %5.1f MB of DRAM traffic" % (sys.argv[2], len(r["layers"]), t["cycles"], (t["dram_read_bytes"] + t["dram_write_bytes"]) / 1e6))' \
-    "out/resnet50_fusion_$f.json" "$f"
-done
+fusion_run resnet50_fusion configs/arch/edge_npu.json resnet50
 
 echo
 echo "== Stripe fusion: the 6-camera perception model on fsd_npu_like cut to 4 MiB of SRAM and half its DRAM bandwidth,"
 echo "   its backbone's convolution chains run in row stripes so their feature maps stay on chip"
-for f in none auto; do
-  $tessel simulate --arch configs/arch/fsd_npu_like.json --workload perception \
-    --set sram[0].capacity_bytes=4194304 --set dram.channel_bandwidth_gb_per_s=8.532 \
-    --set schedule.fusion=$f -o "out/perception_stripes_$f.json" >/dev/null
-  python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); t=r["totals"]; s=[l["name"] for l in r["layers"] if "@r" in l["name"]]; print("  fusion %-4s: %3d layers (%3d of them stripes), %10d cycles, %6.1f MB of DRAM traffic" % (sys.argv[2], len(r["layers"]), len(s), t["cycles"], (t["dram_read_bytes"] + t["dram_write_bytes"]) / 1e6))' \
-    "out/perception_stripes_$f.json" "$f"
-done
+fusion_run perception_stripes configs/arch/fsd_npu_like.json perception \
+  --set sram[0].capacity_bytes=4194304 --set dram.channel_bandwidth_gb_per_s=8.532
 
 echo
 echo "== Controller cost: MobileNetV2 on edge_npu, free layer set-up vs 5 us per layer (the controller runs ahead, so only the first shows)"
