@@ -78,6 +78,9 @@ struct Layer {
   struct Residual {
     std::size_t producer = 0;
     std::vector<arch::VectorWork> after;
+    // The row of `producer`'s tensor where this layer's output rows start
+    // (a stripe of a striped chain, stripes.h; 0 otherwise).
+    std::uint64_t row0 = 0;
   };
   std::optional<Residual> residual;
 

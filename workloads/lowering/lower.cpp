@@ -242,11 +242,8 @@ class Lowerer {
     if (layer.residual) {
       res_home = home(layer.residual->producer);
       // The skip tensor's rows that match this layer's output rows.
-      res_base =
-          tensor_base(layer.residual->producer) +
-          (layer.output_slice
-               ? bytes_for(layer.output_slice->row0 * layer.output_row_elements(), types.activation)
-               : 0);
+      res_base = tensor_base(layer.residual->producer) +
+                 bytes_for(layer.residual->row0 * layer.output_row_elements(), types.activation);
       res_after = {m_barrier[layer.residual->producer]};
     }
     const int vb = static_cast<int>(m_config.vector.buffer);

@@ -129,6 +129,7 @@ Fused stripe_chains(const Fused& base, const std::vector<StripedChain>& chains) 
         const bool owns_weights = !l.weights_of;
         renumber(l);
         if (j > 0) l.inputs = {previous[j - 1]};
+        if (l.residual) l.residual->row0 = r.out0;  // of the skip tensor, whole
         if (owns_weights && s > 0) l.weights_of = first[m];
         if (j + 1 == c.chain.size()) {
           l.output_slice = Layer::RowSlice{s == 0 ? out.workload.layers.size() : first[m], r.out0,
