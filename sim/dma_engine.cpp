@@ -14,7 +14,8 @@ DmaEngine::DmaEngine(sc_core::sc_module_name name, const arch::DmaConfig& config
       m_sequencer(sequencer),
       m_dram(dram),
       m_buffers(std::move(buffers)),
-      m_channels(config.channels) {
+      m_channels(config.channels),
+      m_channel_of(sequencer.instruction_count(), 0) {
   SC_THREAD(run);
   SC_METHOD(retire);
   sensitive << m_done_event;
@@ -115,7 +116,7 @@ void DmaEngine::issue(std::uint32_t id, Channel& channel, Cycles now) {
   }
   channel.free_at = done - latency;
   channel.last_cause = cause;
-  m_channel_of[id] = static_cast<std::uint32_t>(&channel - m_channels.data());
+  m_channel_of[id] = static_cast<std::uint16_t>(&channel - m_channels.data());
   channel.outstanding.insert(done);
   m_busy += channel.free_at - now;
   ++m_transfers;

@@ -32,8 +32,9 @@ class DmaEngine : public sc_core::sc_module, public ExecutionUnit {
   void accept(std::uint32_t id) override;
 
   std::uint64_t transfers() const { return m_transfers; }
-  // The channel each transfer ran on (by instruction id; absent: not a transfer).
-  const std::map<std::uint32_t, std::uint32_t>& channel_of() const { return m_channel_of; }
+  // The channel each transfer ran on (indexed by instruction id; 0 for
+  // instructions that are not transfers).
+  const std::vector<std::uint16_t>& channel_of() const { return m_channel_of; }
   Cycles busy_cycles() const { return m_busy; }  // summed over channels
 
  private:
@@ -66,7 +67,7 @@ class DmaEngine : public sc_core::sc_module, public ExecutionUnit {
   sc_core::sc_event m_wake;
   sc_core::sc_event_queue m_done_event;
   std::uint64_t m_transfers = 0;
-  std::map<std::uint32_t, std::uint32_t> m_channel_of;
+  std::vector<std::uint16_t> m_channel_of;  // per instruction: at most 256 channels
   Cycles m_busy;
 };
 

@@ -45,6 +45,7 @@ class Sequencer : public sc_core::sc_module {
   const workloads::Instruction& instruction(std::uint32_t id) const {
     return m_trace.instructions[id];
   }
+  std::size_t instruction_count() const { return m_trace.instructions.size(); }
   // What the last dependency to complete was bounded by.
   Cause ready_cause(std::uint32_t id) const { return m_ready_cause[id]; }
   Cycles completed_at(std::uint32_t id) const { return m_completed_at[id]; }

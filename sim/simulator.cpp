@@ -234,7 +234,7 @@ SimResult simulate(const arch::Config& config, const workloads::Trace& trace,
         case Opcode::kStore:
         case Opcode::kMove:
           r.timeline.push_back(
-              {fmt::format("dma ch{}", dma.channel_of().at(inst.id)),
+              {fmt::format("dma ch{}", dma.channel_of()[inst.id]),
                fmt::format("{} {}", workloads::to_string(inst.op),
                            inst.residual ? "residual" : arch::to_string(inst.operand)),
                start, end, inst.layer});

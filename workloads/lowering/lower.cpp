@@ -43,6 +43,12 @@ class Lowerer {
     m_out.workload = std::move(schedule.workload);
     m_out.groups = std::move(schedule.groups);
     m_out.mappings = std::move(schedule.mappings);
+    // Each mapping counts its instructions exactly (mapping_cost.h), so the
+    // trace is allocated once, not regrown (which held up to three times
+    // its size at once).
+    std::uint64_t instructions = 0;
+    for (const Mapping& m : m_out.mappings) instructions += m.instructions;
+    m_out.trace.instructions.reserve(instructions);
     m_out.residency = std::move(schedule.residency);
     const Workload& workload = m_out.workload;
     m_out.trace.workload = workload.name;
