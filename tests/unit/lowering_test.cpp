@@ -672,6 +672,48 @@ TEST(Fusion, AStripedConvChainMatchesItsHandDerivation) {
   EXPECT_EQ(d.written, 2u * 1024);
 }
 
+TEST(Fusion, AStripedIdentityBlockReadsItsSkipFromTheStripe) {
+  // tests/data/conv_chain.json's a (1x1) and b (3x3, padding 1), then c, a
+  // 1x1 conv of b whose fused residual add reads a's output: a's tensor is
+  // read by b and by c's add, an identity block. In stripes of 4 rows of c:
+  //  - stripe 0: c rows 0-3 <- b rows 0-3 <- a rows 0-4 (b's halo);
+  //  - stripe 1: c rows 4-7 <- b rows 4-7 <- a rows 3-7, so c's add reads
+  //    a's stripe from its row 1 (row 4 of the whole), in place.
+  // DRAM: the input's rows 0-4 and 3-7 (10 x 128 B), each weight once (256,
+  // 2,304 and 256 B), c's output once (1,024 B); a's and b's stripes stay
+  // on chip, and so does every skip tile c's add reads.
+  auto w = workloads::load_workload(source_path("tests/data/conv_chain.json"));
+  workloads::Layer c = w.layers[0];
+  c.name = "c";
+  c.inputs = {1};
+  c.residual = workloads::Layer::Residual{0, {}};
+  w.layers.push_back(c);
+  const workloads::StripedChain chain{{0, 1, 2}, 4};
+  const auto rows = workloads::stripe_rows(w, chain);
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[1][0].out0, 3u);
+  EXPECT_EQ(rows[1][2].out0, 4u);
+  const auto striped = workloads::stripe_chains(workloads::unfused(w), {chain});
+  const auto& L = striped.workload.layers;
+  ASSERT_EQ(L.size(), 6u);
+  EXPECT_EQ(L[5].name, "c@r4-8");
+  ASSERT_TRUE(L[5].residual);
+  EXPECT_EQ(L[5].residual->producer, 3u);  // a@r3-8
+  EXPECT_EQ(L[5].residual->row0, 1u);
+  EXPECT_EQ(L[2].residual->producer, 0u);  // a@r0-5
+  EXPECT_EQ(L[2].residual->row0, 0u);
+  const auto config =
+      arch::load_config(source_path("configs/arch/edge_npu.json"), {"schedule.fusion=none"});
+  const auto lowered = workloads::lower(striped.workload, config);
+  expect_hazards_respected(lowered.trace);
+  const DramBytes d = trace_dram_bytes(lowered.trace);
+  EXPECT_EQ(d.read, 10u * 128 + 256 + 2304 + 256);
+  EXPECT_EQ(d.written, 1024u);
+  std::uint64_t residual_loads = 0;
+  for (const auto& i : lowered.trace.instructions) residual_loads += i.residual ? 1 : 0;
+  EXPECT_EQ(residual_loads, 0u);
+}
+
 TEST(Fusion, AStripeRequestIsHonouredOrAClearError) {
   // schedule.stripe_rows asks for stripes: the chain derived above, which
   // the policy would leave apart (everything fits), runs in the requested

@@ -129,7 +129,14 @@ Fused stripe_chains(const Fused& base, const std::vector<StripedChain>& chains) 
         const bool owns_weights = !l.weights_of;
         renumber(l);
         if (j > 0) l.inputs = {previous[j - 1]};
-        if (l.residual) l.residual->row0 = r.out0;  // of the skip tensor, whole
+        if (l.residual) {
+          // The skip tensor's row where this stripe's rows start: of the
+          // whole tensor, or, read from an earlier member, of its stripe.
+          const auto skip =
+              std::find(c.chain.begin(), c.chain.begin() + j, w.layers[m].residual->producer);
+          l.residual->row0 =
+              r.out0 - (skip == c.chain.begin() + j ? 0 : rows[s][skip - c.chain.begin()].out0);
+        }
         if (owns_weights && s > 0) l.weights_of = first[m];
         if (j + 1 == c.chain.size()) {
           l.output_slice = Layer::RowSlice{s == 0 ? out.workload.layers.size() : first[m], r.out0,
@@ -146,27 +153,61 @@ Fused stripe_chains(const Fused& base, const std::vector<StripedChain>& chains) 
 
 namespace {
 
-// Maximal chains of convolutions, each the only reader of the one before
-// and reading nothing else; with `off_chip`, only links whose tensors
-// cannot stay on chip layer at a time (resident buffer `rb`).
+// Maximal chains of convolutions, each reading only the one before. With
+// `skips`, a member's tensor may also be read by a later member's fused
+// residual add on the same rows (an identity block's skip), so a chain runs
+// through residual blocks; without, each member is the only reader of the
+// one before. Either way nothing outside reads a member but the last. With
+// `off_chip`, only links whose tensors cannot stay on chip layer at a time
+// (resident buffer `rb`).
 std::vector<std::vector<std::size_t>> conv_chains(const Workload& w, const arch::Config& config,
-                                                  int rb, bool off_chip) {
+                                                  int rb, bool off_chip, bool skips) {
   const std::uint64_t capacity = config.sram[rb].capacity_bytes;
   const auto readers = readers_of(w);
-  // Whether member l's output must leave the chip layer at a time, and the
-  // link to its only reader when that is a convolution on it alone.
+  auto links = [&](std::size_t l, std::size_t r) {
+    const Layer& b = w.layers[r];
+    return stripeable(b) && b.inputs == std::vector<std::size_t>{l} &&
+           b.in_h == w.layers[l].out_h && !(b.residual && b.residual->producer == l);
+  };
+  auto skip_reader = [&](std::size_t l, std::size_t r) {
+    const Layer& b = w.layers[r];
+    return skips && stripeable(b) && b.residual && b.residual->producer == l &&
+           b.out_h == w.layers[l].out_h;
+  };
+  // The next member after l: its one linked reader, when every other
+  // reader reads l through a residual add only.
   auto next = [&](std::size_t l) -> std::optional<std::size_t> {
     const Layer& a = w.layers[l];
-    if (!stripeable(a) || readers[l].size() != 1) return std::nullopt;
-    const std::size_t r = readers[l][0];
-    const Layer& b = w.layers[r];
-    if (!stripeable(b) || b.inputs != std::vector<std::size_t>{l} || b.in_h != a.out_h ||
-        (b.residual && b.residual->producer == l))
-      return std::nullopt;
+    if (!stripeable(a)) return std::nullopt;
+    std::optional<std::size_t> link;
+    for (auto r : readers[l]) {
+      if (links(l, r) && !link) {
+        link = r;
+      } else if (!skip_reader(l, r)) {
+        return std::nullopt;
+      }
+    }
+    if (!link) return std::nullopt;
     const std::uint64_t in =
         bytes_for(a.batch * a.in_h * a.input_row_elements(), layer_types(a, config).activation);
     if (off_chip && in + output_bytes(a, config, a.out_h) <= capacity / 2) return std::nullopt;
-    return r;
+    return link;
+  };
+  // Whether chain[0, p) is a chain: every member but the last read inside
+  // it only, and every skip read on rows its producer computes (stride 1
+  // from the producer to the reader, so the reader's rows lie within the
+  // producer's in every stripe).
+  auto valid = [&](const std::vector<std::size_t>& chain, std::size_t p) {
+    for (std::size_t i = 0; i + 1 < p; ++i) {
+      for (auto r : readers[chain[i]]) {
+        const auto at = static_cast<std::size_t>(std::find(chain.begin(), chain.begin() + p, r) -
+                                                 chain.begin());
+        if (at >= p) return false;
+        for (std::size_t q = i + 1; q <= at; ++q)
+          if (skip_reader(chain[i], r) && w.layers[chain[q]].stride_h != 1) return false;
+      }
+    }
+    return true;
   };
   std::vector<std::vector<std::size_t>> out;
   std::vector<bool> taken(w.layers.size(), false);
@@ -174,7 +215,10 @@ std::vector<std::vector<std::size_t>> conv_chains(const Workload& w, const arch:
     if (taken[l]) continue;
     std::vector<std::size_t> chain{l};
     for (auto r = next(l); r; r = next(*r)) chain.push_back(*r);
-    if (chain.size() < 2) continue;
+    std::size_t p = chain.size();
+    while (p >= 2 && !valid(chain, p)) --p;
+    if (p < 2) continue;
+    chain.resize(p);
     for (auto m : chain) taken[m] = true;
     out.push_back(std::move(chain));
   }
@@ -187,19 +231,32 @@ std::vector<std::vector<std::size_t>> stripe_chain_candidates(const Workload& w,
                                                               const arch::Config& config) {
   const int rb = resident_buffer(config);
   if (rb < 0) return {};
-  return conv_chains(w, config, rb, true);
+  return conv_chains(w, config, rb, true, true);
 }
 
 namespace {
 
-// The largest of a stripe's live bytes between two members: a member's
-// output stripe and, after the first, the one it reads.
+// The most a stripe keeps live between members at once: while member j
+// runs, its output stripe and every earlier member's that j or a later
+// member still reads (as its input or its residual add's skip).
 std::uint64_t live_bytes(const Workload& w, const StripedChain& c, const arch::Config& config) {
+  const std::size_t n = c.chain.size();
+  std::vector<std::size_t> last_read(n, 0);  // per member: its last reader's position
+  for (std::size_t k = 1; k < n; ++k) {
+    last_read[k - 1] = std::max(last_read[k - 1], k);
+    const Layer& l = w.layers[c.chain[k]];
+    if (!l.residual) continue;
+    const auto at = std::find(c.chain.begin(), c.chain.begin() + k, l.residual->producer);
+    if (at != c.chain.begin() + k) last_read[at - c.chain.begin()] = k;
+  }
   std::uint64_t most = 0;
   for (const auto& s : stripe_rows(w, c)) {
-    for (std::size_t j = 0; j + 1 < c.chain.size(); ++j) {
-      std::uint64_t b = output_bytes(w.layers[c.chain[j]], config, s[j].out1 - s[j].out0);
-      if (j > 0) b += output_bytes(w.layers[c.chain[j - 1]], config, s[j - 1].out1 - s[j - 1].out0);
+    for (std::size_t j = 0; j + 1 < n; ++j) {
+      std::uint64_t b = 0;
+      for (std::size_t i = 0; i <= j; ++i) {
+        if (i == j || last_read[i] >= j)
+          b += output_bytes(w.layers[c.chain[i]], config, s[i].out1 - s[i].out0);
+      }
       most = std::max(most, b);
     }
   }
@@ -232,6 +289,9 @@ std::optional<std::uint64_t> striped_cycles(const Workload& w, const StripedChai
         context.resident_buffer = rb;
         context.input_resident = j > 0;
         context.output_resident = j + 1 < c.chain.size();
+        context.residual_resident =
+            member.residual && std::find(c.chain.begin(), c.chain.begin() + j,
+                                         member.residual->producer) != c.chain.begin() + j;
         context.weight_resident = shared;
         try {
           hit = mapped
@@ -260,13 +320,17 @@ std::vector<Fused> stripe_candidates(const Fused& base, const arch::Config& conf
   const int rb = resident_buffer(config);
   const std::uint64_t share = config.sram[rb].capacity_bytes / 2;
   const auto mapper = make_mapper(config.schedule.mapper, config.source);
-  std::vector<StripedChain> striped;
-  for (const auto& chain : chains) {
-    // Apart, each member mapped on its own at the whole buffers, its
-    // tensors through DRAM (a link's tensors do not fit half the buffer).
-    std::uint64_t apart = 0;
-    for (auto m : chain) apart += map_alone(w, m, config, *mapper).estimated_cycles;
-    std::optional<std::pair<std::uint64_t, std::uint64_t>> best;  // (cycles, rows)
+  // A chain's members apart, each mapped on its own at the whole buffers,
+  // its tensors through DRAM (a link's tensors do not fit half the
+  // buffer); and striped in its best height, when that is faster.
+  auto apart = [&](const std::vector<std::size_t>& chain) {
+    std::uint64_t cycles = 0;
+    for (auto m : chain) cycles += map_alone(w, m, config, *mapper).estimated_cycles;
+    return cycles;
+  };
+  auto best_striped = [&](const std::vector<std::size_t>& chain)
+      -> std::optional<std::pair<std::uint64_t, std::uint64_t>> {  // (cycles, rows)
+    std::optional<std::pair<std::uint64_t, std::uint64_t>> best;
     const std::uint64_t out_h = w.layers[chain.back()].out_h;
     for (std::uint64_t rows = std::bit_floor(out_h - 1); rows >= 1; rows /= 2) {
       const StripedChain c{chain, rows};
@@ -274,10 +338,49 @@ std::vector<Fused> stripe_candidates(const Fused& base, const arch::Config& conf
       const auto cycles = striped_cycles(w, c, config, *mapper, rb, share);
       if (cycles && (!best || *cycles < best->first)) best = std::make_pair(*cycles, rows);
     }
-    if (best && best->first < apart) striped.push_back({chain, best->second});
+    return best;
+  };
+  // A chain through residual blocks is striped whole, or as the chains
+  // without skips inside it (its blocks), whichever is expected faster.
+  const auto simple = conv_chains(w, config, rb, true, false);
+  std::vector<StripedChain> striped;
+  for (const auto& chain : chains) {
+    const auto whole = best_striped(chain);
+    const bool whole_pays = whole && whole->first < apart(chain);
+    std::vector<StripedChain> parts;
+    std::uint64_t parts_cycles = 0;
+    std::vector<bool> covered(chain.size(), false);
+    for (const auto& s : simple) {
+      if (std::find(chain.begin(), chain.end(), s.front()) == chain.end()) continue;
+      const auto best = best_striped(s);
+      const std::uint64_t alone = apart(s);
+      parts_cycles += best ? std::min(best->first, alone) : alone;
+      if (best && best->first < alone) parts.push_back({s, best->second});
+      for (auto m : s) covered[std::find(chain.begin(), chain.end(), m) - chain.begin()] = true;
+    }
+    for (std::size_t i = 0; i < chain.size(); ++i)
+      if (!covered[i]) parts_cycles += map_alone(w, chain[i], config, *mapper).estimated_cycles;
+    if (whole_pays && whole->first <= parts_cycles) {
+      striped.push_back({chain, whole->second});
+    } else {
+      striped.insert(striped.end(), parts.begin(), parts.end());
+    }
   }
-  if (striped.empty()) return {};
-  return {stripe_chains(base, striped)};
+  // And the blocks alone, in case the schedule as a whole prefers them.
+  std::vector<StripedChain> blocks;
+  for (const auto& s : simple) {
+    const auto best = best_striped(s);
+    if (best && best->first < apart(s)) blocks.push_back({s, best->second});
+  }
+  auto same = [](const std::vector<StripedChain>& a, const std::vector<StripedChain>& b) {
+    return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](const auto& x, const auto& y) {
+      return x.chain == y.chain && x.rows == y.rows;
+    });
+  };
+  std::vector<Fused> out;
+  if (!striped.empty()) out.push_back(stripe_chains(base, striped));
+  if (!blocks.empty() && !same(blocks, striped)) out.push_back(stripe_chains(base, blocks));
+  return out;
 }
 
 Fused requested_stripes(const Fused& candidate, const arch::Config& config) {
@@ -293,7 +396,7 @@ Fused requested_stripes(const Fused& candidate, const arch::Config& config) {
         fmt::format("\"{}\" has no buffer that holds tensors between layers (docs/mapping.md, "
                     "residency), so stripes cannot stay on chip",
                     config.name));
-  const auto chains = conv_chains(w, config, rb, false);
+  const auto chains = conv_chains(w, config, rb, false, false);
   if (chains.empty())
     fail(
         fmt::format("workload \"{}\" has no chain of convolutions to stripe (each the only "

@@ -31,8 +31,9 @@ struct StripeRows {
   std::uint64_t out0 = 0, out1 = 0, in0 = 0, in1 = 0;
 };
 
-// A chain of convolutions (indices into a workload, each the only reader
-// of the one before and reading nothing else), striped into bands of
+// A chain of convolutions (indices into a workload, each reading only the
+// one before; stripe_chain_candidates says which may also read a skip),
+// striped into bands of
 // `rows` output rows of its last member (the last band may be shorter);
 // with a batch, a band is the same rows of every image (its DRAM address
 // is the first image's: addresses are not yet laid out per image).
@@ -52,20 +53,25 @@ std::vector<std::vector<StripeRows>> stripe_rows(const Workload& w, const Stripe
 Fused stripe_chains(const Fused& base, const std::vector<StripedChain>& chains);
 
 // The chains of `w` worth striping on `config`: maximal runs of
-// convolutions, each the only reader of the one before, where each tensor
+// convolutions, each reading only the one before (a member's tensor may
+// also be read by a later member's fused residual add on the same rows: an
+// identity block's skip, read from the member's stripe), where each tensor
 // between two members cannot stay on chip while it is computed (with its
-// member's input it exceeds the resident buffer, residency.h). Empty when
-// the config has no resident buffer.
+// member's input it exceeds half the resident buffer, residency.h). Empty
+// when the config has no resident buffer.
 std::vector<std::vector<std::size_t>> stripe_chain_candidates(const Workload& w,
                                                               const arch::Config& config);
 
-// The striped workload the `auto` fusion policy proposes on top of `base`
-// (none when no chain is expected faster striped): per candidate chain, of
-// the power-of-two stripe heights whose tensors between members (two
-// consecutive ones live at once) fit half the resident buffer, the one
-// with the lowest expected cycles, each stripe layer mapped on its own with
-// those tensors resident in that half; the chain is striped when that is
-// below its members' expected cycles mapped apart (schedule.h, map_alone).
+// The striped workloads the `auto` fusion policy proposes on top of `base`
+// (none when no chain is expected faster striped). Per candidate chain, of
+// the power-of-two stripe heights whose tensors live at once between
+// members fit half the resident buffer, the one with the lowest expected
+// cycles, each stripe layer mapped on its own with those tensors resident
+// in that half; a chain is striped when that is below its members'
+// expected cycles mapped apart (schedule.h, map_alone), and a chain through
+// residual blocks whole or as the chains without skips inside it (its
+// blocks), whichever is expected faster. Proposed: those choices, and the
+// blocks alone when they differ.
 std::vector<Fused> stripe_candidates(const Fused& base, const arch::Config& config);
 
 // `candidate` with the stripes `schedule.stripe_rows` requests: every chain
