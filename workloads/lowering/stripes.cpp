@@ -340,37 +340,53 @@ std::vector<Fused> stripe_candidates(const Fused& base, const arch::Config& conf
     }
     return best;
   };
-  // A chain through residual blocks is striped whole, or as the chains
-  // without skips inside it (its blocks), whichever is expected faster.
+  // The better of a chain apart and striped: its expected cycles, and the
+  // stripe height when striped.
+  struct Priced {
+    std::uint64_t cycles;
+    std::optional<std::uint64_t> rows;
+  };
+  auto price = [&](const std::vector<std::size_t>& chain) -> Priced {
+    const std::uint64_t alone = apart(chain);
+    const auto best = best_striped(chain);
+    if (best && best->first < alone) return {best->first, best->second};
+    return {alone, std::nullopt};
+  };
+  // The chains without skips (each block of a chain through residual
+  // blocks), priced once.
   const auto simple = conv_chains(w, config, rb, true, false);
+  std::vector<Priced> simple_priced;
+  std::vector<StripedChain> blocks;
+  for (const auto& s : simple) {
+    simple_priced.push_back(price(s));
+    if (simple_priced.back().rows) blocks.push_back({s, *simple_priced.back().rows});
+  }
+  // A chain through residual blocks is striped whole, or as its blocks,
+  // whichever is expected faster.
   std::vector<StripedChain> striped;
   for (const auto& chain : chains) {
-    const auto whole = best_striped(chain);
-    const bool whole_pays = whole && whole->first < apart(chain);
     std::vector<StripedChain> parts;
     std::uint64_t parts_cycles = 0;
     std::vector<bool> covered(chain.size(), false);
-    for (const auto& s : simple) {
-      if (std::find(chain.begin(), chain.end(), s.front()) == chain.end()) continue;
-      const auto best = best_striped(s);
-      const std::uint64_t alone = apart(s);
-      parts_cycles += best ? std::min(best->first, alone) : alone;
-      if (best && best->first < alone) parts.push_back({s, best->second});
-      for (auto m : s) covered[std::find(chain.begin(), chain.end(), m) - chain.begin()] = true;
+    bool is_block = false;
+    for (std::size_t k = 0; k < simple.size(); ++k) {
+      if (std::find(chain.begin(), chain.end(), simple[k].front()) == chain.end()) continue;
+      is_block = is_block || simple[k] == chain;
+      parts_cycles += simple_priced[k].cycles;
+      if (simple_priced[k].rows) parts.push_back({simple[k], *simple_priced[k].rows});
+      for (auto m : simple[k])
+        covered[std::find(chain.begin(), chain.end(), m) - chain.begin()] = true;
     }
-    for (std::size_t i = 0; i < chain.size(); ++i)
-      if (!covered[i]) parts_cycles += map_alone(w, chain[i], config, *mapper).estimated_cycles;
-    if (whole_pays && whole->first <= parts_cycles) {
-      striped.push_back({chain, whole->second});
-    } else {
-      striped.insert(striped.end(), parts.begin(), parts.end());
+    if (!is_block) {
+      for (std::size_t i = 0; i < chain.size(); ++i)
+        if (!covered[i]) parts_cycles += map_alone(w, chain[i], config, *mapper).estimated_cycles;
+      const Priced whole = price(chain);
+      if (whole.rows && whole.cycles <= parts_cycles) {
+        striped.push_back({chain, *whole.rows});
+        continue;
+      }
     }
-  }
-  // And the blocks alone, in case the schedule as a whole prefers them.
-  std::vector<StripedChain> blocks;
-  for (const auto& s : simple) {
-    const auto best = best_striped(s);
-    if (best && best->first < apart(s)) blocks.push_back({s, best->second});
+    striped.insert(striped.end(), parts.begin(), parts.end());
   }
   auto same = [](const std::vector<StripedChain>& a, const std::vector<StripedChain>& b) {
     return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](const auto& x, const auto& y) {
