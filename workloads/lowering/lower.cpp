@@ -135,7 +135,6 @@ class Lowerer {
   std::uint64_t input_address(const Layer& layer, std::size_t which = 0) const {
     const std::uint64_t base =
         layer.inputs.size() > which ? tensor_base(layer.inputs[which]) : m_input_base;
-    if (layer.input_row0 == 0) return base;
     return base +
            bytes_for(layer.input_row0 * layer.input_row_elements(), m_types[m_li].activation);
   }

@@ -239,7 +239,10 @@ namespace {
 // The most a stripe keeps live between members at once: while member j
 // runs, its output stripe and every earlier member's that j or a later
 // member still reads (as its input or its residual add's skip).
-std::uint64_t live_bytes(const Workload& w, const StripedChain& c, const arch::Config& config) {
+// `rows`: stripe_rows(w, c).
+std::uint64_t live_bytes(const Workload& w, const StripedChain& c,
+                         const std::vector<std::vector<StripeRows>>& rows,
+                         const arch::Config& config) {
   const std::size_t n = c.chain.size();
   std::vector<std::size_t> last_read(n, 0);  // per member: its last reader's position
   for (std::size_t k = 1; k < n; ++k) {
@@ -250,7 +253,7 @@ std::uint64_t live_bytes(const Workload& w, const StripedChain& c, const arch::C
     if (at != c.chain.begin() + k) last_read[at - c.chain.begin()] = k;
   }
   std::uint64_t most = 0;
-  for (const auto& s : stripe_rows(w, c)) {
+  for (const auto& s : rows) {
     for (std::size_t j = 0; j + 1 < n; ++j) {
       std::uint64_t b = 0;
       for (std::size_t i = 0; i <= j; ++i) {
@@ -267,13 +270,14 @@ std::uint64_t live_bytes(const Workload& w, const StripedChain& c, const arch::C
 // tensors between members resident in the first `share` bytes of buffer
 // `rb` (the rest stages tiles), and the weights, with
 // schedule.weights_resident, loaded whole by the first stripe and resident
-// for the others; nullopt when some stripe layer maps nowhere.
+// for the others; nullopt when some stripe layer maps nowhere. `rows`:
+// stripe_rows(w, c).
 std::optional<std::uint64_t> striped_cycles(const Workload& w, const StripedChain& c,
+                                            const std::vector<std::vector<StripeRows>>& rows,
                                             const arch::Config& config, const IMapper& mapper,
                                             int rb, std::uint64_t share) {
   const auto& buffer = config.sram[rb];
   std::uint64_t total = 0;
-  const auto rows = stripe_rows(w, c);
   // Stripes of one member with the same rows in and out map alike.
   std::map<std::tuple<std::size_t, std::uint64_t, std::uint64_t>, std::uint64_t> mapped;
   for (std::size_t s = 0; s < rows.size(); ++s) {
@@ -323,9 +327,15 @@ std::vector<Fused> stripe_candidates(const Fused& base, const arch::Config& conf
   // A chain's members apart, each mapped on its own at the whole buffers,
   // its tensors through DRAM (a link's tensors do not fit half the
   // buffer); and striped in its best height, when that is faster.
+  // Each layer mapped on its own once (a chain and its blocks share them).
+  std::vector<std::optional<std::uint64_t>> alone_cycles(w.layers.size());
+  auto alone = [&](std::size_t m) {
+    if (!alone_cycles[m]) alone_cycles[m] = map_alone(w, m, config, *mapper).estimated_cycles;
+    return *alone_cycles[m];
+  };
   auto apart = [&](const std::vector<std::size_t>& chain) {
     std::uint64_t cycles = 0;
-    for (auto m : chain) cycles += map_alone(w, m, config, *mapper).estimated_cycles;
+    for (auto m : chain) cycles += alone(m);
     return cycles;
   };
   auto best_striped = [&](const std::vector<std::size_t>& chain)
@@ -334,8 +344,9 @@ std::vector<Fused> stripe_candidates(const Fused& base, const arch::Config& conf
     const std::uint64_t out_h = w.layers[chain.back()].out_h;
     for (std::uint64_t rows = std::bit_floor(out_h - 1); rows >= 1; rows /= 2) {
       const StripedChain c{chain, rows};
-      if (live_bytes(w, c, config) > share) continue;
-      const auto cycles = striped_cycles(w, c, config, *mapper, rb, share);
+      const auto rows_of = stripe_rows(w, c);
+      if (live_bytes(w, c, rows_of, config) > share) continue;
+      const auto cycles = striped_cycles(w, c, rows_of, config, *mapper, rb, share);
       if (cycles && (!best || *cycles < best->first)) best = std::make_pair(*cycles, rows);
     }
     return best;
@@ -379,7 +390,7 @@ std::vector<Fused> stripe_candidates(const Fused& base, const arch::Config& conf
     }
     if (!is_block) {
       for (std::size_t i = 0; i < chain.size(); ++i)
-        if (!covered[i]) parts_cycles += map_alone(w, chain[i], config, *mapper).estimated_cycles;
+        if (!covered[i]) parts_cycles += alone(chain[i]);
       const Priced whole = price(chain);
       if (whole.rows && whole.cycles <= parts_cycles) {
         striped.push_back({chain, *whole.rows});
@@ -422,7 +433,7 @@ Fused requested_stripes(const Fused& candidate, const arch::Config& config) {
   const auto& buffer = config.sram[rb];
   for (const auto& chain : chains) {
     const StripedChain c{chain, std::min(rows, w.layers[chain.back()].out_h)};
-    const std::uint64_t need = live_bytes(w, c, config);
+    const std::uint64_t need = live_bytes(w, c, stripe_rows(w, c), config);
     if (need > buffer.capacity_bytes)
       fail(
           fmt::format("layer \"{}\": its stripe's tensors between members need {} B at once in "
