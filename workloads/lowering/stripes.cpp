@@ -225,17 +225,6 @@ std::vector<std::vector<std::size_t>> conv_chains(const Workload& w, const arch:
   return out;
 }
 
-}  // namespace
-
-std::vector<std::vector<std::size_t>> stripe_chain_candidates(const Workload& w,
-                                                              const arch::Config& config) {
-  const int rb = resident_buffer(config);
-  if (rb < 0) return {};
-  return conv_chains(w, config, rb, true, true);
-}
-
-namespace {
-
 // The most a stripe keeps live between members at once: while member j
 // runs, its output stripe and every earlier member's that j or a later
 // member still reads (as its input or its residual add's skip).
@@ -319,9 +308,10 @@ std::optional<std::uint64_t> striped_cycles(const Workload& w, const StripedChai
 
 std::vector<Fused> stripe_candidates(const Fused& base, const arch::Config& config) {
   const Workload& w = base.workload;
-  const auto chains = stripe_chain_candidates(w, config);
-  if (chains.empty()) return {};
   const int rb = resident_buffer(config);
+  if (rb < 0) return {};
+  const auto chains = conv_chains(w, config, rb, true, true);
+  if (chains.empty()) return {};
   const std::uint64_t share = config.sram[rb].capacity_bytes / 2;
   const auto mapper = make_mapper(config.schedule.mapper, config.source);
   // A chain's members apart, each mapped on its own at the whole buffers,

@@ -32,7 +32,7 @@ struct StripeRows {
 };
 
 // A chain of convolutions (indices into a workload, each reading only the
-// one before; stripe_chain_candidates says which may also read a skip),
+// one before, or also a skip: stripe_candidates),
 // striped into bands of
 // `rows` output rows of its last member (the last band may be shorter);
 // with a batch, a band is the same rows of every image (its DRAM address
@@ -52,18 +52,14 @@ std::vector<std::vector<StripeRows>> stripe_rows(const Workload& w, const Stripe
 // read its last stripe. Chains must not share layers.
 Fused stripe_chains(const Fused& base, const std::vector<StripedChain>& chains);
 
-// The chains of `w` worth striping on `config`: maximal runs of
-// convolutions, each reading only the one before (a member's tensor may
-// also be read by a later member's fused residual add on the same rows: an
-// identity block's skip, read from the member's stripe), where each tensor
-// between two members cannot stay on chip while it is computed (with its
-// member's input it exceeds half the resident buffer, residency.h). Empty
-// when the config has no resident buffer.
-std::vector<std::vector<std::size_t>> stripe_chain_candidates(const Workload& w,
-                                                              const arch::Config& config);
-
 // The striped workloads the `auto` fusion policy proposes on top of `base`
-// (none when no chain is expected faster striped). Per candidate chain, of
+// (none when no chain is expected faster striped). The candidate chains:
+// maximal runs of convolutions, each reading only the one before (a
+// member's tensor may also be read by a later member's fused residual add
+// on the same rows: an identity block's skip, read from the member's
+// stripe), where each tensor between two members cannot stay on chip while
+// it is computed (with its member's input it exceeds half the resident
+// buffer, residency.h); none without a resident buffer. Per chain, of
 // the power-of-two stripe heights whose tensors live at once between
 // members fit half the resident buffer, the one with the lowest expected
 // cycles, each stripe layer mapped on its own with those tensors resident
