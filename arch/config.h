@@ -123,7 +123,7 @@ struct DramConfig {
 // Scheduling choices the lowering makes (docs/config.md, "schedule").
 struct ScheduleConfig {
   // The registered mapper (workloads/lowering/mapper.h) that tiles layers.
-  std::string mapper = "single_level";
+  std::string mapper = "multi_level";
   // kAuto: layer outputs stay in the resident buffer while they fit
   // (workloads/lowering/residency.h); kNone: every layer reads its inputs
   // from DRAM and writes its output there (SCALE-Sim's layer-at-a-time).

@@ -96,18 +96,20 @@ int run_lower(const std::vector<std::string>& args) {
       return fmt::format("{}@{}K..{}", config.sram[res.buffer].name, h.offset_bytes / 1024,
                          lowered.workload.layers[h.last_use].name);
     };
-    text += fmt::format("{:<24} {:>8} {:>8} {:>8} {:>6} {:>6} {:>8} {:<32} {:>14} {:>14} {:>10}\n",
-                        "layer", "tile_m", "tile_n", "tile_k", "tile_g", "order", "chunked",
-                        "output_lives", "est_cycles", "dram_bytes", "insts");
+    text += fmt::format(
+        "{:<24} {:>8} {:>8} {:>8} {:>6} {:>6} {:>8} {:>8} {:<32} {:>14} {:>14} {:>10}\n", "layer",
+        "tile_m", "tile_n", "tile_k", "tile_g", "order", "chunked", "block_m", "output_lives",
+        "est_cycles", "dram_bytes", "insts");
     for (std::size_t i = 0; i < lowered.mappings.size(); ++i) {
       const auto& p = lowered.mappings[i];
-      text +=
-          fmt::format("{:<24} {:>8} {:>8} {:>8} {:>6} {:>6} {:>8} {:<32} {:>14} {:>14} {:>10}\n",
-                      lowered.workload.layers[i].name, p.tm, p.tn, p.tk, p.tg, p.order,
-                      p.chunking == workloads::Mapping::Chunking::kNone         ? "no"
-                      : p.chunking == workloads::Mapping::Chunking::kRepeatFold ? "repeat"
-                                                                                : "stream",
-                      home(i), p.estimated_cycles, p.dram_bytes, p.instructions);
+      text += fmt::format(
+          "{:<24} {:>8} {:>8} {:>8} {:>6} {:>6} {:>8} {:>8} {:<32} {:>14} {:>14} {:>10}\n",
+          lowered.workload.layers[i].name, p.tm, p.tn, p.tk, p.tg, p.order,
+          p.chunking == workloads::Mapping::Chunking::kNone         ? "no"
+          : p.chunking == workloads::Mapping::Chunking::kRepeatFold ? "repeat"
+                                                                    : "stream",
+          p.block_m > 0 ? std::to_string(p.block_m) : std::string("-"), home(i), p.estimated_cycles,
+          p.dram_bytes, p.instructions);
     }
     if (res.buffer >= 0) {
       text += fmt::format("resident area: {} of {} B of \"{}\"; the rest stages tiles\n",

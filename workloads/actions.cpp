@@ -108,9 +108,13 @@ std::vector<LayerTensors> tensor_traffic(const Trace& trace) {
       case Opcode::kMove:
         // Into a resident region: shared weights' home, or the output's;
         // a MOVE out of one reads an operand in place.
+        // In a layer on the array, an input LOAD into a region is an input
+        // block (staged there for the layer, read by its tiles).
         if (i.dst.region != 0) {
           touch(i.layer,
-                i.operand == arch::Operand::kWeight ? TensorRole::kWeight : TensorRole::kOutput,
+                i.operand == arch::Operand::kWeight ? TensorRole::kWeight
+                : i.operand == arch::Operand::kInput && on_array[i.layer] ? TensorRole::kInput
+                                                                          : TensorRole::kOutput,
                 i.dst);
         }
         if (i.op == Opcode::kMove && i.src.region != 0) touch(i.layer, role_of(i.operand), i.src);
@@ -141,6 +145,11 @@ std::vector<LayerTensors> tensor_traffic(const Trace& trace) {
       case Opcode::kBarrier:
         break;
     }
+  }
+  // An input read from DRAM lives there, even when staged in blocks.
+  for (auto& layer : out) {
+    auto& input = layer[static_cast<std::size_t>(TensorRole::kInput)];
+    if (input.dram_read_bytes > 0) input.buffer = kDram;
   }
   return out;
 }

@@ -414,7 +414,7 @@ TEST(Mapper, ScheduleKeysAreChecked) {
       arch::load_config(source_path("configs/arch/edge_npu.json"), {"schedule.mapper=nosuch"});
   EXPECT_THAT(testing::input_error_of([&] { workloads::lower(workload, config); }),
               ::testing::EndsWith("edge_npu.json: arch.schedule.mapper: no mapper is named "
-                                  "\"nosuch\" (known: single_level)"));
+                                  "\"nosuch\" (known: multi_level, single_level)"));
   EXPECT_THAT(testing::input_error_of([&] {
                 arch::load_config(source_path("configs/arch/edge_npu.json"),
                                   {"schedule.mappr=single_level"});
@@ -452,6 +452,51 @@ DramBytes trace_dram_bytes(const workloads::Trace& t) {
     if (i.op == Opcode::kStore) d.written += i.bytes();
   }
   return d;
+}
+
+TEST(Mapper, InputBlocksMoveTheHandDerivedTraffic) {
+  // tests/data/deep_gemm.json (int8): I = 1024 x 3072 = 3,145,728 B of
+  // input from DRAM, W = 3072 x 768 = 2,359,296 B of weights, O = 1024 x
+  // 768 = 786,432 B of output, on edge_npu with DRAM slowed to 3.2 GB/s
+  // per channel. One level: with k split an input tile reloads for every
+  // n tile, so DRAM sees nn I + nm W + O. Two levels (multi_level, the
+  // default): an input block of block_m rows is loaded once, whole along
+  // k, and every n tile of the nest over it reads it on chip; the weights
+  // stream once per block with k whole, else once per m tile. So DRAM sees
+  // I + (blocks, or nm) W + O, and the trace moves exactly that.
+  const std::uint64_t I = 3145728, W = 2359296, O = 786432;
+  const auto workload = workloads::load_workload(source_path("tests/data/deep_gemm.json"));
+  auto lowered = [&](const char* mapper) {
+    return workloads::lower(workload,
+                            arch::load_config(source_path("configs/arch/edge_npu.json"),
+                                              {"dram.channel_bandwidth_gb_per_s=3.2",
+                                               std::string("schedule.mapper=") + mapper}));
+  };
+  const auto one = lowered("single_level"), two = lowered("multi_level");
+  const auto& a = one.mappings.at(0);
+  const auto& b = two.mappings.at(0);
+  auto tiles = [](std::uint64_t full, std::uint64_t t) { return (full + t - 1) / t; };
+  ASSERT_EQ(a.block_m, 0u);
+  ASSERT_GT(tiles(3072, a.tk), 1u);  // k split: the input reloads per n tile
+  EXPECT_EQ(a.dram_bytes, tiles(768, a.tn) * I + tiles(1024, a.tm) * W + O);
+  ASSERT_GT(b.block_m, 0u);
+  ASSERT_EQ(b.block_m % b.tm, 0u);
+  const std::uint64_t blocks = tiles(1024, b.block_m);
+  const std::uint64_t weight_passes = tiles(3072, b.tk) == 1 ? blocks : tiles(1024, b.tm);
+  EXPECT_EQ(b.dram_bytes, I + weight_passes * W + O);
+  EXPECT_LT(b.dram_bytes, a.dram_bytes);
+  EXPECT_LT(b.estimated_cycles, a.estimated_cycles);
+  for (const auto* l : {&one, &two}) {
+    const auto d = trace_dram_bytes(l->trace);
+    EXPECT_EQ(d.read + d.written, l->mappings[0].dram_bytes);
+    EXPECT_EQ(d.written, O);
+    EXPECT_EQ(l->trace.instructions.size(), l->mappings[0].instructions);
+  }
+  // The input is staged in blocks but lives in DRAM.
+  const auto tensors = workloads::tensor_traffic(two.trace);
+  const auto& input = tensors[0][static_cast<std::size_t>(workloads::TensorRole::kInput)];
+  EXPECT_EQ(input.buffer, workloads::kDram);
+  EXPECT_EQ(input.dram_read_bytes, I);
 }
 
 TEST(Residency, WhenEverythingFitsDramSeesWeightsOnceInputAndOutput) {

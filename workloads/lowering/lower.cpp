@@ -25,6 +25,9 @@ using arch::Operand;
 // producer's tiles are not the consumer's, so the order comes from the
 // producer's barrier, not from per-tile hazards.
 constexpr std::uint64_t kConsumerTile = UINT64_MAX;
+// The first of the two regions input blocks alternate between (Mapping::
+// block_m), above any resident tensor's.
+constexpr std::uint32_t kBlockRegion = UINT32_MAX - 1;
 
 // Lowers one workload; one instance per lower() call.
 class Lowerer {
@@ -278,122 +281,201 @@ class Lowerer {
       if (std::find(m_w_path.begin(), m_w_path.end(), b) != m_w_path.end())
         m_em.align_slots(static_cast<int>(b), Operand::kInput, Operand::kWeight);
 
+    // With input blocks (Mapping::block_m) the nest runs over each block's
+    // tiles in turn, its input tiles read from the block; else once, over
+    // the whole grid.
+    const std::uint64_t block_rows = plan.block_m > 0 ? plan.block_m : g.m;
+    std::optional<InputBlock> block, next_block;
     for (std::uint64_t gi = 0; gi < ng; ++gi) {
       const std::uint64_t g0 = gi * plan.tg, tg = std::min(plan.tg, g.batch - g0);
-      for (std::uint64_t a = 0; a < count.of(plan.order[0]); ++a)
-        for (std::uint64_t c = 0; c < count.of(plan.order[1]); ++c)
-          for (std::uint64_t e = 0; e < count.of(plan.order[2]); ++e) {
-            const std::uint64_t idx[3] = {a, c, e};
-            std::uint64_t mi = 0, ni = 0, ki = 0;
-            for (int d = 0; d < 3; ++d) {
-              (plan.order[d] == 'm' ? mi : plan.order[d] == 'n' ? ni : ki) = idx[d];
-            }
-            const std::uint64_t m0 = mi * plan.tm, tm = std::min(plan.tm, g.m - m0);
-            const std::uint64_t n0 = ni * plan.tn, tn = std::min(plan.tn, g.n - n0);
-            const std::uint64_t k0 = ki * plan.tk, tk = std::min(plan.tk, g.k - k0);
-            const auto in_key = std::make_tuple(gi, mi, ki);
-            if (in_resident != in_key) {
-              const std::uint64_t bytes =
-                  bytes_for(layer.input_tile_elements(tm, tk) * tg, types.activation);
-              const bool gemm_like = layer.kind == LayerKind::kGemm;
-              Transfer t{Operand::kInput, gemm_like ? tm * tg : 1,
-                         gemm_like ? row_bytes(tk, in_bits) : bytes,
-                         input_base + row_bytes((g0 * g.m + m0) * g.k + k0, in_bits),
-                         row_bytes(g.k, in_bits)};
-              in_loc = load_chain(m_in_path, t, input_after, in_home, &gemm_after);
-              in_resident = in_key;
-            }
-            const auto w_key = std::make_tuple(gi, ki, ni);
-            if (w_resident != w_key) {
-              Transfer t{Operand::kWeight, tk * tg, row_bytes(tn, w_bits),
-                         weight_base + row_bytes((g0 * g.k + k0) * g.n + n0, w_bits),
-                         row_bytes(g.n, w_bits)};
-              w_loc = load_chain(m_w_path, t, weight_after, w_home, &gemm_after);
-              w_resident = w_key;
-            }
-            const Transfer out_t{Operand::kOutput, tm * tg, row_bytes(tn, in_bits),
-                                 output_base + row_bytes((g0 * g.m + m0) * g.n + n0, in_bits),
-                                 row_bytes(g.n, in_bits)};
-            const auto out_key = std::make_tuple(gi, mi, ni);
-            // Stripes of one resident tensor tell their tiles apart.
-            const std::uint64_t out_tile = (layer.output_slice ? std::uint64_t{m_li} << 32 : 0) +
-                                           (gi * count.m + mi) * count.n + ni;
-            const bool final_k = ki + 1 == count.k;
-            std::optional<Location> res_loc;
-            if (layer.residual && final_k) {
-              if (res_home) {
-                res_loc = *res_home;
-              } else {
-                Transfer t = out_t;
-                t.op = Operand::kInput;
-                t.address = res_base + (out_t.address - output_base);
-                t.residual = true;
-                res_loc = m_em.fetch(m_li, t, std::nullopt, vb, res_after);
+      for (std::uint64_t b0 = 0; b0 < g.m; b0 += block_rows) {
+        const Extents inner{ceil_div(std::min(block_rows, g.m - b0), plan.tm), count.n, count.k};
+        const std::uint64_t block_steps = inner.m * inner.n * inner.k;
+        std::uint64_t step = 0;
+        std::optional<Location> in_from = in_home;
+        if (plan.block_m > 0) {
+          const InputSource src{layer, input_base, input_after, types};
+          if (!next_block) {
+            next_block = start_block(src, b0, std::min(block_rows, g.m - b0), 1);
+            load_chunk(*next_block, src);
+          }
+          block = std::move(next_block);
+          next_block.reset();
+          if (b0 + block_rows < g.m) {
+            const std::uint64_t rows = std::min(block_rows, g.m - b0 - block_rows);
+            next_block =
+                start_block(src, b0 + block_rows, rows,
+                            block_chunks(input_block_bytes(layer, rows, types), block_steps));
+          }
+          in_from = block->at;
+          in_resident.reset();
+        }
+        for (std::uint64_t a = 0; a < inner.of(plan.order[0]); ++a)
+          for (std::uint64_t c = 0; c < inner.of(plan.order[1]); ++c)
+            for (std::uint64_t e = 0; e < inner.of(plan.order[2]); ++e) {
+              const std::uint64_t idx[3] = {a, c, e};
+              std::uint64_t mi = 0, ni = 0, ki = 0;
+              for (int d = 0; d < 3; ++d) {
+                (plan.order[d] == 'm' ? mi : plan.order[d] == 'n' ? ni : ki) = idx[d];
               }
-            }
-            if (out_in_place) {
-              out_loc = *out_home;  // accumulates in place, partial sums included
-            } else if (ki == 0 || !k_inner) {
-              if (ki > 0) {
-                // Partial sums come back (from DRAM, or from the resident
-                // output) after the previous visit's store.
-                out_loc = load_chain(m_out_path, out_t, {partial_store.at(out_key)}, out_home);
-              } else {
-                out_loc = {ob, m_em.next_slot(ob, Operand::kOutput)};
+              mi += b0 / plan.tm;
+              const std::uint64_t m0 = mi * plan.tm, tm = std::min(plan.tm, g.m - m0);
+              const std::uint64_t n0 = ni * plan.tn, tn = std::min(plan.tn, g.n - n0);
+              const std::uint64_t k0 = ki * plan.tk, tk = std::min(plan.tk, g.k - k0);
+              const auto in_key = std::make_tuple(gi, mi, ki);
+              if (in_resident != in_key) {
+                const std::uint64_t bytes =
+                    bytes_for(layer.input_tile_elements(tm, tk) * tg, types.activation);
+                const bool gemm_like = layer.kind == LayerKind::kGemm;
+                Transfer t{Operand::kInput, gemm_like ? tm * tg : 1,
+                           gemm_like ? row_bytes(tk, in_bits) : bytes,
+                           input_base + row_bytes((g0 * g.m + m0) * g.k + k0, in_bits),
+                           row_bytes(g.k, in_bits)};
+                // A block's readers find its LOADs by the region's hazards.
+                in_loc =
+                    load_chain(m_in_path, t, block ? std::vector<std::uint32_t>{} : input_after,
+                               in_from, &gemm_after);
+                in_resident = in_key;
               }
-            }
-            Instruction gm;
-            gm.op = Opcode::kGemm;
-            gm.layer = m_li;
-            gm.shape = {tm, tn, tk, tg};
-            gm.dataflow = m_config.array.dataflow;
-            gm.input = in_loc;
-            gm.weight = w_loc;
-            gm.output = out_loc;
-            gm.accumulate = ki > 0;
-            gm.input_dtype = gm.output_dtype = types.activation;
-            gm.weight_dtype = types.weight;
-            const std::uint64_t t_index = tdim == 'm' ? mi : tdim == 'n' ? ni : ki;
-            gm.fold_overhead =
-                plan.chunking != Mapping::Chunking::kStreamFold || t_index + 1 == count.of(tdim);
-            gm.deps = std::move(gemm_after);
-            gemm_after.clear();
-            if (out_in_place) gm.deps.insert(gm.deps.end(), reuse.begin(), reuse.end());
-            m_em.write_deps(out_loc, Operand::kOutput, gm.deps, out_tile);
-            m_em.read_deps(in_loc, Operand::kInput, gm.deps, kConsumerTile);
-            m_em.read_deps(w_loc, Operand::kWeight, gm.deps, kConsumerTile);
-            const auto id = m_em.emit(std::move(gm));
-            m_em.did_read(in_loc, Operand::kInput, id, kConsumerTile);
-            m_em.did_read(w_loc, Operand::kWeight, id, kConsumerTile);
-            m_em.did_write(out_loc, Operand::kOutput, id, out_tile);
-            if (final_k) {
-              // The epilogue, one VECTOR each, in place on the output tile.
-              const std::uint64_t bytes = bytes_for(tm * tn * tg, types.activation);
-              std::uint32_t last = id;
-              const auto ops = layer.epilogue(tm * tg, tn);
-              for (std::size_t j = 0; j < ops.size(); ++j) {
-                if (layer.residual && j == layer.residual_add_index()) {
-                  last = vector(ops[j], {out_loc, *res_loc}, {Operand::kOutput, Role::residual()},
-                                out_loc, 2 * bytes, bytes, out_tile,
-                                res_home ? res_after : std::vector<std::uint32_t>{});
+              const auto w_key = std::make_tuple(gi, ki, ni);
+              if (w_resident != w_key) {
+                Transfer t{Operand::kWeight, tk * tg, row_bytes(tn, w_bits),
+                           weight_base + row_bytes((g0 * g.k + k0) * g.n + n0, w_bits),
+                           row_bytes(g.n, w_bits)};
+                w_loc = load_chain(m_w_path, t, weight_after, w_home, &gemm_after);
+                w_resident = w_key;
+              }
+              const Transfer out_t{Operand::kOutput, tm * tg, row_bytes(tn, in_bits),
+                                   output_base + row_bytes((g0 * g.m + m0) * g.n + n0, in_bits),
+                                   row_bytes(g.n, in_bits)};
+              const auto out_key = std::make_tuple(gi, mi, ni);
+              // Stripes of one resident tensor tell their tiles apart.
+              const std::uint64_t out_tile = (layer.output_slice ? std::uint64_t{m_li} << 32 : 0) +
+                                             (gi * count.m + mi) * count.n + ni;
+              const bool final_k = ki + 1 == count.k;
+              std::optional<Location> res_loc;
+              if (layer.residual && final_k) {
+                if (res_home) {
+                  res_loc = *res_home;
                 } else {
-                  last = vector(ops[j], {out_loc}, {Operand::kOutput}, out_loc, bytes, bytes,
-                                out_tile);
+                  Transfer t = out_t;
+                  t.op = Operand::kInput;
+                  t.address = res_base + (out_t.address - output_base);
+                  t.residual = true;
+                  res_loc = m_em.fetch(m_li, t, std::nullopt, vb, res_after);
                 }
               }
-              if (out_in_place) stores.push_back(last);
-            }
-            if ((final_k || !k_inner) && !out_in_place) {
-              const auto st = store_chain(m_out_path, out_loc, out_t, out_home, out_tile);
+              if (out_in_place) {
+                out_loc = *out_home;  // accumulates in place, partial sums included
+              } else if (ki == 0 || !k_inner) {
+                if (ki > 0) {
+                  // Partial sums come back (from DRAM, or from the resident
+                  // output) after the previous visit's store.
+                  out_loc = load_chain(m_out_path, out_t, {partial_store.at(out_key)}, out_home);
+                } else {
+                  out_loc = {ob, m_em.next_slot(ob, Operand::kOutput)};
+                }
+              }
+              Instruction gm;
+              gm.op = Opcode::kGemm;
+              gm.layer = m_li;
+              gm.shape = {tm, tn, tk, tg};
+              gm.dataflow = m_config.array.dataflow;
+              gm.input = in_loc;
+              gm.weight = w_loc;
+              gm.output = out_loc;
+              gm.accumulate = ki > 0;
+              gm.input_dtype = gm.output_dtype = types.activation;
+              gm.weight_dtype = types.weight;
+              const std::uint64_t t_index = tdim == 'm' ? mi : tdim == 'n' ? ni : ki;
+              gm.fold_overhead =
+                  plan.chunking != Mapping::Chunking::kStreamFold || t_index + 1 == count.of(tdim);
+              gm.deps = std::move(gemm_after);
+              gemm_after.clear();
+              if (out_in_place) gm.deps.insert(gm.deps.end(), reuse.begin(), reuse.end());
+              m_em.write_deps(out_loc, Operand::kOutput, gm.deps, out_tile);
+              m_em.read_deps(in_loc, Operand::kInput, gm.deps, kConsumerTile);
+              m_em.read_deps(w_loc, Operand::kWeight, gm.deps, kConsumerTile);
+              const auto id = m_em.emit(std::move(gm));
+              m_em.did_read(in_loc, Operand::kInput, id, kConsumerTile);
+              m_em.did_read(w_loc, Operand::kWeight, id, kConsumerTile);
+              m_em.did_write(out_loc, Operand::kOutput, id, out_tile);
               if (final_k) {
-                stores.push_back(st);
-              } else {
-                partial_store[out_key] = st;
+                // The epilogue, one VECTOR each, in place on the output tile.
+                const std::uint64_t bytes = bytes_for(tm * tn * tg, types.activation);
+                std::uint32_t last = id;
+                const auto ops = layer.epilogue(tm * tg, tn);
+                for (std::size_t j = 0; j < ops.size(); ++j) {
+                  if (layer.residual && j == layer.residual_add_index()) {
+                    last = vector(ops[j], {out_loc, *res_loc}, {Operand::kOutput, Role::residual()},
+                                  out_loc, 2 * bytes, bytes, out_tile,
+                                  res_home ? res_after : std::vector<std::uint32_t>{});
+                  } else {
+                    last = vector(ops[j], {out_loc}, {Operand::kOutput}, out_loc, bytes, bytes,
+                                  out_tile);
+                  }
+                }
+                if (out_in_place) stores.push_back(last);
+              }
+              if ((final_k || !k_inner) && !out_in_place) {
+                const auto st = store_chain(m_out_path, out_loc, out_t, out_home, out_tile);
+                if (final_k) {
+                  stores.push_back(st);
+                } else {
+                  partial_store[out_key] = st;
+                }
+              }
+              // The next block streams in, its chunks spread over the steps.
+              ++step;
+              if (next_block) {
+                const InputSource src{layer, input_base, input_after, types};
+                while (next_block->loaded < ceil_div(step * next_block->chunks, block_steps))
+                  load_chunk(*next_block, src);
               }
             }
-          }
+      }
     }
     return stores;
+  }
+
+  // Input blocks (Mapping::block_m), loaded as block_loads (mapping_cost.h)
+  // counts: into one of two regions of the first buffer on the input path,
+  // which alternate block by block (on the ports of alternate slots). A
+  // block's chunks all write the region under one hazard key, each after
+  // the one before, so its readers (the GEMMs reading it in place, or the
+  // MOVEs out of it) wait for its last chunk, and its first chunk waits for
+  // the readers of the block that used the region before.
+  struct InputBlock {
+    Location at;
+    std::uint64_t address, bytes, rows;  // in DRAM
+    std::uint64_t chunks, loaded = 0;
+  };
+  struct InputSource {
+    const Layer& layer;
+    std::uint64_t base;
+    const std::vector<std::uint32_t>& after;  // the producers' barriers
+    const LayerTypes& types;
+  };
+  InputBlock start_block(const InputSource& src, std::uint64_t m0, std::uint64_t rows,
+                         std::uint64_t chunks) {
+    const int b = static_cast<int>(m_in_path.front());
+    m_block_parity ^= 1;
+    const std::uint64_t k = src.layer.gemm().k, in_bits = bits(src.types.activation);
+    return {Location{b, m_block_parity % m_config.sram[b].slots(), kBlockRegion + m_block_parity},
+            src.base + ceil_div(m0 * k * in_bits, 8), input_block_bytes(src.layer, rows, src.types),
+            rows, chunks};
+  }
+  void load_chunk(InputBlock& block, const InputSource& src) {
+    const std::uint64_t j = block.loaded++;
+    const std::uint64_t from = block.bytes * j / block.chunks;
+    const std::uint64_t bytes = block.bytes * (j + 1) / block.chunks - from;
+    const std::uint64_t row_bytes = ceil_div(src.layer.gemm().k * bits(src.types.activation), 8);
+    // A GEMM's block in one LOAD is its rows; chunks are byte ranges.
+    const bool rows = block.chunks == 1 && src.layer.kind == LayerKind::kGemm;
+    const Transfer t{Operand::kInput, rows ? block.rows : 1, rows ? row_bytes : bytes,
+                     block.address + from, rows ? row_bytes : bytes};
+    m_em.fetch_to(m_li, t, std::nullopt, block.at, m_in_path.size() == 1 ? kConsumerTile : 0,
+                  src.after);
   }
 
   // LOAD the inputs (or read them in place), VECTOR (if any), STORE the
@@ -482,6 +564,7 @@ class Lowerer {
   std::vector<std::uint32_t> m_weight_preload;  // per layer: the LOAD of resident shared weights
   std::vector<std::uint32_t> m_barrier;         // per layer
   std::map<std::size_t, std::uint32_t> m_slice_barrier;  // per striped tensor: its last stripe's
+  std::uint32_t m_block_parity = 1;                      // the input block region last loaded
 };
 
 }  // namespace

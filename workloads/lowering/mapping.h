@@ -44,6 +44,13 @@ struct Mapping {
   // The instructions the emitter emits for the layer, its barrier included
   // (mapping_cost.h, instruction_count): what the controller issues.
   std::uint64_t instructions = 0;
+  // The outer level (0: none, the tile is the only level). Rows of m per
+  // input block: the input's block_m x K rows are loaded once, whole, into
+  // the first buffer on the input path, and the nest above (tm, tn, tk,
+  // order) runs over them, its input tiles read there (or moved inwards from
+  // there); the next block loads into the other slot while it runs. A
+  // multiple of tm; the weights stream once per block.
+  std::uint64_t block_m = 0;
 };
 
 }  // namespace tessel::workloads

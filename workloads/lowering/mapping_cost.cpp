@@ -37,6 +37,56 @@ std::optional<Overflow> overflow(const MapContext& context, const TileBytes& b) 
   return std::nullopt;
 }
 
+std::uint64_t input_block_bytes(const Layer& layer, std::uint64_t rows, const LayerTypes& types) {
+  return bytes_for(layer.input_tile_elements(rows, layer.gemm().k), types.activation);
+}
+
+std::uint64_t block_chunks(std::uint64_t block_bytes, std::uint64_t steps) {
+  return std::clamp<std::uint64_t>(steps, 1, std::max<std::uint64_t>(block_bytes, 1));
+}
+
+BlockLoads block_loads(const Layer& layer, const Mapping& m, const LayerTypes& types) {
+  const arch::GemmShape g = layer.gemm();
+  const std::uint64_t per_row = ceil_div(g.n, m.tn) * ceil_div(g.k, m.tk);  // steps per m tile
+  BlockLoads out;
+  std::uint64_t prev_steps = 0;
+  for (std::uint64_t b0 = 0; b0 < g.m; b0 += m.block_m) {
+    const std::uint64_t rows = std::min(m.block_m, g.m - b0);
+    const std::uint64_t bytes = input_block_bytes(layer, rows, types);
+    out.bytes += bytes;
+    if (b0 == 0) {
+      out.first_bytes = bytes;
+      out.loads += 1;
+    } else {
+      out.loads += block_chunks(bytes, prev_steps);
+    }
+    prev_steps = ceil_div(rows, m.tm) * per_row;
+  }
+  return out;
+}
+
+std::optional<MapContext> block_context(const MapContext& context, std::uint64_t block_bytes) {
+  const int first = static_cast<int>(context.config.path(Operand::kInput).front());
+  if (context.input_resident || (context.resident_buffer >= 0 && context.resident_buffer != first))
+    return std::nullopt;
+  const std::uint64_t budget = context.tile_budget_bytes[first];
+  if (block_bytes >= budget) return std::nullopt;
+  MapContext inner = context;
+  inner.tile_budget_bytes[first] = budget - block_bytes;
+  inner.resident_buffer = first;
+  inner.input_resident = true;
+  return inner;
+}
+
+bool mapping_fits(const MapContext& context, const Layer& layer, const Mapping& m,
+                  const LayerTypes& types) {
+  const TileBytes b = tile_bytes(layer, m.tm, m.tn, m.tk, m.tg, types);
+  if (m.block_m == 0) return fits(context, b);
+  const auto inner =
+      block_context(context, input_block_bytes(layer, std::min(m.block_m, layer.gemm().m), types));
+  return inner && fits(*inner, b);
+}
+
 TileBytes dram_tile_bytes(const MapContext& context, const TileBytes& b) {
   return {context.input_resident ? 0 : b.input, context.weight_resident ? 0 : b.weight,
           context.output_resident ? 0 : b.output, context.residual_resident ? 0 : b.residual};
@@ -301,19 +351,17 @@ std::uint64_t key_changes(std::string_view order, const Extents& count, std::str
   return changes;
 }
 
-}  // namespace
-
-std::uint64_t instruction_count(const Layer& layer, const Mapping& m, const MapContext& context) {
-  const arch::GemmShape g = layer.gemm();
-  const Extents count{ceil_div(g.m, m.tm), ceil_div(g.n, m.tn), ceil_div(g.k, m.tk)};
-  const std::uint64_t ng = ceil_div(g.batch, m.tg);
+// The instructions of the nest over a grid of `count` tiles in `ng` groups,
+// the barrier not included.
+std::uint64_t nest_instructions(const Layer& layer, const Mapping& m, const MapContext& context,
+                                const Extents& count, std::uint64_t ng) {
   const std::uint64_t steps = ng * count.m * count.n * count.k;
   const std::uint64_t out_tiles = ng * count.m * count.n;
   auto chain = [&](arch::Operand op) {  // a LOAD (or in-place read), then the MOVEs inwards
     const std::uint64_t len = context.path_length[static_cast<int>(op)];
     return context.resident(op) ? len - 1 : len;
   };
-  std::uint64_t n = 1 + steps;  // the barrier, the GEMMs
+  std::uint64_t n = steps;  // the GEMMs
   n += ng * key_changes(m.order, count, "mk") * chain(arch::Operand::kInput);
   n += ng * key_changes(m.order, count, "kn") * chain(arch::Operand::kWeight);
   n += out_tiles * layer.epilogue(1, 1).size();
@@ -324,6 +372,23 @@ std::uint64_t instruction_count(const Layer& layer, const Mapping& m, const MapC
   // MOVEs out, then the STORE or the write into the resident tensor.
   n += (k_inner ? out_tiles : steps) * (context.output_resident ? out_len - 1 : out_len);
   if (!k_inner) n += (steps - out_tiles) * chain(arch::Operand::kOutput);  // partial sums back
+  return n;
+}
+
+}  // namespace
+
+std::uint64_t instruction_count(const Layer& layer, const Mapping& m, const MapContext& context) {
+  const arch::GemmShape g = layer.gemm();
+  const std::uint64_t nn = ceil_div(g.n, m.tn), nk = ceil_div(g.k, m.tk);
+  if (m.block_m == 0)
+    return 1 + nest_instructions(layer, m, context, {ceil_div(g.m, m.tm), nn, nk},
+                                 ceil_div(g.batch, m.tg));
+  // The blocks' LOADs, then the nest over each, the block resident.
+  MapContext inner = context;
+  inner.input_resident = true;
+  std::uint64_t n = 1 + block_loads(layer, m, layer_types(layer, context.config)).loads;
+  for (auto [rows, blocks] : split(g.m, m.block_m))
+    n += blocks * nest_instructions(layer, m, inner, {ceil_div(rows, m.tm), nn, nk}, 1);
   return n;
 }
 

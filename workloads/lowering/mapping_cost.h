@@ -39,6 +39,33 @@ struct Overflow {
 };
 std::optional<Overflow> overflow(const MapContext& context, const TileBytes& bytes);
 
+// The outer level (Mapping::block_m). The bytes of an input block of `rows`
+// rows of m and the whole k extent (one group).
+std::uint64_t input_block_bytes(const Layer& layer, std::uint64_t rows, const LayerTypes& types);
+// How an input block plan loads its blocks: the first is one LOAD before
+// the nest; each later block streams in while the block before runs, in
+// one chunk (a contiguous byte range) per step of that block, so that no
+// chunk holds the DRAM bus for longer than a step's share of the block
+// (the bus serves each transfer whole, first come first served: one large
+// LOAD would stall the steps' own transfers behind it). Returns the chunks
+// of a block of `block_bytes` loaded under `steps` steps.
+std::uint64_t block_chunks(std::uint64_t block_bytes, std::uint64_t steps);
+// Over a whole layer: the blocks' DRAM bytes, their LOADs, and the first
+// block's bytes.
+struct BlockLoads {
+  std::uint64_t bytes = 0, loads = 0, first_bytes = 0;
+};
+BlockLoads block_loads(const Layer& layer, const Mapping& mapping, const LayerTypes& types);
+// The context the nest over one input block runs in: the input resident in
+// the first buffer on its path, whose per-slot budget loses the block's
+// bytes (each slot holds one block: the next loads while one is read).
+// Nullopt when blocks cannot be staged there: the input is resident
+// already, another buffer is the resident one, or the block leaves no room.
+std::optional<MapContext> block_context(const MapContext& context, std::uint64_t block_bytes);
+// Whether `mapping`'s tiles, and its blocks, fit `context`'s budgets.
+bool mapping_fits(const MapContext& context, const Layer& layer, const Mapping& mapping,
+                  const LayerTypes& types);
+
 // The tile bytes that cross DRAM: resident operands' are zero.
 TileBytes dram_tile_bytes(const MapContext& context, const TileBytes& bytes);
 
@@ -199,7 +226,8 @@ std::uint64_t drain_cycles(const MapContext& context, std::uint64_t output_tile_
 // as `mapping` under `context`'s residency flags, its barrier included:
 // per tile of each operand the loop nest loads (its key changing, as
 // reuse_factors counts), its LOAD or in-place read and the MOVEs along its
-// path; per step one GEMM; per finished output tile its epilogue's VECTORs,
+// path (with input blocks, their LOADs, block_loads, and the nest counted
+// over each block); per step one GEMM; per finished output tile its epilogue's VECTORs,
 // a residual tile's LOAD unless resident, and its MOVEs and STORE (or its
 // write into the resident tensor); with k not innermost, each step's
 // partial sums stored and loaded back. Not the LOAD of resident shared

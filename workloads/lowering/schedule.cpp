@@ -326,7 +326,7 @@ class Planner {
         context.resident_buffer < 0 ? 0 : context.tile_budget_bytes[context.resident_buffer]};
     if (cached && cached->first == flags) {
       const Mapping& m = cached->second;
-      if (fits(context, tile_bytes(layer, m.tm, m.tn, m.tk, m.tg, m_types[l]))) {
+      if (mapping_fits(context, layer, m, m_types[l])) {
         m_shared.mappings.emplace(key, m);
         return m;
       }

@@ -53,6 +53,15 @@ class SingleLevel : public IMapper {
  public:
   Mapping map(const Layer& layer, const MapContext& context) const override;
   std::vector<Mapping> candidates(const Layer& layer, const MapContext& context) const override;
+
+ protected:
+  // Whether the search also weighs input blocks (Mapping::block_m).
+  virtual bool blocks() const { return false; }
+};
+
+class MultiLevel : public SingleLevel {
+ protected:
+  bool blocks() const override { return true; }
 };
 
 using Key = std::tuple<std::uint64_t, std::uint64_t, std::uint64_t>;  // cycles, DRAM bytes, steps
@@ -67,7 +76,7 @@ std::uint64_t last(std::uint64_t full, std::uint64_t t) {
 // with `weighed`, every candidate considered), and the steps of pricing one.
 class Search {
  public:
-  Search(const Layer& layer, const MapContext& context, Weighed* weighed)
+  Search(const Layer& layer, const MapContext& context, Weighed* weighed, bool blocks)
       : layer(layer),
         context(context),
         config(context.config),
@@ -95,6 +104,7 @@ class Search {
         tpt_res(layer.residual && !context.residual_resident ? 1 : 0),
         out_buffer(config.path(arch::Operand::kOutput).back()),
         out_slots(config.sram[out_buffer].slots()),
+        blocks(blocks),
         weighed(weighed) {
     for (std::uint64_t v = 1; v < g.batch; v *= 2) tgs.push_back(v);
     tgs.push_back(g.batch);
@@ -119,6 +129,9 @@ class Search {
   }
   void price_k_inner(std::uint64_t tm, std::uint64_t tn, std::uint64_t tk, std::uint64_t tg,
                      Mapping::Chunking chunking);
+  // One tile's nests, single-level (bm 0) or over input blocks of bm rows.
+  void price_nest(std::uint64_t tm, std::uint64_t tn, std::uint64_t tk, std::uint64_t tg,
+                  Mapping::Chunking chunking, std::uint64_t bm);
   // One tile-size kind of a candidate's grid.
   struct Geometry {
     // drain: its output tile's MOVEs out and store, when finished; moves:
@@ -132,10 +145,15 @@ class Search {
   // Fills `kinds` with the step kinds of one loop order over the grid's
   // tile-size kinds, given each operand's share of loads per step; returns
   // what the step before the last stores, when known.
+  // Per step, on average: the share of an input, a weight and an output
+  // tile it loads (stores), its input DMA transfers, and, with input blocks,
+  // the blocks' DRAM bytes and LOADs.
+  struct Shares {
+    double in = 0, w = 0, out = 0, in_transfers = 0, block_bytes = 0, block_loads = 0;
+  };
   std::optional<double> step_kinds(const std::array<Geometry, 16>& geometry, std::size_t n_kinds,
                                    std::uint64_t nm, std::uint64_t nn, std::uint64_t nk,
-                                   std::uint64_t tk, bool n_outer, double in_frac, double w_frac,
-                                   double out_frac);
+                                   std::uint64_t tk, bool n_outer, const Shares& shares);
   void search_streamed();
   void consider(Mapping p, std::uint64_t traffic, std::uint64_t written, std::uint64_t steps);
   std::uint64_t hidden_prefetch(const Mapping& p) const;
@@ -143,6 +161,7 @@ class Search {
   std::uint64_t last_drain(std::uint64_t tm, std::uint64_t tn, std::uint64_t tk,
                            std::uint64_t tg) const;
   Mapping annotated(Mapping m) const;
+  Mapping finish();
 
   const Layer& layer;
   const MapContext& context;
@@ -164,27 +183,34 @@ class Search {
   // The array's output buffer (the last on the output path) and its slots.
   const std::size_t out_buffer;
   const std::uint64_t out_slots;
+  const bool blocks;
   Weighed* weighed;
   std::vector<std::uint64_t> tgs, temporal_list;
   std::vector<StepKind> kinds;
+  // Priced input block plans, weighed once the single-level search is done.
+  struct BlockPlan {
+    Mapping mapping;
+    std::uint64_t traffic, written, steps;
+  };
+  std::vector<BlockPlan> block_plans;
   Mapping best;
   bool found = false;
   Key best_key{UINT64_MAX, UINT64_MAX, UINT64_MAX};
 };
 
 Mapping SingleLevel::map(const Layer& layer, const MapContext& context) const {
-  return Search(layer, context, nullptr).run();
+  return Search(layer, context, nullptr, blocks()).run();
 }
 
 std::vector<Mapping> SingleLevel::candidates(const Layer& layer, const MapContext& context) const {
   Weighed all;
-  const Mapping best = Search(layer, context, &all).run();
+  const Mapping best = Search(layer, context, &all, blocks()).run();
   std::stable_sort(all.begin(), all.end(),
                    [](const auto& a, const auto& b) { return a.first < b.first; });
   std::vector<Mapping> out{best};
   for (const auto& [key, m] : all) {
     if (m.tm == best.tm && m.tn == best.tn && m.tk == best.tk && m.tg == best.tg &&
-        m.order == best.order && m.chunking == best.chunking)
+        m.order == best.order && m.chunking == best.chunking && m.block_m == best.block_m)
       continue;
     out.push_back(m);
   }
@@ -202,12 +228,12 @@ Mapping Search::run() {
   // preferring the full extent would make more SRAM slower. Streamed folds
   // (below), which spill partial sums in ws and is, are the fallback when
   // neither fits.
-  if (found && layer.scalesim_semantics) return annotated(best);
+  if (found && layer.scalesim_semantics) return annotated(best);  // no blocks for them
   temporal_list.clear();
   for (std::uint64_t d = 2; ceil_div(full_t, d / 2) > 1; d *= 2)
     temporal_list.push_back(ceil_div(full_t, d));
   if (!layer.scalesim_semantics) search_k_inner(Mapping::Chunking::kRepeatFold);
-  if (found && !layer.scalesim_semantics) return annotated(best);
+  if (found && !layer.scalesim_semantics) return finish();
   search_streamed();
   if (!found) {
     // The smallest tile tried: one fold, a temporal chunk of 1.
@@ -231,14 +257,52 @@ Mapping Search::run() {
         layer.name, config.name, config.array.rows, config.array.cols,
         row_wise_epilogue ? " and whole output rows for its fused norm" : "", where));
   }
+  return finish();
+}
+
+// Input blocks exist to cut DRAM traffic: a block plan competes only when
+// it moves fewer bytes than the best single-level plan (one that moves as
+// many is another tiling of the same work, which the cost model cannot
+// tell apart from it reliably).
+Mapping Search::finish() {
+  const std::uint64_t single = std::get<1>(best_key);
+  for (const BlockPlan& b : block_plans)
+    if (b.traffic < single) consider(b.mapping, b.traffic, b.written, b.steps);
   return annotated(best);
 }
 
 void Search::price_k_inner(std::uint64_t tm, std::uint64_t tn, std::uint64_t tk, std::uint64_t tg,
                            Mapping::Chunking chunking) {
+  price_nest(tm, tn, tk, tg, chunking, 0);
+  // The outer level: input blocks of tm, 2 tm, ... rows (up to one block
+  // of the whole input), each loaded once and read by every n and k tile
+  // of the nest over it. It can only save traffic when the single-level
+  // nest loads an input tile more than once (nn > 1, and m or k split).
+  if (!blocks || tg < g.batch || g.batch != 1 || layer.scalesim_semantics) return;
+  const std::uint64_t nm = ceil_div(g.m, tm), nn = ceil_div(g.n, tn), nk = ceil_div(g.k, tk);
+  if (nn == 1 || (nm == 1 && nk == 1)) return;
+  // Nor with an edge tile along n: within a block the n columns take turns
+  // every few steps, and a narrow column's steps wait for the wide one's
+  // output slots to drain (its epilogue and store), which the step kinds
+  // (priced in steady state per tile size) do not see.
+  if (g.n % tn != 0) return;
+  for (std::uint64_t bm = tm;; bm *= 2) {
+    price_nest(tm, tn, tk, tg, chunking, bm);
+    if (bm >= g.m) break;
+  }
+}
+
+void Search::price_nest(std::uint64_t tm, std::uint64_t tn, std::uint64_t tk, std::uint64_t tg,
+                        Mapping::Chunking chunking, std::uint64_t bm) {
+  // With input blocks, the nest over each runs with its block resident.
+  const std::optional<MapContext> blocked =
+      bm > 0 ? block_context(context, input_block_bytes(layer, std::min(bm, g.m), types))
+             : std::nullopt;
+  if (bm > 0 && !blocked) return;
+  const MapContext& ctx = blocked ? *blocked : context;
   const TileBytes b = tile_bytes(layer, tm, tn, tk, tg, types);
-  if (!fits(context, b)) return;
-  const TileBytes d_full = dram_tile_bytes(context, b);
+  if (!fits(ctx, b)) return;
+  const TileBytes d_full = dram_tile_bytes(ctx, b);
   const std::uint64_t nm = ceil_div(g.m, tm), nn = ceil_div(g.n, tn), nk = ceil_div(g.k, tk),
                       ng = ceil_div(g.batch, tg);
   const std::uint64_t steps = nm * nn * nk * ng;
@@ -264,11 +328,11 @@ void Search::price_k_inner(std::uint64_t tm, std::uint64_t tn, std::uint64_t tk,
           Geometry& k = geometry[n_kinds++];
           k.count = cm * cn * ck * cg;
           k.compute = arch::gemm_cycles(config.array, {sm, sn, sk, sg}, true, rate).count();
-          k.chain = chain_cycles(context, tb);
+          k.chain = chain_cycles(ctx, tb);
           k.epilogue = epilogue(sm, sn, sg);
-          k.dram = dram_tile_bytes(context, tb);
-          k.drain = drain_cycles(context, tb.output, k.dram.output > 0);
-          k.moves = drain_cycles(context, tb.output, false);
+          k.dram = dram_tile_bytes(ctx, tb);
+          k.drain = drain_cycles(ctx, tb.output, k.dram.output > 0);
+          k.moves = drain_cycles(ctx, tb.output, false);
           k.edge = {sm != std::min(tm, g.m), sn != std::min(tn, g.n)};
           k.k_remainder = sk != std::min(tk, g.k);
           k.ck = ck;
@@ -281,14 +345,36 @@ void Search::price_k_inner(std::uint64_t tm, std::uint64_t tn, std::uint64_t tk,
   std::uint64_t compute_total = 0;
   for (std::size_t i = 0; i < n_kinds; ++i)
     compute_total += geometry[i].count * geometry[i].compute;
+  // Input blocks: their bytes, LOADs and weight reloads. Within a block the
+  // nest is nmk (its input costs nothing there): each weight tile loads
+  // once per block with k whole, else once per m tile.
+  // Its input tiles are read (or moved inwards) from the block as the
+  // single-level nest would load them.
+  BlockLoads block_in;
+  std::uint64_t block_w_reuse = 0, block_in_reads = 0;
+  if (bm > 0) {
+    Mapping plan{tm, tn, tk, tg};
+    plan.block_m = bm;
+    block_in = block_loads(layer, plan, types);
+    for (auto [rows, count] : split(g.m, bm)) {
+      const std::uint64_t bnm = ceil_div(rows, tm);
+      const auto [in_reuse, w_reuse] = reuse_factors(bnm, nn, nk, true);
+      block_w_reuse += count * w_reuse;
+      block_in_reads += count * bnm * nk * in_reuse;
+    }
+  }
+  const std::uint64_t block_traffic = block_in.bytes;
   for (bool n_outer : {true, false}) {
-    const auto [in_reuse, w_reuse] = reuse_factors(nm, nn, nk, n_outer);
+    if (bm > 0 && !n_outer) continue;
+    const auto [in_reuse, w_reuse] = bm > 0 ? std::make_pair(std::uint64_t{0}, block_w_reuse)
+                                            : reuse_factors(nm, nn, nk, n_outer);
     // DRAM bytes, exact at the edges: each input tile loaded
-    // in_reuse times, each weight tile w_reuse times, each output
-    // tile stored once (and its residual tile loaded once).
+    // in_reuse times (with blocks: each block once), each weight tile
+    // w_reuse times, each output tile stored once (and its residual tile
+    // loaded once).
     const std::uint64_t written = step_out / nk;
     const std::uint64_t traffic =
-        step_in / nn * in_reuse + step_w / nm * w_reuse + written + step_res / nk;
+        step_in / nn * in_reuse + block_traffic + step_w / nm * w_reuse + written + step_res / nk;
     // A bound no cost can beat: the array's cycles and the bytes on
     // the bus, less the most the layer before can hide (with 5%
     // slack for the cost model's rounding of edge steps). A plan
@@ -300,20 +386,37 @@ void Search::price_k_inner(std::uint64_t tm, std::uint64_t tn, std::uint64_t tk,
       if (0.95 * bound > static_cast<double>(std::get<0>(best_key))) continue;
     }
     // Per step, on average: an input tile is loaded in_reuse times
-    // over the nn steps that use it, a weight tile w_reuse times
-    // over nm, an output tile stored once over nk.
-    const double in_frac = static_cast<double>(in_reuse) / static_cast<double>(nn);
-    const double w_frac = static_cast<double>(w_reuse) / static_cast<double>(nm);
-    const double out_frac = 1.0 / static_cast<double>(nk);
+    // over the nn steps that use it (with blocks, read or moved from its
+    // block once per m tile with k whole, else every step), a weight tile
+    // w_reuse times over nm, an output tile stored once over nk; the
+    // blocks' bytes and LOADs spread over all steps.
+    Shares shares;
+    shares.in = static_cast<double>(in_reuse) / static_cast<double>(nn);
+    shares.w = static_cast<double>(w_reuse) / static_cast<double>(nm);
+    shares.out = 1.0 / static_cast<double>(nk);
+    const double in_moves =
+        bm > 0 ? static_cast<double>(block_in_reads) / static_cast<double>(steps) : shares.in;
+    shares.in_transfers =
+        in_moves * static_cast<double>(transfers_per_tile(ctx, arch::Operand::kInput));
+    // The blocks after the first stream in under the steps.
+    shares.block_bytes =
+        static_cast<double>(block_in.bytes - block_in.first_bytes) / static_cast<double>(steps);
+    shares.block_loads =
+        static_cast<double>(block_in.loads - (bm > 0 ? 1 : 0)) / static_cast<double>(steps);
+    // A block of one m tile runs its nest with n outermost in effect: the
+    // block loop is the m loop.
+    const bool n_outer_in_effect = n_outer && (bm == 0 || bm > tm);
     const std::optional<double> store_before_last =
-        step_kinds(geometry, n_kinds, nm, nn, nk, tk, n_outer, in_frac, w_frac, out_frac);
-    // The first step loads its input and weight tiles whole (and its
-    // residual tile when it finishes an output tile).
+        step_kinds(geometry, n_kinds, nm, nn, nk, tk, n_outer_in_effect, shares);
+    // The first step loads its input and weight tiles whole (with blocks,
+    // the first block) and its residual tile when it finishes an output
+    // tile.
     StepKind first = kinds.front();
     const std::uint64_t first_res = nk == 1 ? d_full.residual : 0;
-    first.bytes = static_cast<double>(d_full.input + d_full.weight + first_res);
-    first.transfers = static_cast<double>(tpt_in + tpt_w + (nk == 1 ? tpt_res : 0));
-    first.loads = (d_full.input + d_full.weight + first_res) > 0 ? 1 : 0;
+    const std::uint64_t first_in = bm > 0 ? block_in.first_bytes : d_full.input;
+    first.bytes = static_cast<double>(first_in + d_full.weight + first_res);
+    first.transfers = static_cast<double>((bm > 0 ? 1 : tpt_in) + tpt_w + (nk == 1 ? tpt_res : 0));
+    first.loads = (first_in + d_full.weight + first_res) > 0 ? 1 : 0;
     first.store_bytes = first.stores = 0;
     Mapping p{tm,
               tn,
@@ -323,27 +426,33 @@ void Search::price_k_inner(std::uint64_t tm, std::uint64_t tn, std::uint64_t tk,
               chunking,
               estimated_cycles(config, kinds, first, store_before_last) + drain,
               0};
-    consider(p, traffic, written, steps);
+    p.block_m = bm;
+    if (bm > 0) {
+      block_plans.push_back({p, traffic, written, steps});
+    } else {
+      consider(p, traffic, written, steps);
+    }
   }
 }
 
 std::optional<double> Search::step_kinds(const std::array<Geometry, 16>& geometry,
                                          std::size_t n_kinds, std::uint64_t nm, std::uint64_t nn,
                                          std::uint64_t nk, std::uint64_t tk, bool n_outer,
-                                         double in_frac, double w_frac, double out_frac) {
+                                         const Shares& shares) {
+  const double in_frac = shares.in, w_frac = shares.w, out_frac = shares.out;
   kinds.clear();
   for (std::size_t i = 0; i < n_kinds; ++i) {
     const Geometry& k = geometry[i];
     StepKind kind;
     kind.count = k.count;
     kind.compute_cycles = k.compute;
-    kind.bytes = in_frac * static_cast<double>(k.dram.input) +
-                 w_frac * static_cast<double>(k.dram.weight) +
-                 out_frac * static_cast<double>(k.dram.output + k.dram.residual);
-    kind.transfers = in_frac * static_cast<double>(tpt_in) + w_frac * static_cast<double>(tpt_w) +
-                     out_frac * static_cast<double>(tpt_out + tpt_res);
+    kind.bytes =
+        in_frac * static_cast<double>(k.dram.input) + w_frac * static_cast<double>(k.dram.weight) +
+        out_frac * static_cast<double>(k.dram.output + k.dram.residual) + shares.block_bytes;
+    kind.transfers = shares.in_transfers + w_frac * static_cast<double>(tpt_w) +
+                     out_frac * static_cast<double>(tpt_out + tpt_res) + shares.block_loads;
     kind.loads = std::max({in_frac * (k.dram.input > 0), w_frac * (k.dram.weight > 0),
-                           out_frac * (k.dram.residual > 0)});
+                           out_frac * (k.dram.residual > 0), shares.block_loads});
     kind.store_bytes = out_frac * static_cast<double>(k.dram.output);
     kind.stores = k.dram.output > 0 ? out_frac : 0.0;
     kind.chain_cycles = k.chain;
@@ -365,7 +474,8 @@ std::optional<double> Search::step_kinds(const std::array<Geometry, 16>& geometr
     const double tpt = static_cast<double>(tpt_out + tpt_res);
     kind.bytes -= out_frac * (out + res);
     kind.transfers -= out_frac * tpt;
-    kind.loads = std::max(in_frac * (k.dram.input > 0), w_frac * (k.dram.weight > 0));
+    kind.loads =
+        std::max({in_frac * (k.dram.input > 0), w_frac * (k.dram.weight > 0), shares.block_loads});
     kind.store_bytes = kind.stores = 0;
     kind.out_move_cycles = 0;
     kind.store_chain = false;
@@ -485,7 +595,9 @@ void Search::consider(Mapping p, std::uint64_t traffic, std::uint64_t written,
 std::uint64_t Search::hidden_prefetch(const Mapping& p) const {
   const std::uint64_t fm = std::min(p.tm, g.m), fn = std::min(p.tn, g.n), fk = std::min(p.tk, g.k),
                       fg = std::min(p.tg, g.batch);
-  const TileBytes first = dram_tile_bytes(context, tile_bytes(layer, fm, fn, fk, fg, types));
+  TileBytes first = dram_tile_bytes(context, tile_bytes(layer, fm, fn, fk, fg, types));
+  // With input blocks, the first load is the first block's.
+  if (p.block_m > 0) first.input = input_block_bytes(layer, std::min(p.block_m, g.m), types);
   const std::uint64_t hidden = prefetched_cycles(context, first, context.dma_idle_cycles);
   std::uint64_t second = 0;
   const std::uint64_t both = context.dma_idle_both_slots_cycles;
@@ -565,8 +677,10 @@ Mapping Search::annotated(Mapping m) const {
   // With k whole and m inside n (or one n tile), the grid's last weight
   // tile serves the last n column's nm steps: the other weight slot is free
   // while they compute, and the next layer's first weight tile loads there
-  // in what their own transfers leave of the bus.
-  const std::uint64_t nm = ceil_div(g.m, m.tm), nn = ceil_div(g.n, m.tn);
+  // in what their own transfers leave of the bus. With input blocks, the
+  // last n column is the last block's, whose input is on chip.
+  const std::uint64_t nm = ceil_div(m.block_m > 0 ? last(g.m, m.block_m) : g.m, m.tm),
+                      nn = ceil_div(g.n, m.tn);
   const bool one_weight_run = m.chunking != Mapping::Chunking::kStreamFold && g.k <= m.tk &&
                               g.batch <= m.tg && (m.order == std::string_view("nmk") || nn == 1) &&
                               nm > 1;
@@ -575,8 +689,9 @@ Mapping Search::annotated(Mapping m) const {
     const std::uint64_t compute =
         (nm - 1) * arch::gemm_cycles(config.array, full, true, rate).count() +
         m.tail_compute_cycles;
-    const TileBytes b =
+    TileBytes b =
         dram_tile_bytes(context, tile_bytes(layer, full.m, full.n, full.k, full.batch, types));
+    if (m.block_m > 0) b.input = 0;
     const double busy = static_cast<double>(nm * (b.input + b.output + b.residual)) / bus_rate;
     m.tail_compute_cycles = std::max<std::uint64_t>(
         m.tail_compute_cycles,
@@ -590,5 +705,9 @@ Mapping Search::annotated(Mapping m) const {
 TESSEL_REGISTER_MAPPER("single_level",
                        "one array-side tile for every buffer level, ranked by expected cycles",
                        SingleLevel);
+TESSEL_REGISTER_MAPPER("multi_level",
+                       "single_level's tiles, or input blocks in the outer buffer read by the "
+                       "tiles of a nest over each, ranked by expected cycles",
+                       MultiLevel);
 
 }  // namespace tessel::workloads
