@@ -13,6 +13,7 @@ MapContext::MapContext(const arch::Config& c) : config(c) {
   for (const auto& s : c.sram) tile_budget_bytes.push_back(s.tile_budget_bytes());
   for (arch::Operand op : arch::kAllOperands)
     path_length[static_cast<std::size_t>(op)] = c.path(op).size();
+  first_input_buffer = c.path(arch::Operand::kInput).front();
 }
 
 bool register_mapper(MapperInfo info) {

@@ -65,26 +65,41 @@ BlockLoads block_loads(const Layer& layer, const Mapping& m, const LayerTypes& t
   return out;
 }
 
-std::optional<MapContext> block_context(const MapContext& context, std::uint64_t block_bytes) {
-  const int first = static_cast<int>(context.config.path(Operand::kInput).front());
-  if (context.input_resident || (context.resident_buffer >= 0 && context.resident_buffer != first))
-    return std::nullopt;
-  const std::uint64_t budget = context.tile_budget_bytes[first];
-  if (block_bytes >= budget) return std::nullopt;
-  MapContext inner = context;
-  inner.tile_budget_bytes[first] = budget - block_bytes;
-  inner.resident_buffer = first;
-  inner.input_resident = true;
-  return inner;
+bool input_blocks_possible(const MapContext& context) {
+  return !context.input_resident &&
+         (context.resident_buffer < 0 ||
+          context.resident_buffer == static_cast<int>(context.first_input_buffer));
+}
+
+bool fits_with_input_block(const MapContext& context, const TileBytes& b,
+                           std::uint64_t block_bytes) {
+  const std::size_t first = context.first_input_buffer;
+  const auto& sram = context.config.sram;
+  for (std::size_t i = 0; i < sram.size(); ++i) {
+    const bool r = static_cast<int>(i) == context.resident_buffer;
+    std::uint64_t need = 0;
+    if (i == first) {
+      need += block_bytes;
+    } else if (sram[i].holds_operand(Operand::kInput)) {
+      need += b.input;
+    }
+    if (sram[i].holds_operand(Operand::kWeight) && !(r && context.weight_resident))
+      need += b.weight;
+    if (sram[i].holds_operand(Operand::kOutput) && !(r && context.output_resident))
+      need += b.output;
+    if (i == context.config.vector.buffer && !context.residual_resident) need += b.residual;
+    if (need > context.tile_budget_bytes[i]) return false;
+  }
+  return true;
 }
 
 bool mapping_fits(const MapContext& context, const Layer& layer, const Mapping& m,
                   const LayerTypes& types) {
   const TileBytes b = tile_bytes(layer, m.tm, m.tn, m.tk, m.tg, types);
   if (m.block_m == 0) return fits(context, b);
-  const auto inner =
-      block_context(context, input_block_bytes(layer, std::min(m.block_m, layer.gemm().m), types));
-  return inner && fits(*inner, b);
+  return input_blocks_possible(context) &&
+         fits_with_input_block(
+             context, b, input_block_bytes(layer, std::min(m.block_m, layer.gemm().m), types));
 }
 
 TileBytes dram_tile_bytes(const MapContext& context, const TileBytes& b) {

@@ -56,12 +56,16 @@ struct BlockLoads {
   std::uint64_t bytes = 0, loads = 0, first_bytes = 0;
 };
 BlockLoads block_loads(const Layer& layer, const Mapping& mapping, const LayerTypes& types);
-// The context the nest over one input block runs in: the input resident in
-// the first buffer on its path, whose per-slot budget loses the block's
-// bytes (each slot holds one block: the next loads while one is read).
-// Nullopt when blocks cannot be staged there: the input is resident
-// already, another buffer is the resident one, or the block leaves no room.
-std::optional<MapContext> block_context(const MapContext& context, std::uint64_t block_bytes);
+// Whether input blocks can be staged under `context`: not when the input
+// is resident already, nor when another buffer than the first on the input
+// path is the resident one.
+bool input_blocks_possible(const MapContext& context);
+// Whether the tiles fit when the first buffer on the input path holds an
+// input block of `block_bytes` per slot in place of input tiles (the nest
+// over a block reads its input there: `tiles.input` still counts in the
+// buffers further in).
+bool fits_with_input_block(const MapContext& context, const TileBytes& tiles,
+                           std::uint64_t block_bytes);
 // Whether `mapping`'s tiles, and its blocks, fit `context`'s budgets.
 bool mapping_fits(const MapContext& context, const Layer& layer, const Mapping& mapping,
                   const LayerTypes& types);

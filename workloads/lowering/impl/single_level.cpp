@@ -129,9 +129,15 @@ class Search {
   }
   void price_k_inner(std::uint64_t tm, std::uint64_t tn, std::uint64_t tk, std::uint64_t tg,
                      Mapping::Chunking chunking);
-  // One tile's nests, single-level (bm 0) or over input blocks of bm rows.
-  void price_nest(std::uint64_t tm, std::uint64_t tn, std::uint64_t tk, std::uint64_t tg,
-                  Mapping::Chunking chunking, std::uint64_t bm);
+  // One tile's grid: its step kinds, the sums over steps of each
+  // operand's DRAM tile bytes, its compute and its last tile's drain.
+  struct Grid;
+  Grid grid_of(const TileBytes& b, std::uint64_t tm, std::uint64_t tn, std::uint64_t tk,
+               std::uint64_t tg) const;
+  // The nests of one tile's grid, single-level (bm 0) or over input blocks
+  // of bm rows (the grid's input DRAM bytes then zero).
+  void price_nest(const Grid& grid, std::uint64_t tm, std::uint64_t tn, std::uint64_t tk,
+                  std::uint64_t tg, Mapping::Chunking chunking, std::uint64_t bm);
   // One tile-size kind of a candidate's grid.
   struct Geometry {
     // drain: its output tile's MOVEs out and store, when finished; moves:
@@ -141,6 +147,13 @@ class Search {
     std::array<bool, 2> edge;  // the remainder along m, along n
     bool k_remainder;          // the remainder along k
     std::uint64_t ck;          // steps of its k part per output tile
+  };
+  struct Grid {
+    std::array<Geometry, 16> kinds;
+    std::size_t n_kinds = 0;
+    TileBytes b;  // the full tile's bytes
+    std::uint64_t step_in = 0, step_w = 0, step_out = 0, step_res = 0;
+    std::uint64_t compute_total = 0, drain = 0;
   };
   // Fills `kinds` with the step kinds of one loop order over the grid's
   // tile-size kinds, given each operand's share of loads per step; returns
@@ -187,12 +200,14 @@ class Search {
   Weighed* weighed;
   std::vector<std::uint64_t> tgs, temporal_list;
   std::vector<StepKind> kinds;
-  // Priced input block plans, weighed once the single-level search is done.
-  struct BlockPlan {
-    Mapping mapping;
-    std::uint64_t traffic, written, steps;
+  // Input block plans that fit, with their DRAM bytes, priced once the
+  // single-level search is done (finish).
+  struct BlockCandidate {
+    std::uint64_t tm, tn, tk, tg;
+    Mapping::Chunking chunking;
+    std::uint64_t bm, traffic;
   };
-  std::vector<BlockPlan> block_plans;
+  std::vector<BlockCandidate> deferred;
   Mapping best;
   bool found = false;
   Key best_key{UINT64_MAX, UINT64_MAX, UINT64_MAX};
@@ -266,43 +281,23 @@ Mapping Search::run() {
 // tell apart from it reliably).
 Mapping Search::finish() {
   const std::uint64_t single = std::get<1>(best_key);
-  for (const BlockPlan& b : block_plans)
-    if (b.traffic < single) consider(b.mapping, b.traffic, b.written, b.steps);
+  for (const BlockCandidate& c : deferred) {
+    if (c.traffic >= single) continue;
+    // Within a block, the same steps with their input on chip (the
+    // input's MOVE legs inwards, if any, are the same).
+    Grid grid = grid_of(tile_bytes(layer, c.tm, c.tn, c.tk, c.tg, types), c.tm, c.tn, c.tk, c.tg);
+    for (std::size_t i = 0; i < grid.n_kinds; ++i) grid.kinds[i].dram.input = 0;
+    grid.step_in = 0;
+    price_nest(grid, c.tm, c.tn, c.tk, c.tg, c.chunking, c.bm);
+  }
   return annotated(best);
 }
 
 void Search::price_k_inner(std::uint64_t tm, std::uint64_t tn, std::uint64_t tk, std::uint64_t tg,
                            Mapping::Chunking chunking) {
-  price_nest(tm, tn, tk, tg, chunking, 0);
-  // The outer level: input blocks of tm, 2 tm, ... rows (up to one block
-  // of the whole input), each loaded once and read by every n and k tile
-  // of the nest over it. It can only save traffic when the single-level
-  // nest loads an input tile more than once (nn > 1, and m or k split).
-  if (!blocks || tg < g.batch || g.batch != 1 || layer.scalesim_semantics) return;
-  const std::uint64_t nm = ceil_div(g.m, tm), nn = ceil_div(g.n, tn), nk = ceil_div(g.k, tk);
-  if (nn == 1 || (nm == 1 && nk == 1)) return;
-  // Nor with an edge tile along n: within a block the n columns take turns
-  // every few steps, and a narrow column's steps wait for the wide one's
-  // output slots to drain (its epilogue and store), which the step kinds
-  // (priced in steady state per tile size) do not see.
-  if (g.n % tn != 0) return;
-  for (std::uint64_t bm = tm;; bm *= 2) {
-    price_nest(tm, tn, tk, tg, chunking, bm);
-    if (bm >= g.m) break;
-  }
-}
-
-void Search::price_nest(std::uint64_t tm, std::uint64_t tn, std::uint64_t tk, std::uint64_t tg,
-                        Mapping::Chunking chunking, std::uint64_t bm) {
-  // With input blocks, the nest over each runs with its block resident.
-  const std::optional<MapContext> blocked =
-      bm > 0 ? block_context(context, input_block_bytes(layer, std::min(bm, g.m), types))
-             : std::nullopt;
-  if (bm > 0 && !blocked) return;
-  const MapContext& ctx = blocked ? *blocked : context;
   const TileBytes b = tile_bytes(layer, tm, tn, tk, tg, types);
-  if (!fits(ctx, b)) return;
-  const TileBytes d_full = dram_tile_bytes(ctx, b);
+  // (An input block takes at least an input tile's room.)
+  if (!fits(context, b)) return;
   const std::uint64_t nm = ceil_div(g.m, tm), nn = ceil_div(g.n, tn), nk = ceil_div(g.k, tk),
                       ng = ceil_div(g.batch, tg);
   const std::uint64_t steps = nm * nn * nk * ng;
@@ -312,39 +307,90 @@ void Search::price_nest(std::uint64_t tm, std::uint64_t tn, std::uint64_t tk, st
                        static_cast<double>(context.dma_idle_cycles) >
                    static_cast<double>(std::get<0>(best_key)))
     return;
-  // Each kind of step (tile sizes at the grid's edges differ), with
-  // its exact compute and DRAM tile bytes; at most 16 kinds.
-  std::array<Geometry, 16> geometry;
-  std::size_t n_kinds = 0;
+  Grid grid = grid_of(b, tm, tn, tk, tg);
+  price_nest(grid, tm, tn, tk, tg, chunking, 0);
+  // The outer level: input blocks of a multiple of tm rows (up to one block
+  // of the whole input), each loaded once and read by every n and k tile
+  // of the nest over it. It can only save traffic when the single-level
+  // nest loads an input tile more than once (nn > 1, and m or k split).
+  if (!blocks || tg < g.batch || g.batch != 1 || layer.scalesim_semantics ||
+      !input_blocks_possible(context))
+    return;
+  if (nn == 1 || (nm == 1 && nk == 1)) return;
+  // Nor with an edge tile along n: within a block the n columns take turns
+  // every few steps, and a narrow column's steps wait for the wide one's
+  // output slots to drain (its epilogue and store), which the step kinds
+  // (priced in steady state per tile size) do not see.
+  if (g.n % tn != 0) return;
+  // With k split, the traffic is I + nm W + O whatever the block size, and
+  // larger blocks only take more space and load longer before the first
+  // step: one m tile per block. With k whole, a block of one m tile is the
+  // single-level nest with m outermost; larger blocks load the weights
+  // fewer times. Each that fits is priced once the single-level search is
+  // done (finish), if it moves fewer bytes than its best plan.
+  const std::uint64_t others = grid.step_w / nm, written = grid.step_out / nk,
+                      residual = grid.step_res / nk;
+  for (std::uint64_t bm = nk > 1 ? tm : 2 * tm; bm < 2 * g.m && (nk == 1 || bm == tm); bm *= 2) {
+    if (!fits_with_input_block(context, b, input_block_bytes(layer, std::min(bm, g.m), types)))
+      continue;
+    Mapping plan{tm, tn, tk, tg};
+    plan.block_m = bm;
+    std::uint64_t passes = 0;
+    for (auto [rows, count] : split(g.m, bm))
+      passes += count * reuse_factors(ceil_div(rows, tm), nn, nk, true).second;
+    const std::uint64_t traffic =
+        block_loads(layer, plan, types).bytes + passes * others + written + residual;
+    deferred.push_back({tm, tn, tk, tg, chunking, bm, traffic});
+  }
+}
+
+// Each kind of step of a tile's grid (tile sizes at the grid's edges
+// differ), with its exact compute and DRAM tile bytes; at most 16 kinds.
+Search::Grid Search::grid_of(const TileBytes& b, std::uint64_t tm, std::uint64_t tn,
+                             std::uint64_t tk, std::uint64_t tg) const {
+  Grid grid;
+  grid.b = b;
   // Sums over steps of each operand's DRAM tile bytes: each (m, k)
   // input tile appears in nn steps, each (k, n) weight tile in nm,
   // each (m, n) output tile in nk.
-  std::uint64_t step_in = 0, step_w = 0, step_out = 0, step_res = 0;
   for (auto [sm, cm] : split(g.m, tm))
     for (auto [sn, cn] : split(g.n, tn))
       for (auto [sk, ck] : split(g.k, tk))
         for (auto [sg, cg] : split(g.batch, tg)) {
           const TileBytes tb = tile_bytes(layer, sm, sn, sk, sg, types);
-          Geometry& k = geometry[n_kinds++];
+          Geometry& k = grid.kinds[grid.n_kinds++];
           k.count = cm * cn * ck * cg;
           k.compute = arch::gemm_cycles(config.array, {sm, sn, sk, sg}, true, rate).count();
-          k.chain = chain_cycles(ctx, tb);
+          k.chain = chain_cycles(context, tb);
           k.epilogue = epilogue(sm, sn, sg);
-          k.dram = dram_tile_bytes(ctx, tb);
-          k.drain = drain_cycles(ctx, tb.output, k.dram.output > 0);
-          k.moves = drain_cycles(ctx, tb.output, false);
+          k.dram = dram_tile_bytes(context, tb);
+          k.drain = drain_cycles(context, tb.output, k.dram.output > 0);
+          k.moves = drain_cycles(context, tb.output, false);
           k.edge = {sm != std::min(tm, g.m), sn != std::min(tn, g.n)};
           k.k_remainder = sk != std::min(tk, g.k);
           k.ck = ck;
-          step_in += k.count * k.dram.input;
-          step_w += k.count * k.dram.weight;
-          step_out += k.count * k.dram.output;
-          step_res += k.count * k.dram.residual;
+          grid.step_in += k.count * k.dram.input;
+          grid.step_w += k.count * k.dram.weight;
+          grid.step_out += k.count * k.dram.output;
+          grid.step_res += k.count * k.dram.residual;
+          grid.compute_total += k.count * k.compute;
         }
-  const std::uint64_t drain = last_drain(tm, tn, tk, tg);
-  std::uint64_t compute_total = 0;
-  for (std::size_t i = 0; i < n_kinds; ++i)
-    compute_total += geometry[i].count * geometry[i].compute;
+  grid.drain = last_drain(tm, tn, tk, tg);
+  return grid;
+}
+
+void Search::price_nest(const Grid& grid, std::uint64_t tm, std::uint64_t tn, std::uint64_t tk,
+                        std::uint64_t tg, Mapping::Chunking chunking, std::uint64_t bm) {
+  TileBytes d_full = dram_tile_bytes(context, grid.b);
+  if (bm > 0) d_full.input = 0;  // on chip, in its block
+  const std::uint64_t nm = ceil_div(g.m, tm), nn = ceil_div(g.n, tn), nk = ceil_div(g.k, tk),
+                      ng = ceil_div(g.batch, tg);
+  const std::uint64_t steps = nm * nn * nk * ng;
+  const auto& geometry = grid.kinds;
+  const std::size_t n_kinds = grid.n_kinds;
+  const std::uint64_t step_in = grid.step_in, step_w = grid.step_w, step_out = grid.step_out,
+                      step_res = grid.step_res;
+  const std::uint64_t drain = grid.drain, compute_total = grid.compute_total;
   // Input blocks: their bytes, LOADs and weight reloads. Within a block the
   // nest is nmk (its input costs nothing there): each weight tile loads
   // once per block with k whole, else once per m tile.
@@ -396,8 +442,9 @@ void Search::price_nest(std::uint64_t tm, std::uint64_t tn, std::uint64_t tk, st
     shares.out = 1.0 / static_cast<double>(nk);
     const double in_moves =
         bm > 0 ? static_cast<double>(block_in_reads) / static_cast<double>(steps) : shares.in;
-    shares.in_transfers =
-        in_moves * static_cast<double>(transfers_per_tile(ctx, arch::Operand::kInput));
+    const std::size_t in_path =
+        context.path_length[static_cast<std::size_t>(arch::Operand::kInput)];
+    shares.in_transfers = in_moves * static_cast<double>(bm > 0 ? (in_path > 1 ? 1 : 0) : tpt_in);
     // The blocks after the first stream in under the steps.
     shares.block_bytes =
         static_cast<double>(block_in.bytes - block_in.first_bytes) / static_cast<double>(steps);
@@ -427,11 +474,7 @@ void Search::price_nest(std::uint64_t tm, std::uint64_t tn, std::uint64_t tk, st
               estimated_cycles(config, kinds, first, store_before_last) + drain,
               0};
     p.block_m = bm;
-    if (bm > 0) {
-      block_plans.push_back({p, traffic, written, steps});
-    } else {
-      consider(p, traffic, written, steps);
-    }
+    consider(p, traffic, written, steps);
   }
 }
 
