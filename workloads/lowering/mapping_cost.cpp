@@ -328,12 +328,15 @@ std::uint64_t chain_cycles(const MapContext& context, const TileBytes& bytes, bo
 std::uint64_t prefetched_cycles(const MapContext& context, const TileBytes& first,
                                 std::uint64_t idle_cycles) {
   if (idle_cycles == 0 || first.weight == 0) return 0;
+  // The tiles' loads and their MOVE legs inwards (the weight's into the
+  // array's weight buffer, whose slot is free as well).
   auto load = [&](std::uint64_t in, std::uint64_t w) {
     StepKind s;
     s.bytes = static_cast<double>(in + w);
     s.transfers = static_cast<double>((in > 0 ? transfers_per_tile(context, Operand::kInput) : 0) +
                                       (w > 0 ? transfers_per_tile(context, Operand::kWeight) : 0));
     s.loads = in + w > 0 ? 1 : 0;
+    if (in + w > 0) s.chain_cycles = chain_cycles(context, TileBytes{in, w, 0, 0});
     return load_cycles(context.config, s);
   };
   const double saved = load(first.input, first.weight) - load(first.input, 0);

@@ -171,6 +171,8 @@ class Search {
   void consider(Mapping p, std::uint64_t traffic, std::uint64_t written, std::uint64_t steps);
   std::uint64_t hidden_prefetch(const Mapping& p) const;
   std::uint64_t epilogue(std::uint64_t sm, std::uint64_t sn, std::uint64_t sg) const;
+  std::uint64_t epilogue_queue(std::uint64_t tm, std::uint64_t tn, std::uint64_t tk,
+                               std::uint64_t tg, bool n_outer) const;
   std::uint64_t last_drain(std::uint64_t tm, std::uint64_t tn, std::uint64_t tk,
                            std::uint64_t tg) const;
   Mapping annotated(Mapping m) const;
@@ -471,7 +473,8 @@ void Search::price_nest(const Grid& grid, std::uint64_t tm, std::uint64_t tn, st
               tg,
               n_outer ? "nmk" : "mnk",
               chunking,
-              estimated_cycles(config, kinds, first, store_before_last) + drain,
+              estimated_cycles(config, kinds, first, store_before_last) + drain +
+                  epilogue_queue(tm, tn, tk, tg, n_outer_in_effect),
               0};
     p.block_m = bm;
     consider(p, traffic, written, steps);
@@ -703,10 +706,38 @@ std::uint64_t Search::last_drain(std::uint64_t tm, std::uint64_t tn, std::uint64
          drain_cycles(context, tb.output, dram_tile_bytes(context, tb).output > 0);
 }
 
+// The epilogue of the output tile before the last may still hold the
+// vector unit (which runs its instructions in program order) when the last
+// tile's GEMMs are done, so the last tile's epilogue waits for what is left
+// of it: when the last tile is quicker (an edge tile, or k split into few
+// steps) and the steps are paced by the array, not by the epilogues (then
+// their periods carry the epilogues already, step_cycles). The tile before
+// the last is its neighbour along the inner of m and n that has more than
+// one tile.
+std::uint64_t Search::epilogue_queue(std::uint64_t tm, std::uint64_t tn, std::uint64_t tk,
+                                     std::uint64_t tg, bool n_outer) const {
+  const std::uint64_t nm = ceil_div(g.m, tm), nn = ceil_div(g.n, tn), nk = ceil_div(g.k, tk);
+  if (nm == 1 && nn == 1) return 0;
+  const bool along_m = n_outer ? nm > 1 : nn == 1;
+  const std::uint64_t sm = last(g.m, tm), sn = last(g.n, tn), sg = last(g.batch, tg);
+  const std::uint64_t pm = along_m ? std::min(tm, g.m) : sm, pn = along_m ? sn : std::min(tn, g.n);
+  const std::uint64_t before = epilogue(pm, pn, sg);
+  auto gemm = [&](std::uint64_t m, std::uint64_t n, std::uint64_t k) {
+    return arch::gemm_cycles(config.array, {m, n, k, sg}, true, rate).count();
+  };
+  if (nk == 1 && before > gemm(pm, pn, g.k)) return 0;  // paced by the epilogues
+  const std::uint64_t compute =
+      (nk - 1) * gemm(sm, sn, std::min(tk, g.k)) + gemm(sm, sn, last(g.k, tk));
+  return before > compute ? before - compute : 0;
+}
+
 // The chosen plan's last (far-corner) tile's compute and drain.
 Mapping Search::annotated(Mapping m) const {
-  m.tail_drain_cycles = last_drain(m.tm, m.tn, m.tk, m.tg);
-  m.tail_bus_free_cycles = epilogue(last(g.m, m.tm), last(g.n, m.tn), last(g.batch, m.tg)) +
+  const std::uint64_t queue =
+      epilogue_queue(m.tm, m.tn, m.tk, m.tg,
+                     m.order == std::string_view("nmk") && (m.block_m == 0 || m.block_m > m.tm));
+  m.tail_drain_cycles = last_drain(m.tm, m.tn, m.tk, m.tg) + queue;
+  m.tail_bus_free_cycles = queue + epilogue(last(g.m, m.tm), last(g.n, m.tn), last(g.batch, m.tg)) +
                            drain_cycles(context,
                                         tile_bytes(layer, last(g.m, m.tm), last(g.n, m.tn),
                                                    last(g.k, m.tk), last(g.batch, m.tg), types)
