@@ -331,16 +331,26 @@ TEST(Mapper, PlannedDramBytesAreTheTraces) {
   // The mapping cost model's DRAM bytes per layer equal what the emitted
   // trace moves (the simulator's DRAM counters equal the trace's counts,
   // EndToEnd tests), for every zoo family at its defaults on every shipped
-  // Tessel config, layer at a time and resident.
+  // Tessel config (eyeriss_like's array is int16: its networks are too),
+  // layer at a time and resident.
   for (const char* a : {"configs/arch/edge_npu.json", "configs/arch/fsd_npu_like.json",
-                        "configs/arch/tpu_v1_like.json", "configs/arch/gemmini_like.json"}) {
+                        "configs/arch/tpu_v1_like.json", "configs/arch/gemmini_like.json",
+                        "configs/arch/eyeriss_like.json"}) {
+    const bool int16 = std::string_view(a).find("eyeriss") != std::string_view::npos;
     for (const char* residency : {"none", "auto"}) {
       const auto config =
           arch::load_config(source_path(a), {std::string("schedule.residency=") + residency});
       for (const auto& family : workloads::zoo::families()) {
         SCOPED_TRACE(std::string(a) + " " + residency + " " + family.name);
-        const auto workload = workloads::zoo::build(family.name);
-        const auto lowered = workloads::lower(workload, config);
+        const auto workload =
+            workloads::zoo::build(family.name + (int16 ? ":precision=int16" : ""));
+        workloads::Lowered lowered;
+        try {
+          lowered = workloads::lower(workload, config);
+        } catch (const InputError&) {
+          if (int16) continue;  // eyeriss_like's 108 KiB buffer: a perception row does not fit
+          throw;
+        }
         const auto actions = workloads::count_actions(config, lowered.trace);
         ASSERT_EQ(lowered.mappings.size(), lowered.workload.layers.size());
         ASSERT_EQ(actions.size(), lowered.workload.layers.size());

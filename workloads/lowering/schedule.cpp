@@ -130,8 +130,14 @@ Mapping map_rows(std::size_t index, const Layer& layer, const LayerTypes& types,
   const bool computes = shape->computes;
   plan.instructions += tiles * ((computes || !out_resident ? staged_inputs : 0) +
                                 (computes ? 1 + (out_resident ? 0 : 1) : 1));
-  const std::uint64_t in_bytes = ceil_div(tile_in(rows), shape->inputs) * staged_inputs;
-  plan.dram_write_bytes = out_resident ? 0 : tile_out(rows);
+  // Each tile loads its share of each staged input, rounded up to bytes as
+  // the emitter's LOADs are (a sub-byte or odd split rounds per tile).
+  std::uint64_t in_bytes = 0, out_bytes = 0;
+  for (auto [r, count] : split(rows, tr)) {
+    in_bytes += count * ceil_div(tile_in(r), shape->inputs) * staged_inputs;
+    out_bytes += count * tile_out(r);
+  }
+  plan.dram_write_bytes = out_resident ? 0 : out_bytes;
   plan.dram_bytes = in_bytes + plan.dram_write_bytes;
   const std::uint64_t transfers = tiles * (staged_inputs + (out_resident ? 0 : 1));
   plan.estimated_cycles = estimated_cycles(context.config, compute, plan.dram_bytes, transfers,
