@@ -56,6 +56,18 @@ fusion_run perception_stripes configs/arch/fsd_npu_like.json perception \
   --set sram[0].capacity_bytes=4194304 --set dram.channel_bandwidth_gb_per_s=8.532
 
 echo
+echo "== Two-level tiling (schedule.mapper): GPT-2's MLP down projection over 1,024 tokens on edge_npu with DRAM at 3.2 GB/s,"
+echo "   one tile size for every buffer vs input blocks in the global buffer that every n tile reads on chip"
+for mp in single_level multi_level; do
+  $tessel simulate --arch configs/arch/edge_npu.json --workload configs/workloads/gpt2_mlp_down.json \
+    --set dram.channel_bandwidth_gb_per_s=3.2 --set schedule.mapper=$mp -o "out/gpt2_mlp_down_$mp.json" >/dev/null
+  block=$($tessel lower --arch configs/arch/edge_npu.json --workload configs/workloads/gpt2_mlp_down.json \
+    --set dram.channel_bandwidth_gb_per_s=3.2 --set schedule.mapper=$mp --plan | awk 'NR == 2 {print $8}')
+  python3 -c 'import json,sys; t=json.load(open(sys.argv[1]))["totals"]; print("  %-12s: block_m %4s, %9d cycles, %5.1f MB of DRAM traffic" % (sys.argv[2], sys.argv[3], t["cycles"], (t["dram_read_bytes"] + t["dram_write_bytes"]) / 1e6))' \
+    "out/gpt2_mlp_down_$mp.json" "$mp" "$block"
+done
+
+echo
 echo "== Controller cost: MobileNetV2 on edge_npu, free layer set-up vs 5 us per layer (the controller runs ahead, so only the first shows)"
 for lc in 0 5000; do
   $tessel simulate --arch configs/arch/edge_npu.json --workload mobilenet_v2 \

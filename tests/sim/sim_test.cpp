@@ -696,7 +696,7 @@ TEST(Fusion, StripesKeepAWideChainOnChipAndRunFaster) {
 }
 
 TEST(Mapping, InputBlocksSimulateAsPlannedAndBeatOneLevel) {
-  // tests/data/deep_gemm.json on edge_npu with DRAM at 3.2 GB/s per
+  // configs/workloads/gpt2_mlp_down.json on edge_npu with DRAM at 3.2 GB/s per
   // channel (6.4 B per cycle for both): one level moves nn I + nm W + O
   // (Mapper.InputBlocksMoveTheHandDerivedTraffic) and is bound by the bus,
   // so it takes at least its DRAM bytes / 6.4 cycles; with input blocks
@@ -706,7 +706,7 @@ TEST(Mapping, InputBlocksSimulateAsPlannedAndBeatOneLevel) {
   auto run = [&](const char* mapper) {
     std::vector<std::string> sets = slow;
     sets.push_back(std::string("schedule.mapper=") + mapper);
-    return run_workload("configs/arch/edge_npu.json", "tests/data/deep_gemm.json", sets);
+    return run_workload("configs/arch/edge_npu.json", "configs/workloads/gpt2_mlp_down.json", sets);
   };
   const auto one = run("single_level"), two = run("multi_level");
   auto bytes = [](const nlohmann::json& r) {
@@ -720,8 +720,8 @@ TEST(Mapping, InputBlocksSimulateAsPlannedAndBeatOneLevel) {
   EXPECT_LT(bytes(two.report) / bus_bytes_per_cycle,
             two.report["totals"]["compute_cycles"].get<double>());
   EXPECT_LT(two_cycles, 0.8 * one_cycles);  // measured: 0.737
-  const auto w =
-      workloads::load_workload(std::string(TESSEL_SOURCE_DIR) + "/tests/data/deep_gemm.json");
+  const auto w = workloads::load_workload(std::string(TESSEL_SOURCE_DIR) +
+                                          "/configs/workloads/gpt2_mlp_down.json");
   for (const auto* r : {&one, &two}) {
     EXPECT_NEAR(static_cast<double>(workloads::estimate(w, r->config).cycles.count()) /
                     r->report["totals"]["cycles"].get<double>(),

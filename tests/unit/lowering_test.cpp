@@ -465,7 +465,7 @@ DramBytes trace_dram_bytes(const workloads::Trace& t) {
 }
 
 TEST(Mapper, InputBlocksMoveTheHandDerivedTraffic) {
-  // tests/data/deep_gemm.json (int8): I = 1024 x 3072 = 3,145,728 B of
+  // configs/workloads/gpt2_mlp_down.json (int8): I = 1024 x 3072 = 3,145,728 B of
   // input from DRAM, W = 3072 x 768 = 2,359,296 B of weights, O = 1024 x
   // 768 = 786,432 B of output, on edge_npu with DRAM slowed to 3.2 GB/s
   // per channel. One level: with k split an input tile reloads for every
@@ -475,7 +475,8 @@ TEST(Mapper, InputBlocksMoveTheHandDerivedTraffic) {
   // stream once per block with k whole, else once per m tile. So DRAM sees
   // I + (blocks, or nm) W + O, and the trace moves exactly that.
   const std::uint64_t I = 3145728, W = 2359296, O = 786432;
-  const auto workload = workloads::load_workload(source_path("tests/data/deep_gemm.json"));
+  const auto workload =
+      workloads::load_workload(source_path("configs/workloads/gpt2_mlp_down.json"));
   auto lowered = [&](const char* mapper) {
     return workloads::lower(workload,
                             arch::load_config(source_path("configs/arch/edge_npu.json"),
