@@ -98,7 +98,7 @@ int run_lower(const std::vector<std::string>& args) {
     };
     text += fmt::format(
         "{:<24} {:>8} {:>8} {:>8} {:>6} {:>6} {:>8} {:>8} {:<32} {:>14} {:>14} {:>10}\n", "layer",
-        "tile_m", "tile_n", "tile_k", "tile_g", "order", "chunked", "block_m", "output_lives",
+        "tile_m", "tile_n", "tile_k", "tile_g", "order", "chunked", "block", "output_lives",
         "est_cycles", "dram_bytes", "insts");
     for (std::size_t i = 0; i < lowered.mappings.size(); ++i) {
       const auto& p = lowered.mappings[i];
@@ -108,8 +108,10 @@ int run_lower(const std::vector<std::string>& args) {
           p.chunking == workloads::Mapping::Chunking::kNone         ? "no"
           : p.chunking == workloads::Mapping::Chunking::kRepeatFold ? "repeat"
                                                                     : "stream",
-          p.block_m > 0 ? std::to_string(p.block_m) : std::string("-"), home(i), p.estimated_cycles,
-          p.dram_bytes, p.instructions);
+          p.block_m > 0   ? "m:" + std::to_string(p.block_m)
+          : p.block_n > 0 ? "n:" + std::to_string(p.block_n)
+                          : std::string("-"),
+          home(i), p.estimated_cycles, p.dram_bytes, p.instructions);
     }
     if (res.buffer >= 0) {
       text += fmt::format("resident area: {} of {} B of \"{}\"; the rest stages tiles\n",

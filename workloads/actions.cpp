@@ -84,10 +84,15 @@ std::vector<arch::Actions> count_actions(const arch::Config& config, const Trace
 
 std::vector<LayerTensors> tensor_traffic(const Trace& trace) {
   std::vector<LayerTensors> out(trace.layers.size());
+  // A tensor lives in a buffer when it is read or written in a resident
+  // region there (not in a block staged for one layer).
+  auto resident = [](const Location& at) {
+    return at.region != 0 && at.region < kFirstBlockRegion;
+  };
   auto touch = [&](std::uint32_t layer, TensorRole role, const Location& at) {
     TensorTraffic& t = out.at(layer)[static_cast<std::size_t>(role)];
     t.used = true;
-    if (at.region != 0) t.buffer = at.buffer;
+    if (resident(at)) t.buffer = at.buffer;
     return &t;
   };
   auto role_of = [](arch::Operand op) {
@@ -108,13 +113,9 @@ std::vector<LayerTensors> tensor_traffic(const Trace& trace) {
       case Opcode::kMove:
         // Into a resident region: shared weights' home, or the output's;
         // a MOVE out of one reads an operand in place.
-        // In a layer on the array, an input LOAD into a region is an input
-        // block (staged there for the layer, read by its tiles).
-        if (i.dst.region != 0) {
+        if (resident(i.dst)) {
           touch(i.layer,
-                i.operand == arch::Operand::kWeight ? TensorRole::kWeight
-                : i.operand == arch::Operand::kInput && on_array[i.layer] ? TensorRole::kInput
-                                                                          : TensorRole::kOutput,
+                i.operand == arch::Operand::kWeight ? TensorRole::kWeight : TensorRole::kOutput,
                 i.dst);
         }
         if (i.op == Opcode::kMove && i.src.region != 0) touch(i.layer, role_of(i.operand), i.src);
@@ -145,11 +146,6 @@ std::vector<LayerTensors> tensor_traffic(const Trace& trace) {
       case Opcode::kBarrier:
         break;
     }
-  }
-  // An input read from DRAM lives there, even when staged in blocks.
-  for (auto& layer : out) {
-    auto& input = layer[static_cast<std::size_t>(TensorRole::kInput)];
-    if (input.dram_read_bytes > 0) input.buffer = kDram;
   }
   return out;
 }

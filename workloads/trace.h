@@ -28,7 +28,11 @@ inline constexpr int kDram = -1;  // `src`/`dst` value naming DRAM
 // (half of a double-buffered buffer), whose port serves the access.
 // `region` 0 is the slot's staging space; a region above 0 is a tensor the
 // lowering keeps resident in the buffer across layers (its bytes stay
-// there from producer to consumer), served by the port of `slot`.
+// there from producer to consumer), served by the port of `slot`; the
+// regions from kFirstBlockRegion up stage blocks of one layer's operands
+// (two for input blocks, two for weight blocks, alternating), not tensors
+// kept across layers.
+inline constexpr std::uint32_t kFirstBlockRegion = 0xFFFFFFFCu;
 struct Location {
   int buffer = kDram;
   std::uint32_t slot = 0;

@@ -510,6 +510,54 @@ TEST(Mapper, InputBlocksMoveTheHandDerivedTraffic) {
   EXPECT_EQ(input.dram_read_bytes, I);
 }
 
+TEST(Mapper, WeightBlocksMoveTheHandDerivedTraffic) {
+  // tests/data/tall_gemm.json (int8): I = 4096 x 2048 = 8,388,608 B of
+  // input from DRAM, W = 2048 x 128 = 262,144 B of weights, O = 4096 x
+  // 128 = 524,288 B, on edge_npu with DRAM at 3.2 GB/s per channel. One
+  // level: a weight tile must fit the 64 KiB weight-buffer slot, so k is
+  // split and every m tile reloads the weights: nn I + nm W + O. Two levels:
+  // a weight block of block_n columns, whole along k, is loaded once into
+  // the global buffer and every m tile of the nest over it (order mnk)
+  // moves its weight tiles inwards from there; the input streams once per
+  // block with k whole, else once per n tile. So DRAM sees W + (blocks, or
+  // nn) I + O.
+  const std::uint64_t I = 8388608, W = 262144, O = 524288;
+  const auto workload = workloads::load_workload(source_path("tests/data/tall_gemm.json"));
+  auto lowered = [&](const char* mapper) {
+    return workloads::lower(workload,
+                            arch::load_config(source_path("configs/arch/edge_npu.json"),
+                                              {"dram.channel_bandwidth_gb_per_s=3.2",
+                                               std::string("schedule.mapper=") + mapper}));
+  };
+  const auto one = lowered("single_level"), two = lowered("multi_level");
+  const auto& a = one.mappings.at(0);
+  const auto& b = two.mappings.at(0);
+  auto tiles = [](std::uint64_t full, std::uint64_t t) { return (full + t - 1) / t; };
+  ASSERT_EQ(a.block_n, 0u);
+  ASSERT_GT(tiles(2048, a.tk), 1u);
+  EXPECT_EQ(a.dram_bytes, tiles(128, a.tn) * I + tiles(4096, a.tm) * W + O);
+  ASSERT_GT(b.block_n, 0u);
+  ASSERT_EQ(b.block_m, 0u);
+  ASSERT_EQ(b.block_n % b.tn, 0u);
+  EXPECT_EQ(b.order, std::string_view("mnk"));
+  const std::uint64_t input_passes =
+      tiles(2048, b.tk) == 1 ? tiles(128, b.block_n) : tiles(128, b.tn);
+  EXPECT_EQ(b.dram_bytes, W + input_passes * I + O);
+  EXPECT_LT(b.dram_bytes, a.dram_bytes);
+  EXPECT_LT(b.estimated_cycles, a.estimated_cycles);
+  for (const auto* l : {&one, &two}) {
+    const auto d = trace_dram_bytes(l->trace);
+    EXPECT_EQ(d.read + d.written, l->mappings[0].dram_bytes);
+    EXPECT_EQ(d.written, O);
+    EXPECT_EQ(l->trace.instructions.size(), l->mappings[0].instructions);
+  }
+  // The weights are staged in blocks but live in DRAM.
+  const auto tensors = workloads::tensor_traffic(two.trace);
+  const auto& weights = tensors[0][static_cast<std::size_t>(workloads::TensorRole::kWeight)];
+  EXPECT_EQ(weights.buffer, workloads::kDram);
+  EXPECT_EQ(weights.dram_read_bytes, W);
+}
+
 TEST(Residency, WhenEverythingFitsDramSeesWeightsOnceInputAndOutput) {
   // tests/data/residual_chain.json, by hand (int8): the network input is
   // 16*16*16 = 4096 B, the weights 16*16 = 256 B per conv, and the only

@@ -26,8 +26,8 @@ using arch::Operand;
 // producer's barrier, not from per-tile hazards.
 constexpr std::uint64_t kConsumerTile = UINT64_MAX;
 // The first of the two regions input blocks alternate between (Mapping::
-// block_m), above any resident tensor's.
-constexpr std::uint32_t kBlockRegion = UINT32_MAX - 1;
+// block_m); weight blocks' are the two below (trace.h, kFirstBlockRegion).
+constexpr std::uint32_t kBlockRegion = kFirstBlockRegion + 2;
 
 // Lowers one workload; one instance per lower() call.
 class Lowerer {
@@ -281,34 +281,50 @@ class Lowerer {
       if (std::find(m_w_path.begin(), m_w_path.end(), b) != m_w_path.end())
         m_em.align_slots(static_cast<int>(b), Operand::kInput, Operand::kWeight);
 
-    // With input blocks (Mapping::block_m) the nest runs over each block's
-    // tiles in turn, its input tiles read from the block; else once, over
-    // the whole grid.
-    const std::uint64_t block_rows = plan.block_m > 0 ? plan.block_m : g.m;
-    std::optional<InputBlock> block, next_block;
+    // With blocks (Mapping::block_m: input rows, block_n: weight columns)
+    // the nest runs over each block's tiles in turn, the blocked operand's
+    // tiles read from the block; else once, over the whole grid.
+    const bool in_blocks = plan.block_m > 0, w_blocks = plan.block_n > 0;
+    const std::uint64_t extent = w_blocks ? g.n : g.m;
+    const std::uint64_t block_size = in_blocks ? plan.block_m : w_blocks ? plan.block_n : extent;
+    // A block of `size` rows (columns) from b0, loaded in `chunks`.
+    auto start = [&](std::uint64_t b0, std::uint64_t size, std::uint64_t chunks) {
+      if (in_blocks) {
+        const std::uint64_t bytes = input_block_bytes(layer, size, types);
+        const bool gemm_like = layer.kind == LayerKind::kGemm;
+        return start_block(Operand::kInput, input_base + row_bytes(b0 * g.k, in_bits),
+                           gemm_like ? size : 1, gemm_like ? row_bytes(g.k, in_bits) : bytes,
+                           gemm_like ? row_bytes(g.k, in_bits) : bytes, chunks);
+      }
+      return start_block(Operand::kWeight, weight_base + row_bytes(b0, w_bits), g.k,
+                         row_bytes(size, w_bits), row_bytes(g.n, w_bits), chunks);
+    };
+    std::optional<Block> block, next_block;
     for (std::uint64_t gi = 0; gi < ng; ++gi) {
       const std::uint64_t g0 = gi * plan.tg, tg = std::min(plan.tg, g.batch - g0);
-      for (std::uint64_t b0 = 0; b0 < g.m; b0 += block_rows) {
-        const Extents inner{ceil_div(std::min(block_rows, g.m - b0), plan.tm), count.n, count.k};
+      for (std::uint64_t b0 = 0; b0 < extent; b0 += block_size) {
+        const std::uint64_t size = std::min(block_size, extent - b0);
+        const Extents inner{in_blocks ? ceil_div(size, plan.tm) : count.m,
+                            w_blocks ? ceil_div(size, plan.tn) : count.n, count.k};
         const std::uint64_t block_steps = inner.m * inner.n * inner.k;
         std::uint64_t step = 0;
-        std::optional<Location> in_from = in_home;
-        if (plan.block_m > 0) {
-          const InputSource src{layer, input_base, input_after, types};
+        std::optional<Location> in_from = in_home, w_from = w_home;
+        const std::vector<std::uint32_t>& block_after = in_blocks ? input_after : weight_after;
+        if (in_blocks || w_blocks) {
           if (!next_block) {
-            next_block = start_block(src, b0, std::min(block_rows, g.m - b0), 1);
-            load_chunk(*next_block, src);
+            next_block = start(b0, size, 1);
+            load_chunk(*next_block, block_after);
           }
           block = std::move(next_block);
           next_block.reset();
-          if (b0 + block_rows < g.m) {
-            const std::uint64_t rows = std::min(block_rows, g.m - b0 - block_rows);
-            next_block =
-                start_block(src, b0 + block_rows, rows,
-                            block_chunks(input_block_bytes(layer, rows, types), block_steps));
+          if (b0 + block_size < extent) {
+            const std::uint64_t next = std::min(block_size, extent - b0 - block_size);
+            next_block = start(
+                b0 + block_size, next,
+                block_chunks(in_blocks ? input_block_bytes(layer, next, types) : g.k, block_steps));
           }
-          in_from = block->at;
-          in_resident.reset();
+          (in_blocks ? in_from : w_from) = block->at;
+          (in_blocks ? in_resident : w_resident).reset();
         }
         for (std::uint64_t a = 0; a < inner.of(plan.order[0]); ++a)
           for (std::uint64_t c = 0; c < inner.of(plan.order[1]); ++c)
@@ -318,7 +334,8 @@ class Lowerer {
               for (int d = 0; d < 3; ++d) {
                 (plan.order[d] == 'm' ? mi : plan.order[d] == 'n' ? ni : ki) = idx[d];
               }
-              mi += b0 / plan.tm;
+              if (in_blocks) mi += b0 / plan.tm;
+              if (w_blocks) ni += b0 / plan.tn;
               const std::uint64_t m0 = mi * plan.tm, tm = std::min(plan.tm, g.m - m0);
               const std::uint64_t n0 = ni * plan.tn, tn = std::min(plan.tn, g.n - n0);
               const std::uint64_t k0 = ki * plan.tk, tk = std::min(plan.tk, g.k - k0);
@@ -333,7 +350,7 @@ class Lowerer {
                            row_bytes(g.k, in_bits)};
                 // A block's readers find its LOADs by the region's hazards.
                 in_loc =
-                    load_chain(m_in_path, t, block ? std::vector<std::uint32_t>{} : input_after,
+                    load_chain(m_in_path, t, in_blocks ? std::vector<std::uint32_t>{} : input_after,
                                in_from, &gemm_after);
                 in_resident = in_key;
               }
@@ -342,7 +359,9 @@ class Lowerer {
                 Transfer t{Operand::kWeight, tk * tg, row_bytes(tn, w_bits),
                            weight_base + row_bytes((g0 * g.k + k0) * g.n + n0, w_bits),
                            row_bytes(g.n, w_bits)};
-                w_loc = load_chain(m_w_path, t, weight_after, w_home, &gemm_after);
+                w_loc =
+                    load_chain(m_w_path, t, w_blocks ? std::vector<std::uint32_t>{} : weight_after,
+                               w_from, &gemm_after);
                 w_resident = w_key;
               }
               const Transfer out_t{Operand::kOutput, tm * tg, row_bytes(tn, in_bits),
@@ -428,9 +447,8 @@ class Lowerer {
               // The next block streams in, its chunks spread over the steps.
               ++step;
               if (next_block) {
-                const InputSource src{layer, input_base, input_after, types};
                 while (next_block->loaded < ceil_div(step * next_block->chunks, block_steps))
-                  load_chunk(*next_block, src);
+                  load_chunk(*next_block, block_after);
               }
             }
       }
@@ -438,44 +456,51 @@ class Lowerer {
     return stores;
   }
 
-  // Input blocks (Mapping::block_m), loaded as block_loads (mapping_cost.h)
-  // counts: into one of two regions of the first buffer on the input path,
-  // which alternate block by block (on the ports of alternate slots). A
-  // block's chunks all write the region under one hazard key, each after
-  // the one before, so its readers (the GEMMs reading it in place, or the
-  // MOVEs out of it) wait for its last chunk, and its first chunk waits for
-  // the readers of the block that used the region before.
-  struct InputBlock {
+  // Operand blocks (Mapping::block_m, block_n), loaded as block_loads
+  // (mapping_cost.h) counts: into one of two regions of the first buffer on
+  // the operand's path, which alternate block by block (on the ports of
+  // alternate slots). A block's chunks all write the region under one
+  // hazard key, each after the one before, so its readers (the GEMMs
+  // reading it in place, or the MOVEs out of it) wait for its last chunk,
+  // and its first chunk waits for the readers of the block that used the
+  // region before.
+  struct Block {
+    Operand op;
     Location at;
-    std::uint64_t address, bytes, rows;  // in DRAM
+    // In DRAM: `rows` of `row_bytes`, `stride` apart.
+    std::uint64_t address, rows, row_bytes, stride;
     std::uint64_t chunks, loaded = 0;
   };
-  struct InputSource {
-    const Layer& layer;
-    std::uint64_t base;
-    const std::vector<std::uint32_t>& after;  // the producers' barriers
-    const LayerTypes& types;
-  };
-  InputBlock start_block(const InputSource& src, std::uint64_t m0, std::uint64_t rows,
-                         std::uint64_t chunks) {
-    const int b = static_cast<int>(m_in_path.front());
-    m_block_parity ^= 1;
-    const std::uint64_t k = src.layer.gemm().k, in_bits = bits(src.types.activation);
-    return {Location{b, m_block_parity % m_config.sram[b].slots(), kBlockRegion + m_block_parity},
-            src.base + ceil_div(m0 * k * in_bits, 8), input_block_bytes(src.layer, rows, src.types),
-            rows, chunks};
+  Block start_block(Operand op, std::uint64_t address, std::uint64_t rows, std::uint64_t row_bytes,
+                    std::uint64_t stride, std::uint64_t chunks) {
+    const bool input = op == Operand::kInput;
+    const int b = static_cast<int>((input ? m_in_path : m_w_path).front());
+    std::uint32_t& parity = m_block_parity[input ? 0 : 1];
+    parity ^= 1;
+    const std::uint32_t region = kBlockRegion - (input ? 0 : 2) + parity;
+    return {op,        Location{b, parity % m_config.sram[b].slots(), region},
+            address,   rows,
+            row_bytes, stride,
+            chunks};
   }
-  void load_chunk(InputBlock& block, const InputSource& src) {
+  // The block's next chunk: a range of its rows, or, of an input block (its
+  // rows contiguous in DRAM), a contiguous range of its bytes.
+  void load_chunk(Block& block, const std::vector<std::uint32_t>& after) {
     const std::uint64_t j = block.loaded++;
-    const std::uint64_t from = block.bytes * j / block.chunks;
-    const std::uint64_t bytes = block.bytes * (j + 1) / block.chunks - from;
-    const std::uint64_t row_bytes = ceil_div(src.layer.gemm().k * bits(src.types.activation), 8);
-    // A GEMM's block in one LOAD is its rows; chunks are byte ranges.
-    const bool rows = block.chunks == 1 && src.layer.kind == LayerKind::kGemm;
-    const Transfer t{Operand::kInput, rows ? block.rows : 1, rows ? row_bytes : bytes,
-                     block.address + from, rows ? row_bytes : bytes};
-    m_em.fetch_to(m_li, t, std::nullopt, block.at, m_in_path.size() == 1 ? kConsumerTile : 0,
-                  src.after);
+    Transfer t{block.op, block.rows, block.row_bytes, block.address, block.stride};
+    if (block.chunks > 1 && block.op == Operand::kInput) {
+      const std::uint64_t bytes = block.rows * block.row_bytes;
+      const std::uint64_t from = bytes * j / block.chunks;
+      t.rows = 1;
+      t.row_bytes = t.stride_bytes = bytes * (j + 1) / block.chunks - from;
+      t.address += from;
+    } else {
+      const std::uint64_t r0 = block.rows * j / block.chunks;
+      t.rows = block.rows * (j + 1) / block.chunks - r0;
+      t.address += r0 * block.stride;
+    }
+    const auto& path = block.op == Operand::kInput ? m_in_path : m_w_path;
+    m_em.fetch_to(m_li, t, std::nullopt, block.at, path.size() == 1 ? kConsumerTile : 0, after);
   }
 
   // LOAD the inputs (or read them in place), VECTOR (if any), STORE the
@@ -564,7 +589,7 @@ class Lowerer {
   std::vector<std::uint32_t> m_weight_preload;  // per layer: the LOAD of resident shared weights
   std::vector<std::uint32_t> m_barrier;         // per layer
   std::map<std::size_t, std::uint32_t> m_slice_barrier;  // per striped tensor: its last stripe's
-  std::uint32_t m_block_parity = 1;                      // the input block region last loaded
+  std::uint32_t m_block_parity[2] = {1, 1};  // per input, weight: the block region last loaded
 };
 
 }  // namespace

@@ -11,9 +11,11 @@ namespace tessel::workloads {
 
 MapContext::MapContext(const arch::Config& c) : config(c) {
   for (const auto& s : c.sram) tile_budget_bytes.push_back(s.tile_budget_bytes());
-  for (arch::Operand op : arch::kAllOperands)
-    path_length[static_cast<std::size_t>(op)] = c.path(op).size();
-  first_input_buffer = c.path(arch::Operand::kInput).front();
+  for (arch::Operand op : arch::kAllOperands) {
+    const auto path = c.path(op);
+    path_length[static_cast<std::size_t>(op)] = path.size();
+    first_buffer[static_cast<std::size_t>(op)] = path.front();
+  }
 }
 
 bool register_mapper(MapperInfo info) {

@@ -38,9 +38,9 @@ struct MapContext {
   // read in place, else its tiles are staged in the vector buffer.
   bool residual_resident = false;
   // Buffers on each operand's path (config.path), indexed by arch::Operand,
-  // and the first on the input path (where input blocks are staged).
+  // and the first on each (where operand blocks are staged).
   std::size_t path_length[3] = {0, 0, 0};
-  std::size_t first_input_buffer = 0;
+  std::size_t first_buffer[3] = {0, 0, 0};
   // Cycles just before this layer in which the DMA has nothing to load: the
   // last array layer's last step computing, and the on-chip layers run
   // since. The layer's first weight tile loads in them (its staging slot

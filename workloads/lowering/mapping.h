@@ -51,6 +51,12 @@ struct Mapping {
   // there); the next block loads into the other slot while it runs. A
   // multiple of tm; the weights stream once per block.
   std::uint64_t block_m = 0;
+  // Or columns of n per weight block (0: none): the weights' K x block_n
+  // columns are loaded once into the first buffer on the weight path and
+  // the nest (order mnk) runs over them, its weight tiles read there (or
+  // moved inwards from there); the input streams once per block. A
+  // multiple of tn. At most one of block_m and block_n is set.
+  std::uint64_t block_n = 0;
 };
 
 }  // namespace tessel::workloads

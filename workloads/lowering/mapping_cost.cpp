@@ -41,52 +41,63 @@ std::uint64_t input_block_bytes(const Layer& layer, std::uint64_t rows, const La
   return bytes_for(layer.input_tile_elements(rows, layer.gemm().k), types.activation);
 }
 
-std::uint64_t block_chunks(std::uint64_t block_bytes, std::uint64_t steps) {
-  return std::clamp<std::uint64_t>(steps, 1, std::max<std::uint64_t>(block_bytes, 1));
+std::uint64_t weight_block_bytes(const Layer& layer, std::uint64_t cols, const LayerTypes& types) {
+  return bytes_for(layer.gemm().k * cols, types.weight);
+}
+
+std::uint64_t block_chunks(std::uint64_t units, std::uint64_t steps) {
+  return std::clamp<std::uint64_t>(steps, 1, std::max<std::uint64_t>(units, 1));
 }
 
 BlockLoads block_loads(const Layer& layer, const Mapping& m, const LayerTypes& types) {
   const arch::GemmShape g = layer.gemm();
-  const std::uint64_t per_row = ceil_div(g.n, m.tn) * ceil_div(g.k, m.tk);  // steps per m tile
+  const bool weights = m.block_n > 0;
+  const std::uint64_t full = weights ? g.n : g.m, block = weights ? m.block_n : m.block_m,
+                      tile = weights ? m.tn : m.tm;
+  // Steps per tile along the blocked dimension.
+  const std::uint64_t per_tile =
+      (weights ? ceil_div(g.m, m.tm) : ceil_div(g.n, m.tn)) * ceil_div(g.k, m.tk);
   BlockLoads out;
   std::uint64_t prev_steps = 0;
-  for (std::uint64_t b0 = 0; b0 < g.m; b0 += m.block_m) {
-    const std::uint64_t rows = std::min(m.block_m, g.m - b0);
-    const std::uint64_t bytes = input_block_bytes(layer, rows, types);
+  for (std::uint64_t b0 = 0; b0 < full; b0 += block) {
+    const std::uint64_t size = std::min(block, full - b0);
+    const std::uint64_t bytes =
+        weights ? weight_block_bytes(layer, size, types) : input_block_bytes(layer, size, types);
     out.bytes += bytes;
     if (b0 == 0) {
       out.first_bytes = bytes;
       out.loads += 1;
     } else {
-      out.loads += block_chunks(bytes, prev_steps);
+      out.loads += block_chunks(weights ? g.k : bytes, prev_steps);
     }
-    prev_steps = ceil_div(rows, m.tm) * per_row;
+    prev_steps = ceil_div(size, tile) * per_tile;
   }
   return out;
 }
 
-bool input_blocks_possible(const MapContext& context) {
-  return !context.input_resident &&
-         (context.resident_buffer < 0 ||
-          context.resident_buffer == static_cast<int>(context.first_input_buffer));
+bool blocks_possible(const MapContext& context, arch::Operand op) {
+  const auto first = static_cast<int>(context.first_buffer[static_cast<std::size_t>(op)]);
+  return !context.resident(op) && (context.resident_buffer < 0 || context.resident_buffer == first);
 }
 
-bool fits_with_input_block(const MapContext& context, const TileBytes& b,
-                           std::uint64_t block_bytes) {
-  const std::size_t first = context.first_input_buffer;
+bool fits_with_block(const MapContext& context, const TileBytes& b, arch::Operand op,
+                     std::uint64_t block_bytes) {
+  const std::size_t first = context.first_buffer[static_cast<std::size_t>(op)];
   const auto& sram = context.config.sram;
   for (std::size_t i = 0; i < sram.size(); ++i) {
     const bool r = static_cast<int>(i) == context.resident_buffer;
     std::uint64_t need = 0;
-    if (i == first) {
-      need += block_bytes;
-    } else if (sram[i].holds_operand(Operand::kInput)) {
-      need += b.input;
-    }
-    if (sram[i].holds_operand(Operand::kWeight) && !(r && context.weight_resident))
-      need += b.weight;
-    if (sram[i].holds_operand(Operand::kOutput) && !(r && context.output_resident))
-      need += b.output;
+    auto tile = [&](Operand o, std::uint64_t bytes, bool resident) {
+      if (!sram[i].holds_operand(o)) return;
+      if (o == op && i == first) {
+        need += block_bytes;
+      } else if (!(r && resident)) {
+        need += bytes;
+      }
+    };
+    tile(Operand::kInput, b.input, context.input_resident);
+    tile(Operand::kWeight, b.weight, context.weight_resident);
+    tile(Operand::kOutput, b.output, context.output_resident);
     if (i == context.config.vector.buffer && !context.residual_resident) need += b.residual;
     if (need > context.tile_budget_bytes[i]) return false;
   }
@@ -96,10 +107,16 @@ bool fits_with_input_block(const MapContext& context, const TileBytes& b,
 bool mapping_fits(const MapContext& context, const Layer& layer, const Mapping& m,
                   const LayerTypes& types) {
   const TileBytes b = tile_bytes(layer, m.tm, m.tn, m.tk, m.tg, types);
-  if (m.block_m == 0) return fits(context, b);
-  return input_blocks_possible(context) &&
-         fits_with_input_block(
-             context, b, input_block_bytes(layer, std::min(m.block_m, layer.gemm().m), types));
+  const arch::GemmShape g = layer.gemm();
+  if (m.block_m > 0)
+    return blocks_possible(context, Operand::kInput) &&
+           fits_with_block(context, b, Operand::kInput,
+                           input_block_bytes(layer, std::min(m.block_m, g.m), types));
+  if (m.block_n > 0)
+    return blocks_possible(context, Operand::kWeight) &&
+           fits_with_block(context, b, Operand::kWeight,
+                           weight_block_bytes(layer, std::min(m.block_n, g.n), types));
+  return fits(context, b);
 }
 
 TileBytes dram_tile_bytes(const MapContext& context, const TileBytes& b) {
@@ -398,15 +415,20 @@ std::uint64_t nest_instructions(const Layer& layer, const Mapping& m, const MapC
 std::uint64_t instruction_count(const Layer& layer, const Mapping& m, const MapContext& context) {
   const arch::GemmShape g = layer.gemm();
   const std::uint64_t nn = ceil_div(g.n, m.tn), nk = ceil_div(g.k, m.tk);
-  if (m.block_m == 0)
-    return 1 + nest_instructions(layer, m, context, {ceil_div(g.m, m.tm), nn, nk},
-                                 ceil_div(g.batch, m.tg));
+  const std::uint64_t nm = ceil_div(g.m, m.tm);
+  if (m.block_m == 0 && m.block_n == 0)
+    return 1 + nest_instructions(layer, m, context, {nm, nn, nk}, ceil_div(g.batch, m.tg));
   // The blocks' LOADs, then the nest over each, the block resident.
   MapContext inner = context;
-  inner.input_resident = true;
+  (m.block_m > 0 ? inner.input_resident : inner.weight_resident) = true;
   std::uint64_t n = 1 + block_loads(layer, m, layer_types(layer, context.config)).loads;
-  for (auto [rows, blocks] : split(g.m, m.block_m))
-    n += blocks * nest_instructions(layer, m, inner, {ceil_div(rows, m.tm), nn, nk}, 1);
+  if (m.block_m > 0) {
+    for (auto [rows, blocks] : split(g.m, m.block_m))
+      n += blocks * nest_instructions(layer, m, inner, {ceil_div(rows, m.tm), nn, nk}, 1);
+  } else {
+    for (auto [cols, blocks] : split(g.n, m.block_n))
+      n += blocks * nest_instructions(layer, m, inner, {nm, ceil_div(cols, m.tn), nk}, 1);
+  }
   return n;
 }
 

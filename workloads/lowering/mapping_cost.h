@@ -39,33 +39,35 @@ struct Overflow {
 };
 std::optional<Overflow> overflow(const MapContext& context, const TileBytes& bytes);
 
-// The outer level (Mapping::block_m). The bytes of an input block of `rows`
-// rows of m and the whole k extent (one group).
+// The outer level (Mapping::block_m, block_n). The bytes of an input block
+// of `rows` rows of m and of a weight block of `cols` columns of n, both
+// whole along k (one group).
 std::uint64_t input_block_bytes(const Layer& layer, std::uint64_t rows, const LayerTypes& types);
-// How an input block plan loads its blocks: the first is one LOAD before
-// the nest; each later block streams in while the block before runs, in
-// one chunk (a contiguous byte range) per step of that block, so that no
-// chunk holds the DRAM bus for longer than a step's share of the block
-// (the bus serves each transfer whole, first come first served: one large
-// LOAD would stall the steps' own transfers behind it). Returns the chunks
-// of a block of `block_bytes` loaded under `steps` steps.
-std::uint64_t block_chunks(std::uint64_t block_bytes, std::uint64_t steps);
+std::uint64_t weight_block_bytes(const Layer& layer, std::uint64_t cols, const LayerTypes& types);
+// How a block plan loads its blocks: the first is one LOAD before the
+// nest; each later block streams in while the block before runs, in one
+// chunk per step of that block, so that no chunk holds the DRAM bus for
+// longer than a step's share of the block (the bus serves each transfer
+// whole, first come first served: one large LOAD would stall the steps'
+// own transfers behind it). An input block's chunks are contiguous byte
+// ranges, a weight block's ranges of its k rows. Returns the chunks of a
+// block of `units` (bytes or rows) loaded under `steps` steps.
+std::uint64_t block_chunks(std::uint64_t units, std::uint64_t steps);
 // Over a whole layer: the blocks' DRAM bytes, their LOADs, and the first
 // block's bytes.
 struct BlockLoads {
   std::uint64_t bytes = 0, loads = 0, first_bytes = 0;
 };
 BlockLoads block_loads(const Layer& layer, const Mapping& mapping, const LayerTypes& types);
-// Whether input blocks can be staged under `context`: not when the input
-// is resident already, nor when another buffer than the first on the input
+// Whether blocks of operand `op` can be staged under `context`: not when
+// it is resident already, nor when another buffer than the first on its
 // path is the resident one.
-bool input_blocks_possible(const MapContext& context);
-// Whether the tiles fit when the first buffer on the input path holds an
-// input block of `block_bytes` per slot in place of input tiles (the nest
-// over a block reads its input there: `tiles.input` still counts in the
-// buffers further in).
-bool fits_with_input_block(const MapContext& context, const TileBytes& tiles,
-                           std::uint64_t block_bytes);
+bool blocks_possible(const MapContext& context, arch::Operand op);
+// Whether the tiles fit when the first buffer on `op`'s path holds a block
+// of `block_bytes` per slot in place of `op`'s tiles (the nest over a block
+// reads them there: they still count in the buffers further in).
+bool fits_with_block(const MapContext& context, const TileBytes& tiles, arch::Operand op,
+                     std::uint64_t block_bytes);
 // Whether `mapping`'s tiles, and its blocks, fit `context`'s budgets.
 bool mapping_fits(const MapContext& context, const Layer& layer, const Mapping& mapping,
                   const LayerTypes& types);

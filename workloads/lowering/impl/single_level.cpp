@@ -134,10 +134,12 @@ class Search {
   struct Grid;
   Grid grid_of(const TileBytes& b, std::uint64_t tm, std::uint64_t tn, std::uint64_t tk,
                std::uint64_t tg) const;
-  // The nests of one tile's grid, single-level (bm 0) or over input blocks
-  // of bm rows (the grid's input DRAM bytes then zero).
+  // The nests of one tile's grid, single-level (block_dim 0) or over blocks
+  // of `block` rows of the input (block_dim 'm') or columns of the weights
+  // ('n'); the grid's DRAM bytes of the blocked operand are then zero.
   void price_nest(const Grid& grid, std::uint64_t tm, std::uint64_t tn, std::uint64_t tk,
-                  std::uint64_t tg, Mapping::Chunking chunking, std::uint64_t bm);
+                  std::uint64_t tg, Mapping::Chunking chunking, char block_dim,
+                  std::uint64_t block);
   // One tile-size kind of a candidate's grid.
   struct Geometry {
     // drain: its output tile's MOVEs out and store, when finished; moves:
@@ -162,7 +164,8 @@ class Search {
   // tile it loads (stores), its input DMA transfers, and, with input blocks,
   // the blocks' DRAM bytes and LOADs.
   struct Shares {
-    double in = 0, w = 0, out = 0, in_transfers = 0, block_bytes = 0, block_loads = 0;
+    double in = 0, w = 0, out = 0, in_transfers = 0, w_transfers = 0, block_bytes = 0,
+           block_loads = 0;
   };
   std::optional<double> step_kinds(const std::array<Geometry, 16>& geometry, std::size_t n_kinds,
                                    std::uint64_t nm, std::uint64_t nn, std::uint64_t nk,
@@ -207,7 +210,8 @@ class Search {
   struct BlockCandidate {
     std::uint64_t tm, tn, tk, tg;
     Mapping::Chunking chunking;
-    std::uint64_t bm, traffic;
+    char dim;  // 'm': input blocks, 'n': weight blocks
+    std::uint64_t block, traffic;
   };
   std::vector<BlockCandidate> deferred;
   Mapping best;
@@ -227,7 +231,8 @@ std::vector<Mapping> SingleLevel::candidates(const Layer& layer, const MapContex
   std::vector<Mapping> out{best};
   for (const auto& [key, m] : all) {
     if (m.tm == best.tm && m.tn == best.tn && m.tk == best.tk && m.tg == best.tg &&
-        m.order == best.order && m.chunking == best.chunking && m.block_m == best.block_m)
+        m.order == best.order && m.chunking == best.chunking && m.block_m == best.block_m &&
+        m.block_n == best.block_n)
       continue;
     out.push_back(m);
   }
@@ -285,12 +290,13 @@ Mapping Search::finish() {
   const std::uint64_t single = std::get<1>(best_key);
   for (const BlockCandidate& c : deferred) {
     if (c.traffic >= single) continue;
-    // Within a block, the same steps with their input on chip (the
-    // input's MOVE legs inwards, if any, are the same).
+    // Within a block, the same steps with the blocked operand on chip (its
+    // MOVE legs inwards, if any, are the same).
     Grid grid = grid_of(tile_bytes(layer, c.tm, c.tn, c.tk, c.tg, types), c.tm, c.tn, c.tk, c.tg);
-    for (std::size_t i = 0; i < grid.n_kinds; ++i) grid.kinds[i].dram.input = 0;
-    grid.step_in = 0;
-    price_nest(grid, c.tm, c.tn, c.tk, c.tg, c.chunking, c.bm);
+    for (std::size_t i = 0; i < grid.n_kinds; ++i)
+      (c.dim == 'm' ? grid.kinds[i].dram.input : grid.kinds[i].dram.weight) = 0;
+    (c.dim == 'm' ? grid.step_in : grid.step_w) = 0;
+    price_nest(grid, c.tm, c.tn, c.tk, c.tg, c.chunking, c.dim, c.block);
   }
   return annotated(best);
 }
@@ -310,39 +316,61 @@ void Search::price_k_inner(std::uint64_t tm, std::uint64_t tn, std::uint64_t tk,
                    static_cast<double>(std::get<0>(best_key)))
     return;
   Grid grid = grid_of(b, tm, tn, tk, tg);
-  price_nest(grid, tm, tn, tk, tg, chunking, 0);
-  // The outer level: input blocks of a multiple of tm rows (up to one block
-  // of the whole input), each loaded once and read by every n and k tile
-  // of the nest over it. It can only save traffic when the single-level
-  // nest loads an input tile more than once (nn > 1, and m or k split).
-  if (!blocks || tg < g.batch || g.batch != 1 || layer.scalesim_semantics ||
-      !input_blocks_possible(context))
-    return;
-  if (nn == 1 || (nm == 1 && nk == 1)) return;
-  // Nor with an edge tile along n: within a block the n columns take turns
-  // every few steps, and a narrow column's steps wait for the wide one's
-  // output slots to drain (its epilogue and store), which the step kinds
-  // (priced in steady state per tile size) do not see.
-  if (g.n % tn != 0) return;
-  // With k split, the traffic is I + nm W + O whatever the block size, and
-  // larger blocks only take more space and load longer before the first
-  // step: one m tile per block. With k whole, a block of one m tile is the
-  // single-level nest with m outermost; larger blocks load the weights
-  // fewer times. Each that fits is priced once the single-level search is
-  // done (finish), if it moves fewer bytes than its best plan.
-  const std::uint64_t others = grid.step_w / nm, written = grid.step_out / nk,
-                      residual = grid.step_res / nk;
-  for (std::uint64_t bm = nk > 1 ? tm : 2 * tm; bm < 2 * g.m && (nk == 1 || bm == tm); bm *= 2) {
-    if (!fits_with_input_block(context, b, input_block_bytes(layer, std::min(bm, g.m), types)))
-      continue;
-    Mapping plan{tm, tn, tk, tg};
-    plan.block_m = bm;
-    std::uint64_t passes = 0;
-    for (auto [rows, count] : split(g.m, bm))
-      passes += count * reuse_factors(ceil_div(rows, tm), nn, nk, true).second;
-    const std::uint64_t traffic =
-        block_loads(layer, plan, types).bytes + passes * others + written + residual;
-    deferred.push_back({tm, tn, tk, tg, chunking, bm, traffic});
+  price_nest(grid, tm, tn, tk, tg, chunking, 0, 0);
+  // The outer level: blocks of one operand in the first buffer on its
+  // path, each loaded once and read by every tile of the nest over it that
+  // uses it. Layers of one group only; not for SCALE-Sim's. Nor with an
+  // edge tile along n: within a block the n tiles take turns every few
+  // steps, and a narrow tile's steps wait for the wide one's output slots
+  // to drain (its epilogue and store), which the step kinds (priced in
+  // steady state per tile size) do not see. Each block plan that fits is
+  // priced once the single-level search is done (finish), if it moves
+  // fewer bytes than its best plan.
+  if (!blocks || tg < g.batch || g.batch != 1 || layer.scalesim_semantics || g.n % tn != 0) return;
+  const std::uint64_t written = grid.step_out / nk, residual = grid.step_res / nk;
+  // Input blocks of a multiple of tm rows (up to one for the whole input):
+  // they save traffic only where the single-level nest loads an input tile
+  // more than once (nn > 1, and m or k split). With k split, the traffic is
+  // I + nm W + O whatever the block size, and larger blocks only take more
+  // space and load longer before the first step: one m tile per block.
+  // With k whole, a block of one m tile is the single-level nest with m
+  // outermost; larger blocks load the weights fewer times.
+  if (blocks_possible(context, arch::Operand::kInput) && nn > 1 && (nm > 1 || nk > 1)) {
+    for (std::uint64_t bm = nk > 1 ? tm : 2 * tm; bm < 2 * g.m && (nk == 1 || bm == tm); bm *= 2) {
+      if (!fits_with_block(context, b, arch::Operand::kInput,
+                           input_block_bytes(layer, std::min(bm, g.m), types)))
+        continue;
+      Mapping plan{tm, tn, tk, tg};
+      plan.block_m = bm;
+      std::uint64_t passes = 0;
+      for (auto [rows, count] : split(g.m, bm))
+        passes += count * reuse_factors(ceil_div(rows, tm), nn, nk, true).second;
+      const std::uint64_t traffic =
+          block_loads(layer, plan, types).bytes + passes * (grid.step_w / nm) + written + residual;
+      deferred.push_back({tm, tn, tk, tg, chunking, 'm', bm, traffic});
+    }
+  }
+  // Weight blocks (a global-buffer weight block reused across many array
+  // tiles) of a multiple of tn columns: they save traffic where the
+  // single-level nest loads a weight tile more than once (nm > 1), or, with
+  // k whole, the input once per n tile (nn > 1). With k split the traffic
+  // is W + nn I + O whatever the block size: one n tile per block. With k
+  // whole the input streams once per block: larger blocks, fewer passes.
+  if (blocks_possible(context, arch::Operand::kWeight) &&
+      layer.second == OperandSource::kParameters && nm > 1 && (nk > 1 || nn > 1)) {
+    for (std::uint64_t bn = nk > 1 ? tn : 2 * tn; bn < 2 * g.n && (nk == 1 || bn == tn); bn *= 2) {
+      if (!fits_with_block(context, b, arch::Operand::kWeight,
+                           weight_block_bytes(layer, std::min(bn, g.n), types)))
+        continue;
+      Mapping plan{tm, tn, tk, tg};
+      plan.block_n = bn;
+      std::uint64_t passes = 0;
+      for (auto [cols, count] : split(g.n, bn))
+        passes += count * reuse_factors(nm, ceil_div(cols, tn), nk, false).first;
+      const std::uint64_t traffic =
+          block_loads(layer, plan, types).bytes + passes * (grid.step_in / nn) + written + residual;
+      deferred.push_back({tm, tn, tk, tg, chunking, 'n', bn, traffic});
+    }
   }
 }
 
@@ -382,9 +410,12 @@ Search::Grid Search::grid_of(const TileBytes& b, std::uint64_t tm, std::uint64_t
 }
 
 void Search::price_nest(const Grid& grid, std::uint64_t tm, std::uint64_t tn, std::uint64_t tk,
-                        std::uint64_t tg, Mapping::Chunking chunking, std::uint64_t bm) {
+                        std::uint64_t tg, Mapping::Chunking chunking, char block_dim,
+                        std::uint64_t block) {
+  const bool in_blocks = block_dim == 'm', w_blocks = block_dim == 'n';
   TileBytes d_full = dram_tile_bytes(context, grid.b);
-  if (bm > 0) d_full.input = 0;  // on chip, in its block
+  if (in_blocks) d_full.input = 0;  // on chip, in its block
+  if (w_blocks) d_full.weight = 0;
   const std::uint64_t nm = ceil_div(g.m, tm), nn = ceil_div(g.n, tn), nk = ceil_div(g.k, tk),
                       ng = ceil_div(g.batch, tg);
   const std::uint64_t steps = nm * nn * nk * ng;
@@ -393,36 +424,47 @@ void Search::price_nest(const Grid& grid, std::uint64_t tm, std::uint64_t tn, st
   const std::uint64_t step_in = grid.step_in, step_w = grid.step_w, step_out = grid.step_out,
                       step_res = grid.step_res;
   const std::uint64_t drain = grid.drain, compute_total = grid.compute_total;
-  // Input blocks: their bytes, LOADs and weight reloads. Within a block the
-  // nest is nmk (its input costs nothing there): each weight tile loads
-  // once per block with k whole, else once per m tile.
-  // Its input tiles are read (or moved inwards) from the block as the
-  // single-level nest would load them.
-  BlockLoads block_in;
-  std::uint64_t block_w_reuse = 0, block_in_reads = 0;
-  if (bm > 0) {
-    Mapping plan{tm, tn, tk, tg};
-    plan.block_m = bm;
-    block_in = block_loads(layer, plan, types);
-    for (auto [rows, count] : split(g.m, bm)) {
+  // Blocks: their bytes and LOADs, and the other operand's loads. Within
+  // an input block the nest is nmk (its input costs nothing there): each
+  // weight tile loads once per block with k whole, else once per m tile.
+  // Within a weight block it is mnk: each input tile loads once per block
+  // with k whole, else once per n tile. The blocked operand's tiles are
+  // read (or moved inwards) from the block as the single-level nest would
+  // load them.
+  Mapping plan{tm, tn, tk, tg};
+  (in_blocks ? plan.block_m : plan.block_n) = block;
+  BlockLoads blk;
+  std::uint64_t in_loads = 0, w_loads = 0, in_reads = 0, w_reads = 0;
+  if (in_blocks) {
+    blk = block_loads(layer, plan, types);
+    for (auto [rows, count] : split(g.m, block)) {
       const std::uint64_t bnm = ceil_div(rows, tm);
       const auto [in_reuse, w_reuse] = reuse_factors(bnm, nn, nk, true);
-      block_w_reuse += count * w_reuse;
-      block_in_reads += count * bnm * nk * in_reuse;
+      w_loads += count * w_reuse;
+      in_reads += count * bnm * nk * in_reuse;
+    }
+  } else if (w_blocks) {
+    blk = block_loads(layer, plan, types);
+    for (auto [cols, count] : split(g.n, block)) {
+      const std::uint64_t bnn = ceil_div(cols, tn);
+      const auto [in_reuse, w_reuse] = reuse_factors(nm, bnn, nk, false);
+      in_loads += count * in_reuse;
+      w_reads += count * bnn * nk * w_reuse;
     }
   }
-  const std::uint64_t block_traffic = block_in.bytes;
+  const bool blocked = in_blocks || w_blocks;
   for (bool n_outer : {true, false}) {
-    if (bm > 0 && !n_outer) continue;
-    const auto [in_reuse, w_reuse] = bm > 0 ? std::make_pair(std::uint64_t{0}, block_w_reuse)
-                                            : reuse_factors(nm, nn, nk, n_outer);
-    // DRAM bytes, exact at the edges: each input tile loaded
-    // in_reuse times (with blocks: each block once), each weight tile
-    // w_reuse times, each output tile stored once (and its residual tile
-    // loaded once).
+    if ((in_blocks && !n_outer) || (w_blocks && n_outer)) continue;
+    const auto [in_reuse, w_reuse] = in_blocks  ? std::make_pair(std::uint64_t{0}, w_loads)
+                                     : w_blocks ? std::make_pair(in_loads, std::uint64_t{0})
+                                                : reuse_factors(nm, nn, nk, n_outer);
+    // DRAM bytes, exact at the edges: each input tile loaded in_reuse
+    // times, each weight tile w_reuse times (a blocked operand: each block
+    // once), each output tile stored once (and its residual tile loaded
+    // once).
     const std::uint64_t written = step_out / nk;
     const std::uint64_t traffic =
-        step_in / nn * in_reuse + block_traffic + step_w / nm * w_reuse + written + step_res / nk;
+        step_in / nn * in_reuse + blk.bytes + step_w / nm * w_reuse + written + step_res / nk;
     // A bound no cost can beat: the array's cycles and the bytes on
     // the bus, less the most the layer before can hide (with 5%
     // slack for the cost model's rounding of edge steps). A plan
@@ -433,39 +475,43 @@ void Search::price_nest(const Grid& grid, std::uint64_t tm, std::uint64_t tn, st
           static_cast<double>(context.dma_idle_cycles);
       if (0.95 * bound > static_cast<double>(std::get<0>(best_key))) continue;
     }
-    // Per step, on average: an input tile is loaded in_reuse times
-    // over the nn steps that use it (with blocks, read or moved from its
-    // block once per m tile with k whole, else every step), a weight tile
-    // w_reuse times over nm, an output tile stored once over nk; the
-    // blocks' bytes and LOADs spread over all steps.
+    // Per step, on average: an input tile is loaded in_reuse times over
+    // the nn steps that use it, a weight tile w_reuse times over nm, an
+    // output tile stored once over nk; a blocked operand's tiles are read
+    // or moved from the block instead, and the blocks after the first
+    // stream in under the steps, their bytes and LOADs spread over them.
     Shares shares;
     shares.in = static_cast<double>(in_reuse) / static_cast<double>(nn);
     shares.w = static_cast<double>(w_reuse) / static_cast<double>(nm);
     shares.out = 1.0 / static_cast<double>(nk);
-    const double in_moves =
-        bm > 0 ? static_cast<double>(block_in_reads) / static_cast<double>(steps) : shares.in;
-    const std::size_t in_path =
-        context.path_length[static_cast<std::size_t>(arch::Operand::kInput)];
-    shares.in_transfers = in_moves * static_cast<double>(bm > 0 ? (in_path > 1 ? 1 : 0) : tpt_in);
-    // The blocks after the first stream in under the steps.
-    shares.block_bytes =
-        static_cast<double>(block_in.bytes - block_in.first_bytes) / static_cast<double>(steps);
-    shares.block_loads =
-        static_cast<double>(block_in.loads - (bm > 0 ? 1 : 0)) / static_cast<double>(steps);
-    // A block of one m tile runs its nest with n outermost in effect: the
-    // block loop is the m loop.
-    const bool n_outer_in_effect = n_outer && (bm == 0 || bm > tm);
+    auto moves = [&](arch::Operand op) {
+      return context.path_length[static_cast<std::size_t>(op)] > 1 ? 1.0 : 0.0;
+    };
+    const double n = static_cast<double>(steps);
+    shares.in_transfers = in_blocks
+                              ? static_cast<double>(in_reads) / n * moves(arch::Operand::kInput)
+                              : shares.in * static_cast<double>(tpt_in);
+    shares.w_transfers = w_blocks ? static_cast<double>(w_reads) / n * moves(arch::Operand::kWeight)
+                                  : shares.w * static_cast<double>(tpt_w);
+    shares.block_bytes = static_cast<double>(blk.bytes - blk.first_bytes) / n;
+    shares.block_loads = static_cast<double>(blk.loads - (blocked ? 1 : 0)) / n;
+    // A block of one tile along the blocked dimension runs its nest with
+    // the other dimension innermost in effect: the block loop is that
+    // dimension's loop.
+    const bool n_outer_in_effect = in_blocks ? block > tm : w_blocks ? block == tn : n_outer;
     const std::optional<double> store_before_last =
         step_kinds(geometry, n_kinds, nm, nn, nk, tk, n_outer_in_effect, shares);
-    // The first step loads its input and weight tiles whole (with blocks,
-    // the first block) and its residual tile when it finishes an output
-    // tile.
+    // The first step loads its input and weight tiles whole (a blocked
+    // operand: its first block) and its residual tile when it finishes an
+    // output tile.
     StepKind first = kinds.front();
     const std::uint64_t first_res = nk == 1 ? d_full.residual : 0;
-    const std::uint64_t first_in = bm > 0 ? block_in.first_bytes : d_full.input;
-    first.bytes = static_cast<double>(first_in + d_full.weight + first_res);
-    first.transfers = static_cast<double>((bm > 0 ? 1 : tpt_in) + tpt_w + (nk == 1 ? tpt_res : 0));
-    first.loads = (first_in + d_full.weight + first_res) > 0 ? 1 : 0;
+    const std::uint64_t first_in = in_blocks ? blk.first_bytes : d_full.input;
+    const std::uint64_t first_w = w_blocks ? blk.first_bytes : d_full.weight;
+    first.bytes = static_cast<double>(first_in + first_w + first_res);
+    first.transfers = static_cast<double>((in_blocks ? 1 : tpt_in) + (w_blocks ? 1 : tpt_w) +
+                                          (nk == 1 ? tpt_res : 0));
+    first.loads = (first_in + first_w + first_res) > 0 ? 1 : 0;
     first.store_bytes = first.stores = 0;
     Mapping p{tm,
               tn,
@@ -476,7 +522,8 @@ void Search::price_nest(const Grid& grid, std::uint64_t tm, std::uint64_t tn, st
               estimated_cycles(config, kinds, first, store_before_last) + drain +
                   epilogue_queue(tm, tn, tk, tg, n_outer_in_effect),
               0};
-    p.block_m = bm;
+    p.block_m = plan.block_m;
+    p.block_n = plan.block_n;
     consider(p, traffic, written, steps);
   }
 }
@@ -495,7 +542,7 @@ std::optional<double> Search::step_kinds(const std::array<Geometry, 16>& geometr
     kind.bytes =
         in_frac * static_cast<double>(k.dram.input) + w_frac * static_cast<double>(k.dram.weight) +
         out_frac * static_cast<double>(k.dram.output + k.dram.residual) + shares.block_bytes;
-    kind.transfers = shares.in_transfers + w_frac * static_cast<double>(tpt_w) +
+    kind.transfers = shares.in_transfers + shares.w_transfers +
                      out_frac * static_cast<double>(tpt_out + tpt_res) + shares.block_loads;
     kind.loads = std::max({in_frac * (k.dram.input > 0), w_frac * (k.dram.weight > 0),
                            out_frac * (k.dram.residual > 0), shares.block_loads});
@@ -644,6 +691,7 @@ std::uint64_t Search::hidden_prefetch(const Mapping& p) const {
   TileBytes first = dram_tile_bytes(context, tile_bytes(layer, fm, fn, fk, fg, types));
   // With input blocks, the first load is the first block's.
   if (p.block_m > 0) first.input = input_block_bytes(layer, std::min(p.block_m, g.m), types);
+  if (p.block_n > 0) first.weight = weight_block_bytes(layer, std::min(p.block_n, g.n), types);
   const std::uint64_t hidden = prefetched_cycles(context, first, context.dma_idle_cycles);
   std::uint64_t second = 0;
   const std::uint64_t both = context.dma_idle_both_slots_cycles;
@@ -733,9 +781,10 @@ std::uint64_t Search::epilogue_queue(std::uint64_t tm, std::uint64_t tn, std::ui
 
 // The chosen plan's last (far-corner) tile's compute and drain.
 Mapping Search::annotated(Mapping m) const {
-  const std::uint64_t queue =
-      epilogue_queue(m.tm, m.tn, m.tk, m.tg,
-                     m.order == std::string_view("nmk") && (m.block_m == 0 || m.block_m > m.tm));
+  const bool n_outer_in_effect =
+      m.block_n > 0 ? m.block_n == m.tn
+                    : m.order == std::string_view("nmk") && (m.block_m == 0 || m.block_m > m.tm);
+  const std::uint64_t queue = epilogue_queue(m.tm, m.tn, m.tk, m.tg, n_outer_in_effect);
   m.tail_drain_cycles = last_drain(m.tm, m.tn, m.tk, m.tg) + queue;
   m.tail_bus_free_cycles = queue + epilogue(last(g.m, m.tm), last(g.n, m.tn), last(g.batch, m.tg)) +
                            drain_cycles(context,
@@ -755,9 +804,9 @@ Mapping Search::annotated(Mapping m) const {
   // last n column is the last block's, whose input is on chip.
   const std::uint64_t nm = ceil_div(m.block_m > 0 ? last(g.m, m.block_m) : g.m, m.tm),
                       nn = ceil_div(g.n, m.tn);
-  const bool one_weight_run = m.chunking != Mapping::Chunking::kStreamFold && g.k <= m.tk &&
-                              g.batch <= m.tg && (m.order == std::string_view("nmk") || nn == 1) &&
-                              nm > 1;
+  const bool one_weight_run = m.block_n == 0 && m.chunking != Mapping::Chunking::kStreamFold &&
+                              g.k <= m.tk && g.batch <= m.tg &&
+                              (m.order == std::string_view("nmk") || nn == 1) && nm > 1;
   if (one_weight_run) {
     const arch::GemmShape full{std::min(m.tm, g.m), tail.n, tail.k, tail.batch};
     const std::uint64_t compute =
