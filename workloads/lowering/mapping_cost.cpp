@@ -57,21 +57,25 @@ BlockLoads block_loads(const Layer& layer, const Mapping& m, const LayerTypes& t
   // Steps per tile along the blocked dimension.
   const std::uint64_t per_tile =
       (weights ? ceil_div(g.m, m.tm) : ceil_div(g.n, m.tn)) * ceil_div(g.k, m.tk);
+  auto bytes = [&](std::uint64_t size) {
+    return weights ? weight_block_bytes(layer, size, types) : input_block_bytes(layer, size, types);
+  };
+  // Every block is full-sized but the last; each after the first loads in
+  // chunks under a full block's steps.
+  const std::uint64_t blocks = ceil_div(full, block);
+  const std::uint64_t last = full - (blocks - 1) * block;
   BlockLoads out;
-  std::uint64_t prev_steps = 0;
-  for (std::uint64_t b0 = 0; b0 < full; b0 += block) {
-    const std::uint64_t size = std::min(block, full - b0);
-    const std::uint64_t bytes =
-        weights ? weight_block_bytes(layer, size, types) : input_block_bytes(layer, size, types);
-    out.bytes += bytes;
-    if (b0 == 0) {
-      out.first_bytes = bytes;
-      out.loads += 1;
-    } else {
-      out.loads += block_chunks(weights ? g.k : bytes, prev_steps);
-    }
-    prev_steps = ceil_div(size, tile) * per_tile;
+  out.first_bytes = bytes(std::min(block, full));
+  if (blocks == 1) {
+    out.bytes = out.first_bytes;
+    out.loads = 1;
+    return out;
   }
+  const std::uint64_t steps = ceil_div(block, tile) * per_tile;
+  const std::uint64_t last_bytes = bytes(last);
+  out.bytes = (blocks - 1) * out.first_bytes + last_bytes;
+  out.loads = 1 + (blocks - 2) * block_chunks(weights ? g.k : out.first_bytes, steps) +
+              block_chunks(weights ? g.k : last_bytes, steps);
   return out;
 }
 

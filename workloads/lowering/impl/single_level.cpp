@@ -211,7 +211,7 @@ class Search {
     std::uint64_t tm, tn, tk, tg;
     Mapping::Chunking chunking;
     char dim;  // 'm': input blocks, 'n': weight blocks
-    std::uint64_t block, traffic;
+    std::uint64_t block, traffic, compute;
   };
   std::vector<BlockCandidate> deferred;
   Mapping best;
@@ -288,14 +288,31 @@ Mapping Search::run() {
 // tell apart from it reliably).
 Mapping Search::finish() {
   const std::uint64_t single = std::get<1>(best_key);
+  // Cheapest bound first (the array's cycles and the bytes on the bus, less
+  // what the layer before can hide, with price_nest's slack), so that the
+  // best so far prunes the rest; a tile's grid is built once for its
+  // candidates of one operand.
+  auto bound = [&](const BlockCandidate& c) {
+    return std::max(static_cast<double>(c.compute), static_cast<double>(c.traffic) / bus_rate) -
+           static_cast<double>(context.dma_idle_cycles);
+  };
+  std::stable_sort(deferred.begin(), deferred.end(),
+                   [&](const auto& a, const auto& b) { return bound(a) < bound(b); });
+  std::optional<std::tuple<std::uint64_t, std::uint64_t, std::uint64_t, std::uint64_t, char>> built;
+  Grid grid;
   for (const BlockCandidate& c : deferred) {
     if (c.traffic >= single) continue;
+    if (0.95 * bound(c) > static_cast<double>(std::get<0>(best_key))) break;
     // Within a block, the same steps with the blocked operand on chip (its
     // MOVE legs inwards, if any, are the same).
-    Grid grid = grid_of(tile_bytes(layer, c.tm, c.tn, c.tk, c.tg, types), c.tm, c.tn, c.tk, c.tg);
-    for (std::size_t i = 0; i < grid.n_kinds; ++i)
-      (c.dim == 'm' ? grid.kinds[i].dram.input : grid.kinds[i].dram.weight) = 0;
-    (c.dim == 'm' ? grid.step_in : grid.step_w) = 0;
+    const auto tile = std::make_tuple(c.tm, c.tn, c.tk, c.tg, c.dim);
+    if (built != tile) {
+      grid = grid_of(tile_bytes(layer, c.tm, c.tn, c.tk, c.tg, types), c.tm, c.tn, c.tk, c.tg);
+      for (std::size_t i = 0; i < grid.n_kinds; ++i)
+        (c.dim == 'm' ? grid.kinds[i].dram.input : grid.kinds[i].dram.weight) = 0;
+      (c.dim == 'm' ? grid.step_in : grid.step_w) = 0;
+      built = tile;
+    }
     price_nest(grid, c.tm, c.tn, c.tk, c.tg, c.chunking, c.dim, c.block);
   }
   return annotated(best);
@@ -328,50 +345,55 @@ void Search::price_k_inner(std::uint64_t tm, std::uint64_t tn, std::uint64_t tk,
   // fewer bytes than its best plan.
   if (!blocks || tg < g.batch || g.batch != 1 || layer.scalesim_semantics || g.n % tn != 0) return;
   const std::uint64_t written = grid.step_out / nk, residual = grid.step_res / nk;
-  // Input blocks of a multiple of tm rows (up to one for the whole input):
-  // they save traffic only where the single-level nest loads an input tile
-  // more than once (nn > 1, and m or k split). With k split, the traffic is
-  // I + nm W + O whatever the block size, and larger blocks only take more
-  // space and load longer before the first step: one m tile per block.
-  // With k whole, a block of one m tile is the single-level nest with m
-  // outermost; larger blocks load the weights fewer times.
-  if (blocks_possible(context, arch::Operand::kInput) && nn > 1 && (nm > 1 || nk > 1)) {
-    for (std::uint64_t bm = nk > 1 ? tm : 2 * tm; bm < 2 * g.m && (nk == 1 || bm == tm); bm *= 2) {
-      if (!fits_with_block(context, b, arch::Operand::kInput,
-                           input_block_bytes(layer, std::min(bm, g.m), types)))
-        continue;
-      Mapping plan{tm, tn, tk, tg};
-      plan.block_m = bm;
-      std::uint64_t passes = 0;
-      for (auto [rows, count] : split(g.m, bm))
-        passes += count * reuse_factors(ceil_div(rows, tm), nn, nk, true).second;
-      const std::uint64_t traffic =
-          block_loads(layer, plan, types).bytes + passes * (grid.step_w / nm) + written + residual;
-      deferred.push_back({tm, tn, tk, tg, chunking, 'm', bm, traffic});
+  // Defers the plans with blocks of `dim` ('m': input rows, 'n': weight
+  // columns) of `first`, 2 `first`, ... up to one block for the whole
+  // operand, at most `sizes` of them: with k split the traffic does not
+  // depend on the size, so one; with k whole, under the search's budget,
+  // the two largest that fit (a larger block streams the other operand
+  // fewer times; the blocks' bytes grow with the size, so those that fit
+  // are the smaller ones).
+  auto defer = [&](char dim, std::uint64_t first, std::uint64_t sizes) {
+    const bool in = dim == 'm';
+    const arch::Operand op = in ? arch::Operand::kInput : arch::Operand::kWeight;
+    const std::uint64_t full = in ? g.m : g.n;
+    std::array<std::uint64_t, 64> fitting{};  // sizes double: at most 64
+    std::size_t n_fitting = 0;
+    for (std::uint64_t s = first; s < 2 * full; s *= 2) {
+      const std::uint64_t bytes = in ? input_block_bytes(layer, std::min(s, full), types)
+                                     : weight_block_bytes(layer, std::min(s, full), types);
+      if (!fits_with_block(context, b, op, bytes)) break;
+      fitting[n_fitting++] = s;
     }
-  }
+    for (std::size_t f = n_fitting > sizes ? n_fitting - sizes : 0; f < n_fitting; ++f) {
+      Mapping plan{tm, tn, tk, tg};
+      (in ? plan.block_m : plan.block_n) = fitting[f];
+      // The other operand's passes: the weights once per block with k
+      // whole, else once per m tile; the input once per block with k whole,
+      // else once per n tile.
+      std::uint64_t passes = 0;
+      for (auto [size, count] : split(full, fitting[f]))
+        passes += count * (in ? reuse_factors(ceil_div(size, tm), nn, nk, true).second
+                              : reuse_factors(nm, ceil_div(size, tn), nk, false).first);
+      const std::uint64_t other = in ? grid.step_w / nm : grid.step_in / nn;
+      const std::uint64_t traffic =
+          block_loads(layer, plan, types).bytes + passes * other + written + residual;
+      deferred.push_back({tm, tn, tk, tg, chunking, dim, fitting[f], traffic, grid.compute_total});
+    }
+  };
+  // Input blocks of a multiple of tm rows: they save traffic only where the
+  // single-level nest loads an input tile more than once (nn > 1, and m or
+  // k split). With k whole, a block of one m tile is the single-level nest
+  // with m outermost.
+  if (blocks_possible(context, arch::Operand::kInput) && nn > 1 && (nm > 1 || nk > 1))
+    defer('m', nk > 1 ? tm : 2 * tm, nk > 1 ? 1 : 2);
   // Weight blocks (a global-buffer weight block reused across many array
   // tiles) of a multiple of tn columns: they save traffic where the
   // single-level nest loads a weight tile more than once (nm > 1), or, with
-  // k whole, the input once per n tile (nn > 1). With k split the traffic
-  // is W + nn I + O whatever the block size: one n tile per block. With k
-  // whole the input streams once per block: larger blocks, fewer passes.
+  // k whole, the input once per n tile (nn > 1). Weights a producer writes
+  // (attention's K and V) are not blocked.
   if (blocks_possible(context, arch::Operand::kWeight) &&
-      layer.second == OperandSource::kParameters && nm > 1 && (nk > 1 || nn > 1)) {
-    for (std::uint64_t bn = nk > 1 ? tn : 2 * tn; bn < 2 * g.n && (nk == 1 || bn == tn); bn *= 2) {
-      if (!fits_with_block(context, b, arch::Operand::kWeight,
-                           weight_block_bytes(layer, std::min(bn, g.n), types)))
-        continue;
-      Mapping plan{tm, tn, tk, tg};
-      plan.block_n = bn;
-      std::uint64_t passes = 0;
-      for (auto [cols, count] : split(g.n, bn))
-        passes += count * reuse_factors(nm, ceil_div(cols, tn), nk, false).first;
-      const std::uint64_t traffic =
-          block_loads(layer, plan, types).bytes + passes * (grid.step_in / nn) + written + residual;
-      deferred.push_back({tm, tn, tk, tg, chunking, 'n', bn, traffic});
-    }
-  }
+      layer.second == OperandSource::kParameters && nm > 1 && (nk > 1 || nn > 1))
+    defer('n', nk > 1 ? tn : 2 * tn, nk > 1 ? 1 : 2);
 }
 
 // Each kind of step of a tile's grid (tile sizes at the grid's edges
