@@ -63,7 +63,7 @@ for mp in single_level multi_level; do
     --set dram.channel_bandwidth_gb_per_s=3.2 --set schedule.mapper=$mp -o "out/gpt2_mlp_down_$mp.json" >/dev/null
   block=$($tessel lower --arch configs/arch/edge_npu.json --workload configs/workloads/gpt2_mlp_down.json \
     --set dram.channel_bandwidth_gb_per_s=3.2 --set schedule.mapper=$mp --plan | awk 'NR == 2 {print $8}')
-  python3 -c 'import json,sys; t=json.load(open(sys.argv[1]))["totals"]; print("  %-12s: block_m %4s, %9d cycles, %5.1f MB of DRAM traffic" % (sys.argv[2], sys.argv[3], t["cycles"], (t["dram_read_bytes"] + t["dram_write_bytes"]) / 1e6))' \
+  python3 -c 'import json,sys; t=json.load(open(sys.argv[1]))["totals"]; print("  %-12s: block %5s, %9d cycles, %5.1f MB of DRAM traffic" % (sys.argv[2], sys.argv[3], t["cycles"], (t["dram_read_bytes"] + t["dram_write_bytes"]) / 1e6))' \
     "out/gpt2_mlp_down_$mp.json" "$mp" "$block"
 done
 
