@@ -42,7 +42,9 @@ std::uint64_t input_block_bytes(const Layer& layer, std::uint64_t rows, const La
 }
 
 std::uint64_t weight_block_bytes(const Layer& layer, std::uint64_t cols, const LayerTypes& types) {
-  return bytes_for(layer.gemm().k * cols, types.weight);
+  // k rows of `cols` weights each, as the block's LOADs move them (a row of
+  // packed sub-byte weights rounds up to whole bytes).
+  return layer.gemm().k * bytes_for(cols, types.weight);
 }
 
 std::uint64_t block_chunks(std::uint64_t units, std::uint64_t steps) {
