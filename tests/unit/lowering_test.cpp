@@ -464,6 +464,36 @@ DramBytes trace_dram_bytes(const workloads::Trace& t) {
   return d;
 }
 
+// `workload` lowered on edge_npu with DRAM at 3.2 GB/s per channel, with
+// one level and with blocks.
+std::pair<workloads::Lowered, workloads::Lowered> lowered_both_ways(const char* workload) {
+  const auto w = workloads::load_workload(source_path(workload));
+  auto lowered = [&](const char* mapper) {
+    return workloads::lower(w, arch::load_config(source_path("configs/arch/edge_npu.json"),
+                                                 {"dram.channel_bandwidth_gb_per_s=3.2",
+                                                  std::string("schedule.mapper=") + mapper}));
+  };
+  return {lowered("single_level"), lowered("multi_level")};
+}
+
+// Both plans' DRAM bytes and instructions are their traces', which store
+// the output once; the blocked operand (`role`) is staged in blocks but
+// lives in DRAM, read from there once (`bytes`).
+void expect_traces_of_both(const std::pair<workloads::Lowered, workloads::Lowered>& both,
+                           std::uint64_t output_bytes, workloads::TensorRole role,
+                           std::uint64_t bytes) {
+  for (const auto* l : {&both.first, &both.second}) {
+    const auto d = trace_dram_bytes(l->trace);
+    EXPECT_EQ(d.read + d.written, l->mappings[0].dram_bytes);
+    EXPECT_EQ(d.written, output_bytes);
+    EXPECT_EQ(l->trace.instructions.size(), l->mappings[0].instructions);
+  }
+  const auto tensors = workloads::tensor_traffic(both.second.trace);
+  const auto& blocked = tensors[0][static_cast<std::size_t>(role)];
+  EXPECT_EQ(blocked.buffer, workloads::kDram);
+  EXPECT_EQ(blocked.dram_read_bytes, bytes);
+}
+
 TEST(Mapper, InputBlocksMoveTheHandDerivedTraffic) {
   // configs/workloads/gpt2_mlp_down.json (int8): I = 1024 x 3072 = 3,145,728 B of
   // input from DRAM, W = 3072 x 768 = 2,359,296 B of weights, O = 1024 x
@@ -475,17 +505,9 @@ TEST(Mapper, InputBlocksMoveTheHandDerivedTraffic) {
   // stream once per block with k whole, else once per m tile. So DRAM sees
   // I + (blocks, or nm) W + O, and the trace moves exactly that.
   const std::uint64_t I = 3145728, W = 2359296, O = 786432;
-  const auto workload =
-      workloads::load_workload(source_path("configs/workloads/gpt2_mlp_down.json"));
-  auto lowered = [&](const char* mapper) {
-    return workloads::lower(workload,
-                            arch::load_config(source_path("configs/arch/edge_npu.json"),
-                                              {"dram.channel_bandwidth_gb_per_s=3.2",
-                                               std::string("schedule.mapper=") + mapper}));
-  };
-  const auto one = lowered("single_level"), two = lowered("multi_level");
-  const auto& a = one.mappings.at(0);
-  const auto& b = two.mappings.at(0);
+  const auto both = lowered_both_ways("configs/workloads/gpt2_mlp_down.json");
+  const auto& a = both.first.mappings.at(0);
+  const auto& b = both.second.mappings.at(0);
   auto tiles = [](std::uint64_t full, std::uint64_t t) { return (full + t - 1) / t; };
   ASSERT_EQ(a.block_m, 0u);
   ASSERT_GT(tiles(3072, a.tk), 1u);  // k split: the input reloads per n tile
@@ -497,17 +519,7 @@ TEST(Mapper, InputBlocksMoveTheHandDerivedTraffic) {
   EXPECT_EQ(b.dram_bytes, I + weight_passes * W + O);
   EXPECT_LT(b.dram_bytes, a.dram_bytes);
   EXPECT_LT(b.estimated_cycles, a.estimated_cycles);
-  for (const auto* l : {&one, &two}) {
-    const auto d = trace_dram_bytes(l->trace);
-    EXPECT_EQ(d.read + d.written, l->mappings[0].dram_bytes);
-    EXPECT_EQ(d.written, O);
-    EXPECT_EQ(l->trace.instructions.size(), l->mappings[0].instructions);
-  }
-  // The input is staged in blocks but lives in DRAM.
-  const auto tensors = workloads::tensor_traffic(two.trace);
-  const auto& input = tensors[0][static_cast<std::size_t>(workloads::TensorRole::kInput)];
-  EXPECT_EQ(input.buffer, workloads::kDram);
-  EXPECT_EQ(input.dram_read_bytes, I);
+  expect_traces_of_both(both, O, workloads::TensorRole::kInput, I);
 }
 
 TEST(Mapper, WeightBlocksMoveTheHandDerivedTraffic) {
@@ -522,16 +534,9 @@ TEST(Mapper, WeightBlocksMoveTheHandDerivedTraffic) {
   // block with k whole, else once per n tile. So DRAM sees W + (blocks, or
   // nn) I + O.
   const std::uint64_t I = 8388608, W = 262144, O = 524288;
-  const auto workload = workloads::load_workload(source_path("tests/data/tall_gemm.json"));
-  auto lowered = [&](const char* mapper) {
-    return workloads::lower(workload,
-                            arch::load_config(source_path("configs/arch/edge_npu.json"),
-                                              {"dram.channel_bandwidth_gb_per_s=3.2",
-                                               std::string("schedule.mapper=") + mapper}));
-  };
-  const auto one = lowered("single_level"), two = lowered("multi_level");
-  const auto& a = one.mappings.at(0);
-  const auto& b = two.mappings.at(0);
+  const auto both = lowered_both_ways("tests/data/tall_gemm.json");
+  const auto& a = both.first.mappings.at(0);
+  const auto& b = both.second.mappings.at(0);
   auto tiles = [](std::uint64_t full, std::uint64_t t) { return (full + t - 1) / t; };
   ASSERT_EQ(a.block_n, 0u);
   ASSERT_GT(tiles(2048, a.tk), 1u);
@@ -545,17 +550,7 @@ TEST(Mapper, WeightBlocksMoveTheHandDerivedTraffic) {
   EXPECT_EQ(b.dram_bytes, W + input_passes * I + O);
   EXPECT_LT(b.dram_bytes, a.dram_bytes);
   EXPECT_LT(b.estimated_cycles, a.estimated_cycles);
-  for (const auto* l : {&one, &two}) {
-    const auto d = trace_dram_bytes(l->trace);
-    EXPECT_EQ(d.read + d.written, l->mappings[0].dram_bytes);
-    EXPECT_EQ(d.written, O);
-    EXPECT_EQ(l->trace.instructions.size(), l->mappings[0].instructions);
-  }
-  // The weights are staged in blocks but live in DRAM.
-  const auto tensors = workloads::tensor_traffic(two.trace);
-  const auto& weights = tensors[0][static_cast<std::size_t>(workloads::TensorRole::kWeight)];
-  EXPECT_EQ(weights.buffer, workloads::kDram);
-  EXPECT_EQ(weights.dram_read_bytes, W);
+  expect_traces_of_both(both, O, workloads::TensorRole::kWeight, W);
 }
 
 TEST(Residency, WhenEverythingFitsDramSeesWeightsOnceInputAndOutput) {

@@ -453,32 +453,27 @@ void Search::price_nest(const Grid& grid, std::uint64_t tm, std::uint64_t tn, st
   // with k whole, else once per n tile. The blocked operand's tiles are
   // read (or moved inwards) from the block as the single-level nest would
   // load them.
+  const bool blocked = in_blocks || w_blocks;
   Mapping plan{tm, tn, tk, tg};
-  (in_blocks ? plan.block_m : plan.block_n) = block;
   BlockLoads blk;
-  std::uint64_t in_loads = 0, w_loads = 0, in_reads = 0, w_reads = 0;
-  if (in_blocks) {
+  // Over the blocks: the other operand's loads from DRAM, and the blocked
+  // one's reads from its block.
+  std::uint64_t other_loads = 0, block_reads = 0;
+  if (blocked) {
+    (in_blocks ? plan.block_m : plan.block_n) = block;
     blk = block_loads(layer, plan, types);
-    for (auto [rows, count] : split(g.m, block)) {
-      const std::uint64_t bnm = ceil_div(rows, tm);
-      const auto [in_reuse, w_reuse] = reuse_factors(bnm, nn, nk, true);
-      w_loads += count * w_reuse;
-      in_reads += count * bnm * nk * in_reuse;
-    }
-  } else if (w_blocks) {
-    blk = block_loads(layer, plan, types);
-    for (auto [cols, count] : split(g.n, block)) {
-      const std::uint64_t bnn = ceil_div(cols, tn);
-      const auto [in_reuse, w_reuse] = reuse_factors(nm, bnn, nk, false);
-      in_loads += count * in_reuse;
-      w_reads += count * bnn * nk * w_reuse;
+    for (auto [size, count] : split(in_blocks ? g.m : g.n, block)) {
+      const std::uint64_t bm = in_blocks ? ceil_div(size, tm) : nm,
+                          bn = w_blocks ? ceil_div(size, tn) : nn;
+      const auto [in_reuse, w_reuse] = reuse_factors(bm, bn, nk, in_blocks);
+      other_loads += count * (in_blocks ? w_reuse : in_reuse);
+      block_reads += count * (in_blocks ? bm * in_reuse : bn * w_reuse) * nk;
     }
   }
-  const bool blocked = in_blocks || w_blocks;
   for (bool n_outer : {true, false}) {
     if ((in_blocks && !n_outer) || (w_blocks && n_outer)) continue;
-    const auto [in_reuse, w_reuse] = in_blocks  ? std::make_pair(std::uint64_t{0}, w_loads)
-                                     : w_blocks ? std::make_pair(in_loads, std::uint64_t{0})
+    const auto [in_reuse, w_reuse] = in_blocks  ? std::make_pair(std::uint64_t{0}, other_loads)
+                                     : w_blocks ? std::make_pair(other_loads, std::uint64_t{0})
                                                 : reuse_factors(nm, nn, nk, n_outer);
     // DRAM bytes, exact at the edges: each input tile loaded in_reuse
     // times, each weight tile w_reuse times (a blocked operand: each block
@@ -511,10 +506,11 @@ void Search::price_nest(const Grid& grid, std::uint64_t tm, std::uint64_t tn, st
     };
     const double n = static_cast<double>(steps);
     shares.in_transfers = in_blocks
-                              ? static_cast<double>(in_reads) / n * moves(arch::Operand::kInput)
+                              ? static_cast<double>(block_reads) / n * moves(arch::Operand::kInput)
                               : shares.in * static_cast<double>(tpt_in);
-    shares.w_transfers = w_blocks ? static_cast<double>(w_reads) / n * moves(arch::Operand::kWeight)
-                                  : shares.w * static_cast<double>(tpt_w);
+    shares.w_transfers = w_blocks
+                             ? static_cast<double>(block_reads) / n * moves(arch::Operand::kWeight)
+                             : shares.w * static_cast<double>(tpt_w);
     shares.block_bytes = static_cast<double>(blk.bytes - blk.first_bytes) / n;
     shares.block_loads = static_cast<double>(blk.loads - (blocked ? 1 : 0)) / n;
     // A block of one tile along the blocked dimension runs its nest with
