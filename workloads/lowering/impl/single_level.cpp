@@ -55,7 +55,7 @@ class SingleLevel : public IMapper {
   std::vector<Mapping> candidates(const Layer& layer, const MapContext& context) const override;
 
  protected:
-  // Whether the search also weighs input blocks (Mapping::block_m).
+  // Whether the search also weighs blocks (Mapping::block_m, block_n).
   virtual bool blocks() const { return false; }
 };
 
@@ -161,8 +161,8 @@ class Search {
   // tile-size kinds, given each operand's share of loads per step; returns
   // what the step before the last stores, when known.
   // Per step, on average: the share of an input, a weight and an output
-  // tile it loads (stores), its input DMA transfers, and, with input blocks,
-  // the blocks' DRAM bytes and LOADs.
+  // tile it loads (stores), its input and weight DMA transfers, and, with
+  // blocks, the blocks' DRAM bytes and LOADs.
   struct Shares {
     double in = 0, w = 0, out = 0, in_transfers = 0, w_transfers = 0, block_bytes = 0,
            block_loads = 0;
@@ -205,7 +205,7 @@ class Search {
   Weighed* weighed;
   std::vector<std::uint64_t> tgs, temporal_list;
   std::vector<StepKind> kinds;
-  // Input block plans that fit, with their DRAM bytes, priced once the
+  // Block plans that fit, with their DRAM bytes, priced once the
   // single-level search is done (finish).
   struct BlockCandidate {
     std::uint64_t tm, tn, tk, tg;
@@ -282,7 +282,7 @@ Mapping Search::run() {
   return finish();
 }
 
-// Input blocks exist to cut DRAM traffic: a block plan competes only when
+// Blocks exist to cut DRAM traffic: a block plan competes only when
 // it moves fewer bytes than the best single-level plan (one that moves as
 // many is another tiling of the same work, which the cost model cannot
 // tell apart from it reliably).
@@ -321,7 +321,7 @@ Mapping Search::finish() {
 void Search::price_k_inner(std::uint64_t tm, std::uint64_t tn, std::uint64_t tk, std::uint64_t tg,
                            Mapping::Chunking chunking) {
   const TileBytes b = tile_bytes(layer, tm, tn, tk, tg, types);
-  // (An input block takes at least an input tile's room.)
+  // (A block takes at least its operand's tile's room.)
   if (!fits(context, b)) return;
   const std::uint64_t nm = ceil_div(g.m, tm), nn = ceil_div(g.n, tn), nk = ceil_div(g.k, tk),
                       ng = ceil_div(g.batch, tg);
