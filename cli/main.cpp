@@ -73,8 +73,8 @@ po::options_description lower_options() {
                                                       po::value<std::string>()->value_name("FILE"),
                                                       "write the trace to FILE (default: stdout)")(
       "plan",
-      "print each layer's mapping (tiles, order, where its output lives, expected cycles and DRAM "
-      "bytes) instead of the trace");
+      "print each layer's mapping (tiles, order, the outer level's block, where its output "
+      "lives, expected cycles, DRAM bytes and instructions) instead of the trace");
   return d;
 }
 
