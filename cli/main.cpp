@@ -104,7 +104,12 @@ int run_lower(const std::vector<std::string>& args) {
       const auto& p = lowered.mappings[i];
       text += fmt::format(
           "{:<24} {:>8} {:>8} {:>8} {:>6} {:>6} {:>8} {:>8} {:<32} {:>14} {:>14} {:>10}\n",
-          lowered.workload.layers[i].name, p.tm, p.tn, p.tk, p.tg, p.order,
+          lowered.workload.layers[i].name, p.tm, p.tn, p.tk, p.tg,
+          // With two levels, the blocks' loop, then the nest over a block.
+          std::string(p.block_m > 0   ? "m/"
+                      : p.block_n > 0 ? "n/"
+                                      : "") +
+              std::string(p.order),
           p.chunking == workloads::Mapping::Chunking::kNone         ? "no"
           : p.chunking == workloads::Mapping::Chunking::kRepeatFold ? "repeat"
                                                                     : "stream",
