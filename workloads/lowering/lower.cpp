@@ -28,6 +28,8 @@ constexpr std::uint64_t kConsumerTile = UINT64_MAX;
 // The first of the two regions input blocks alternate between (Mapping::
 // block_m); weight blocks' are the two below (trace.h, kFirstBlockRegion).
 constexpr std::uint32_t kBlockRegion = kFirstBlockRegion + 2;
+// No dependencies.
+const std::vector<std::uint32_t> kNone;
 
 // Lowers one workload; one instance per lower() call.
 class Lowerer {
@@ -310,6 +312,10 @@ class Lowerer {
         std::uint64_t step = 0;
         std::optional<Location> in_from = in_home, w_from = w_home;
         const std::vector<std::uint32_t>& block_after = in_blocks ? input_after : weight_after;
+        // A tile LOAD waits for its producers; a tile read from a block
+        // finds the block's LOADs by the region's hazards instead.
+        const std::vector<std::uint32_t>& in_tile_after = in_blocks ? kNone : input_after;
+        const std::vector<std::uint32_t>& w_tile_after = w_blocks ? kNone : weight_after;
         if (in_blocks || w_blocks) {
           if (!next_block) {
             next_block = start(b0, size, 1);
@@ -348,10 +354,7 @@ class Lowerer {
                            gemm_like ? row_bytes(tk, in_bits) : bytes,
                            input_base + row_bytes((g0 * g.m + m0) * g.k + k0, in_bits),
                            row_bytes(g.k, in_bits)};
-                // A block's readers find its LOADs by the region's hazards.
-                in_loc =
-                    load_chain(m_in_path, t, in_blocks ? std::vector<std::uint32_t>{} : input_after,
-                               in_from, &gemm_after);
+                in_loc = load_chain(m_in_path, t, in_tile_after, in_from, &gemm_after);
                 in_resident = in_key;
               }
               const auto w_key = std::make_tuple(gi, ki, ni);
@@ -359,9 +362,7 @@ class Lowerer {
                 Transfer t{Operand::kWeight, tk * tg, row_bytes(tn, w_bits),
                            weight_base + row_bytes((g0 * g.k + k0) * g.n + n0, w_bits),
                            row_bytes(g.n, w_bits)};
-                w_loc =
-                    load_chain(m_w_path, t, w_blocks ? std::vector<std::uint32_t>{} : weight_after,
-                               w_from, &gemm_after);
+                w_loc = load_chain(m_w_path, t, w_tile_after, w_from, &gemm_after);
                 w_resident = w_key;
               }
               const Transfer out_t{Operand::kOutput, tm * tg, row_bytes(tn, in_bits),

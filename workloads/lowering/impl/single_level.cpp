@@ -49,6 +49,15 @@ std::uint64_t candidates_unit(Role r, const arch::Config& c, bool reduction = fa
                           : c.array.cols;
 }
 
+// Whether a mapping's steps run with n outer in effect (m the innermost of
+// m and n that iterates): its order, except that a block of one tile along
+// the blocked dimension makes the block loop that dimension's loop, so the
+// other one is innermost.
+bool n_outer_in_effect(const Mapping& m) {
+  if (m.block_n > 0) return m.block_n == m.tn;
+  return m.order == std::string_view("nmk") && (m.block_m == 0 || m.block_m > m.tm);
+}
+
 class SingleLevel : public IMapper {
  public:
   Mapping map(const Layer& layer, const MapContext& context) const override;
@@ -513,12 +522,12 @@ void Search::price_nest(const Grid& grid, std::uint64_t tm, std::uint64_t tn, st
                              : shares.w * static_cast<double>(tpt_w);
     shares.block_bytes = static_cast<double>(blk.bytes - blk.first_bytes) / n;
     shares.block_loads = static_cast<double>(blk.loads - (blocked ? 1 : 0)) / n;
-    // A block of one tile along the blocked dimension runs its nest with
-    // the other dimension innermost in effect: the block loop is that
-    // dimension's loop.
-    const bool n_outer_in_effect = in_blocks ? block > tm : w_blocks ? block == tn : n_outer;
+    Mapping p{tm, tn, tk, tg, n_outer ? "nmk" : "mnk", chunking};
+    p.block_m = plan.block_m;
+    p.block_n = plan.block_n;
+    const bool n_outer_now = n_outer_in_effect(p);
     const std::optional<double> store_before_last =
-        step_kinds(geometry, n_kinds, nm, nn, nk, tk, n_outer_in_effect, shares);
+        step_kinds(geometry, n_kinds, nm, nn, nk, tk, n_outer_now, shares);
     // The first step loads its input and weight tiles whole (a blocked
     // operand: its first block) and its residual tile when it finishes an
     // output tile.
@@ -531,17 +540,8 @@ void Search::price_nest(const Grid& grid, std::uint64_t tm, std::uint64_t tn, st
                                           (nk == 1 ? tpt_res : 0));
     first.loads = (first_in + first_w + first_res) > 0 ? 1 : 0;
     first.store_bytes = first.stores = 0;
-    Mapping p{tm,
-              tn,
-              tk,
-              tg,
-              n_outer ? "nmk" : "mnk",
-              chunking,
-              estimated_cycles(config, kinds, first, store_before_last) + drain +
-                  epilogue_queue(tm, tn, tk, tg, n_outer_in_effect),
-              0};
-    p.block_m = plan.block_m;
-    p.block_n = plan.block_n;
+    p.estimated_cycles = estimated_cycles(config, kinds, first, store_before_last) + drain +
+                         epilogue_queue(tm, tn, tk, tg, n_outer_now);
     consider(p, traffic, written, steps);
   }
 }
@@ -799,10 +799,7 @@ std::uint64_t Search::epilogue_queue(std::uint64_t tm, std::uint64_t tn, std::ui
 
 // The chosen plan's last (far-corner) tile's compute and drain.
 Mapping Search::annotated(Mapping m) const {
-  const bool n_outer_in_effect =
-      m.block_n > 0 ? m.block_n == m.tn
-                    : m.order == std::string_view("nmk") && (m.block_m == 0 || m.block_m > m.tm);
-  const std::uint64_t queue = epilogue_queue(m.tm, m.tn, m.tk, m.tg, n_outer_in_effect);
+  const std::uint64_t queue = epilogue_queue(m.tm, m.tn, m.tk, m.tg, n_outer_in_effect(m));
   m.tail_drain_cycles = last_drain(m.tm, m.tn, m.tk, m.tg) + queue;
   m.tail_bus_free_cycles = queue + epilogue(last(g.m, m.tm), last(g.n, m.tn), last(g.batch, m.tg)) +
                            drain_cycles(context,
