@@ -30,6 +30,9 @@ constexpr Name kNames[] = {
     {VectorOp::kDiv, "div"},
     {VectorOp::kSqrt, "sqrt"},
     {VectorOp::kReduceMean, "reduce_mean"},
+    {VectorOp::kOnlineSoftmax, "online_softmax"},
+    {VectorOp::kRowScale, "row_scale"},
+    {VectorOp::kRowNormalize, "row_normalize"},
 };
 }  // namespace
 
@@ -89,6 +92,14 @@ VectorOpCounts vector_op_counts(const VectorWork& w) {
     case VectorOp::kDiv:
     case VectorOp::kSqrt:
       return {0, 0, n};
+    case VectorOp::kOnlineSoftmax:
+      // Per element: the block's row max, x - m, exp, the row sum; per row:
+      // the new running max, exp(m_old - m_new), l = l * that + the sum (2).
+      return {3 * n + 4 * w.rows, n + w.rows, 0};
+    case VectorOp::kRowScale:
+      return {n, 0, 0};
+    case VectorOp::kRowNormalize:
+      return {n, 0, w.rows};  // 1/l per row, then a multiply per element
     case VectorOp::kSelectiveScan:
       // Per (position, channel, state): exp(delta*A); h = dA*h + dB*x (3);
       // y += C*h (1). Plus the skip term D*x per (position, channel).

@@ -37,6 +37,11 @@ enum class VectorOp {
   kDiv,
   kSqrt,
   kReduceMean,
+  // Fused attention tiled over the KV length (FlashAttention-2, Dao 2023,
+  // Algorithm 1), one KV block of a query tile at a time:
+  kOnlineSoftmax,  // a score block: row max, running max, exp, row sum, rescale factor
+  kRowScale,       // the output rows times the running rescale factor
+  kRowNormalize,   // the output rows divided by the running sum (1/l, then a multiply)
 };
 
 std::string to_string(VectorOp op);

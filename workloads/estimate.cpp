@@ -6,6 +6,7 @@
 #include "arch/systolic.h"
 #include "arch/vector.h"
 #include "workloads/actions.h"
+#include "workloads/lowering/attention.h"
 #include "workloads/lowering/layer_types.h"
 #include "workloads/lowering/mapping_cost.h"
 #include "workloads/lowering/schedule.h"
@@ -88,6 +89,21 @@ void add_layer_actions(arch::Actions& a, const Layer& l, const LayerTypes& t,
     a.sram_read_bytes[paths.input.back()] += array.input;
     a.sram_read_bytes[paths.weight.back()] += array.weight;
     a.sram_write_bytes[paths.output.back()] += array.output;
+    if (l.attention) {
+      // The context GEMM, and the probabilities: softmax in place in the
+      // output buffer, moved to the input buffer for it.
+      const ArrayBytes context =
+          array_operand_bytes(config, l.context_gemm(), t.activation, t.weight, t.activation);
+      a.sram_read_bytes[paths.input.back()] += context.input;
+      a.sram_read_bytes[paths.weight.back()] += context.weight;
+      a.sram_write_bytes[paths.output.back()] += context.output;
+      const std::uint64_t probs = bytes_for(l.batch * l.m * l.n, t.activation);
+      vector_work({arch::VectorOp::kOnlineSoftmax, l.batch * l.m, l.n});
+      a.sram_read_bytes[paths.output.back()] += 2 * probs;
+      a.sram_write_bytes[paths.output.back()] += probs;
+      a.sram_write_bytes[paths.input.back()] += probs;
+      a.dma_bytes += probs;
+    }
     // The output drains towards DRAM: staged in reverse, read for the store
     // (none when it stays resident in the first buffer).
     const auto& path = paths.output;
@@ -142,7 +158,10 @@ Estimate estimate(const Workload& workload, const arch::Config& config) {
     le.dram_bytes = m.dram_bytes;
     le.dram_write_bytes = m.dram_write_bytes;
     le.dram_read_bytes = m.dram_bytes - m.dram_write_bytes;
-    if (l.on_array()) {
+    if (l.attention) {
+      const AttentionWork work = attention_work(config, l, m);
+      le.compute_cycles = max(Cycles(work.array_cycles), Cycles(work.vector_cycles));
+    } else if (l.on_array()) {
       le.compute_cycles = Cycles(mapped_compute_cycles(config, l.gemm(), m, t.rate));
       Cycles epilogue;
       for (const auto& work : l.epilogue(l.gemm().m * l.gemm().batch, l.gemm().n))

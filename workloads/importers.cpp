@@ -160,6 +160,12 @@ void read_vector_layer(JsonReader& r, Layer& l, arch::VectorOp op, std::uint64_t
       l.extra_params = channels * state + channels;  // A and D
       break;
     }
+    case VectorOp::kOnlineSoftmax:
+    case VectorOp::kRowScale:
+    case VectorOp::kRowNormalize:
+      r.fail("op", fmt::format("\"{}\" is a step of fused attention, which the lowering builds "
+                               "(schedule.fusion); a workload gives softmax",
+                               arch::to_string(op)));
   }
 }
 

@@ -47,7 +47,7 @@ std::uint64_t Layer::output_elements() const {
   switch (kind) {
     case LayerKind::kConv2d:
     case LayerKind::kGemm:
-      return gemm().m * gemm().n * gemm().batch;
+      return gemm().m * (attention ? attention->cols : gemm().n) * gemm().batch;
     case LayerKind::kVector:
       return out_elements;
     case LayerKind::kDataMove:
@@ -56,6 +56,17 @@ std::uint64_t Layer::output_elements() const {
       return tokens * dim;
   }
   return 0;
+}
+
+std::vector<std::size_t> Layer::producers() const {
+  std::vector<std::size_t> out = inputs;
+  if (on_array() && second == OperandSource::kProducer) out.push_back(second_producer);
+  if (attention && attention->value == OperandSource::kProducer)
+    out.push_back(attention->value_producer);
+  if (residual) out.push_back(residual->producer);
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
 }
 
 std::uint64_t Layer::input_tile_elements(std::uint64_t tm, std::uint64_t tk) const {
@@ -116,6 +127,11 @@ void validate_edges(const Workload& workload, const std::string& source) {
     if (l.second == OperandSource::kProducer && l.second_producer >= i) {
       fail(fmt::format("second operand {} is not an earlier layer", l.second_producer));
     }
+    if (l.attention &&
+        (l.kind != LayerKind::kGemm || l.residual || l.fused ||
+         (l.attention->value == OperandSource::kProducer && l.attention->value_producer >= i))) {
+      fail("attention is not a plain GEMM whose values come from an earlier layer");
+    }
     if (l.residual && (!l.on_array() || l.residual->producer >= i)) {
       fail(fmt::format("residual {} is not an earlier layer", l.residual->producer));
     }
@@ -154,6 +170,8 @@ Workload repeat_frames(const Workload& workload, std::uint64_t frames) {
       for (auto& p : l.inputs) p += f * n;
       if (l.on_array() && l.second == OperandSource::kProducer) l.second_producer += f * n;
       if (l.residual) l.residual->producer += f * n;
+      if (l.attention && l.attention->value == OperandSource::kProducer)
+        l.attention->value_producer += f * n;
       const bool owns = (l.on_array() && l.second == OperandSource::kParameters) ||
                         l.kind == LayerKind::kEmbedding;
       if (f > 0 && owns) l.weights_of = i;

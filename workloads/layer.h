@@ -110,6 +110,18 @@ struct Layer {
   };
   std::optional<RowSlice> output_slice;
 
+  // Fused attention (workloads/lowering/attention.h): this kGemm is the
+  // scores, Q (inputs[0]) x K (the second operand, k = head_dim rows of
+  // n = KV-length columns), and its output goes through a row softmax and
+  // times `value`'s operand (n rows of `cols`) on chip; the layer's output
+  // is the context, batch x m x cols. Lowered tiled over the KV length with
+  // an online softmax, so no score leaves the chip.
+  struct Attention {
+    OperandSource value = OperandSource::kProducer;  // or kExternal (a KV cache)
+    std::size_t value_producer = 0;                  // with kProducer
+    std::uint64_t cols = 0;
+  };
+  std::optional<Attention> attention;
   // Imported from SCALE-Sim: when a tile must split the temporal extent,
   // the fold keeps streaming (compute cycles as SCALE-Sim counts them).
   bool scalesim_semantics = false;
@@ -118,7 +130,11 @@ struct Layer {
   // The GEMM the array runs: M = batch*out_h*out_w, K = in_c/groups*kh*kw,
   // N = out_c/groups, repeated `groups` times.
   arch::GemmShape gemm() const;
-  std::uint64_t macs() const { return on_array() ? gemm().macs() : 0; }
+  // Of fused attention, the second GEMM: probabilities x values.
+  arch::GemmShape context_gemm() const { return {m, attention->cols, n, batch}; }
+  std::uint64_t macs() const {
+    return !on_array() ? 0 : gemm().macs() + (attention ? context_gemm().macs() : 0);
+  }
   std::uint64_t params() const;
   std::uint64_t output_elements() const;
   // Elements of the tensor it writes: with output_slice, the whole tensor.
@@ -130,8 +146,12 @@ struct Layer {
   std::uint64_t output_row_elements() const { return out_w * out_c; }
   // Elements of the second GEMM operand (weights) read in full.
   std::uint64_t weight_elements() const {
-    return on_array() ? gemm().k * gemm().n * gemm().batch : 0;
+    if (!on_array()) return 0;
+    return gemm().k * gemm().n * gemm().batch + (attention ? n * attention->cols * batch : 0);
   }
+  // The producers whose outputs it reads: inputs, second operand, values
+  // and residual, each once, in ascending order.
+  std::vector<std::size_t> producers() const;
   // Distinct input elements a tile of `tm` GEMM rows and `tk` of the
   // reduction needs (convolution windows overlap, so this is below tm*tk;
   // K is ordered channel-major, kernel positions innermost). Per group.

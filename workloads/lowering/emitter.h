@@ -28,6 +28,10 @@ class Role {
  public:
   constexpr Role(arch::Operand op) : m_value(static_cast<int>(op)) {}  // NOLINT: implicit
   static constexpr Role residual() { return Role(3); }
+  // Fused attention's (attention.h): its value tiles, staged apart from its
+  // key tiles, and its score (probability) tiles, apart from the output's.
+  static constexpr Role kv_values() { return Role(4); }
+  static constexpr Role scores() { return Role(5); }
   constexpr int value() const { return m_value; }
 
  private:
@@ -37,12 +41,13 @@ class Role {
 
 // One tile of one operand as it moves: `rows` x `row_bytes`, at `address`
 // in DRAM with rows `stride_bytes` apart; `residual`: a residual tile (its
-// trace operand is `op`).
+// trace operand is `op`); `as`: staged as another role than its operand's.
 struct Transfer {
   arch::Operand op;
   std::uint64_t rows, row_bytes, address, stride_bytes;
   bool residual = false;
-  Role role() const { return residual ? Role::residual() : Role(op); }
+  std::optional<Role> as = std::nullopt;
+  Role role() const { return as ? *as : residual ? Role::residual() : Role(op); }
 };
 
 class Emitter {

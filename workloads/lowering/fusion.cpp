@@ -86,6 +86,8 @@ Fused merge_groups(const Workload& workload, const std::vector<std::size_t>& hea
     if (l.on_array() && l.second == OperandSource::kProducer)
       l.second_producer = index[l.second_producer];
     if (l.residual) l.residual->producer = index[l.residual->producer];
+    if (l.attention && l.attention->value == OperandSource::kProducer)
+      l.attention->value_producer = index[l.attention->value_producer];
     if (l.weights_of) l.weights_of = index[*l.weights_of];
   }
   return out;
@@ -95,12 +97,7 @@ std::vector<std::vector<std::size_t>> readers_of(const Workload& workload) {
   std::vector<std::vector<std::size_t>> out(workload.layers.size());
   for (std::size_t i = 0; i < workload.layers.size(); ++i) {
     const Layer& l = workload.layers[i];
-    std::vector<std::size_t> reads = l.inputs;
-    if (l.on_array() && l.second == OperandSource::kProducer) reads.push_back(l.second_producer);
-    if (l.residual) reads.push_back(l.residual->producer);
-    std::sort(reads.begin(), reads.end());
-    reads.erase(std::unique(reads.begin(), reads.end()), reads.end());
-    for (auto p : reads) out[p].push_back(i);
+    for (auto p : l.producers()) out[p].push_back(i);
   }
   return out;
 }

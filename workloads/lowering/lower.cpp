@@ -10,6 +10,7 @@
 #include "arch/dataflow.h"
 #include "arch/error.h"
 #include "arch/vector.h"
+#include "workloads/lowering/attention.h"
 #include "workloads/lowering/emitter.h"
 #include "workloads/lowering/mapping_cost.h"
 #include "workloads/lowering/residency.h"
@@ -76,9 +77,10 @@ class Lowerer {
                     bytes_for(slice->row0 * layer.output_row_elements(), m_types[li].activation)
               : allocate(m_output_bytes[li]));
       const Mapping& plan = m_out.mappings[li];
-      const std::vector<std::uint32_t> finals = layer.on_array()
-                                                    ? lower_gemm(layer, plan, m_types[li])
-                                                    : lower_rows(layer, plan, m_types[li]);
+      const std::vector<std::uint32_t> finals =
+          layer.attention    ? lower_attention(layer, plan, m_types[li])
+          : layer.on_array() ? lower_gemm(layer, plan, m_types[li])
+                             : lower_rows(layer, plan, m_types[li]);
       Instruction barrier;
       barrier.op = Opcode::kBarrier;
       barrier.layer = li;
@@ -184,7 +186,8 @@ class Lowerer {
   std::uint32_t vector(const arch::VectorWork& work, const std::vector<Location>& sources,
                        const std::vector<Role>& source_ops, Location output, std::uint64_t in_bytes,
                        std::uint64_t out_bytes, std::uint64_t tile = 0,
-                       const std::vector<std::uint32_t>& after = {}) {
+                       const std::vector<std::uint32_t>& after = {},
+                       Role out_role = Operand::kOutput) {
     Instruction v;
     v.op = Opcode::kVector;
     v.layer = m_li;
@@ -197,12 +200,12 @@ class Lowerer {
     for (std::size_t s = 0; s < sources.size(); ++s) {
       m_em.read_deps(sources[s], source_ops[s], v.deps, tile);
     }
-    m_em.write_deps(output, Operand::kOutput, v.deps, tile);
+    m_em.write_deps(output, out_role, v.deps, tile);
     const auto id = m_em.emit(std::move(v));
     for (std::size_t s = 0; s < sources.size(); ++s) {
       m_em.did_read(sources[s], source_ops[s], id, tile);
     }
-    m_em.did_write(output, Operand::kOutput, id, tile);
+    m_em.did_write(output, out_role, id, tile);
     return id;
   }
 
@@ -502,6 +505,115 @@ class Lowerer {
     }
     const auto& path = block.op == Operand::kInput ? m_in_path : m_w_path;
     m_em.fetch_to(m_li, t, std::nullopt, block.at, path.size() == 1 ? kConsumerTile : 0, after);
+  }
+
+  // Fused attention (attention.h): the steps of walk_attention, each as
+  // one GEMM, VECTOR, LOAD chain, MOVE or store chain.
+  std::vector<std::uint32_t> lower_attention(const Layer& layer, const Mapping& plan,
+                                             const LayerTypes& types) {
+    const std::uint64_t d = layer.k, kv = layer.n, cols = layer.attention->cols, rows = layer.m;
+    const DType a = types.activation, w = types.weight;
+    auto value_external = layer.attention->value == OperandSource::kExternal;
+    // K and V: their producers' tensors, or, from outside (a KV cache), allocated here.
+    const std::uint64_t key_base = layer.second == OperandSource::kProducer
+                                       ? tensor_base(layer.second_producer)
+                                       : allocate(layer.batch * d * bytes_for(kv, w));
+    const std::uint64_t value_base = value_external
+                                         ? allocate(layer.batch * kv * bytes_for(cols, w))
+                                         : tensor_base(layer.attention->value_producer);
+    const std::uint64_t query_base = input_address(layer), output_base = m_output_base[m_li];
+    const std::vector<std::uint32_t> query_after = producer_barriers(layer.inputs);
+    const std::vector<std::uint32_t> key_after = layer.second == OperandSource::kProducer
+                                                     ? producer_barriers({layer.second_producer})
+                                                     : std::vector<std::uint32_t>{};
+    const std::vector<std::uint32_t> value_after =
+        value_external ? std::vector<std::uint32_t>{}
+                       : producer_barriers({layer.attention->value_producer});
+    const std::optional<Location> out_home = home(m_li);
+    const int ob = static_cast<int>(m_out_path.back()), ib = static_cast<int>(m_in_path.back());
+    Location query, key, value, probs, output;
+    Location scores[2];
+    std::vector<std::uint32_t> stores;
+    auto gemm = [&](const arch::GemmShape& shape, Location in, Role in_role, Location wt,
+                    Role w_role, Location out, Role out_role, bool accumulate) {
+      Instruction gm;
+      gm.op = Opcode::kGemm;
+      gm.layer = m_li;
+      gm.shape = shape;
+      gm.dataflow = m_config.array.dataflow;
+      gm.input = in;
+      gm.weight = wt;
+      gm.output = out;
+      gm.accumulate = accumulate;
+      gm.input_dtype = gm.output_dtype = a;
+      gm.weight_dtype = w;
+      m_em.write_deps(out, out_role, gm.deps);
+      m_em.read_deps(in, in_role, gm.deps);
+      m_em.read_deps(wt, w_role, gm.deps);
+      const auto id = m_em.emit(std::move(gm));
+      m_em.did_read(in, in_role, id);
+      m_em.did_read(wt, w_role, id);
+      m_em.did_write(out, out_role, id);
+    };
+    walk_attention(layer, plan, [&](const AttentionStep& s) {
+      const AttentionTileBytes b = attention_bytes(s, layer, types);
+      Location& block_scores = scores[s.block % 2];
+      switch (s.kind) {
+        case AttentionStep::kLoadQuery: {
+          const Transfer t{Operand::kInput, s.tg * s.tm, bytes_for(d, a),
+                           query_base + bytes_for((s.g0 * rows + s.m0) * d, a), bytes_for(d, a)};
+          query = load_chain(m_in_path, t, query_after);
+          break;
+        }
+        case AttentionStep::kLoadKey: {
+          const Transfer t{Operand::kWeight, s.tg * d, bytes_for(s.bc, w),
+                           key_base + bytes_for(s.g0 * d * kv + s.j0, w), bytes_for(kv, w)};
+          key = load_chain(m_w_path, t, key_after);
+          break;
+        }
+        case AttentionStep::kLoadValue: {
+          const Transfer t{Operand::kWeight,   s.tg * s.bc,
+                           bytes_for(cols, w), value_base + bytes_for((s.g0 * kv + s.j0) * cols, w),
+                           bytes_for(cols, w), false,
+                           Role::kv_values()};
+          value = load_chain(m_w_path, t, value_after);
+          break;
+        }
+        case AttentionStep::kScores:
+          block_scores = Location{ob, m_em.next_slot(ob, Role::scores())};
+          gemm(scores_shape(s, layer), query, Operand::kInput, key, Operand::kWeight, block_scores,
+               Role::scores(), false);
+          break;
+        case AttentionStep::kSoftmax:
+          vector(attention_vector_work(s, layer), {block_scores}, {Role::scores()}, block_scores,
+                 b.scores, b.probs, 0, {}, Role::scores());
+          break;
+        case AttentionStep::kMoveProbs: {
+          const Transfer t{Operand::kInput, s.tg * s.tm,   bytes_for(s.bc, a), 0, 0,
+                           false,           Role::scores()};
+          probs = m_em.fetch(m_li, t, block_scores, ib, {});
+          break;
+        }
+        case AttentionStep::kContext:
+          if (s.block == 0) output = Location{ob, m_em.next_slot(ob, Operand::kOutput)};
+          gemm(context_shape(s, layer), probs, Role::scores(), value, Role::kv_values(), output,
+               Operand::kOutput, s.block > 0);
+          break;
+        case AttentionStep::kRescale:
+        case AttentionStep::kNormalize:
+          vector(attention_vector_work(s, layer), {output}, {Operand::kOutput}, output, b.output,
+                 b.output);
+          break;
+        case AttentionStep::kStore: {
+          const Transfer t{Operand::kOutput, s.tg * s.tm, bytes_for(cols, a),
+                           output_base + bytes_for((s.g0 * rows + s.m0) * cols, a),
+                           bytes_for(cols, a)};
+          stores.push_back(store_chain(m_out_path, output, t, out_home, s.tile));
+          break;
+        }
+      }
+    });
+    return stores;
   }
 
   // LOAD the inputs (or read them in place), VECTOR (if any), STORE the

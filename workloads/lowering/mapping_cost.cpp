@@ -5,6 +5,7 @@
 #include <tuple>
 
 #include "arch/systolic.h"
+#include "workloads/lowering/attention.h"
 
 namespace tessel::workloads {
 
@@ -112,6 +113,7 @@ bool fits_with_block(const MapContext& context, const TileBytes& b, arch::Operan
 
 bool mapping_fits(const MapContext& context, const Layer& layer, const Mapping& m,
                   const LayerTypes& types) {
+  if (layer.attention) return attention_fits(context, layer, m, types);
   const TileBytes b = tile_bytes(layer, m.tm, m.tn, m.tk, m.tg, types);
   const arch::GemmShape g = layer.gemm();
   if (m.block_m > 0)
@@ -419,6 +421,7 @@ std::uint64_t nest_instructions(const Layer& layer, const Mapping& m, const MapC
 }  // namespace
 
 std::uint64_t instruction_count(const Layer& layer, const Mapping& m, const MapContext& context) {
+  if (layer.attention) return attention_counts(context, layer, m).instructions;
   const arch::GemmShape g = layer.gemm();
   const std::uint64_t nn = ceil_div(g.n, m.tn), nk = ceil_div(g.k, m.tk);
   const std::uint64_t nm = ceil_div(g.m, m.tm);

@@ -33,15 +33,13 @@ Residency allocate_residency(const Workload& workload, const std::vector<std::ui
       r.tensor_of[l] =
           layer.inputs.empty() ? Residency::kNetworkInput : r.tensor_of[layer.inputs[0]];
     }
-    std::vector<std::size_t> reads = layer.inputs;
-    if (layer.on_array() && layer.second == OperandSource::kProducer)
-      reads.push_back(layer.second_producer);
-    if (layer.residual) reads.push_back(layer.residual->producer);
+    const std::vector<std::size_t> reads = layer.producers();
     // Readers that take all their inputs from one address (a concat, a
-    // GEMM over several producers, a gather) read them from DRAM.
+    // GEMM over several producers, a gather) read them from DRAM; so does
+    // fused attention (attention.h: its K and V go to DRAM, as a KV cache).
     const bool in_place = layer.kind != LayerKind::kEmbedding &&
                           !(layer.kind == LayerKind::kDataMove && layer.inputs.size() > 1) &&
-                          !(layer.on_array() && layer.inputs.size() > 1);
+                          !(layer.on_array() && layer.inputs.size() > 1) && !layer.attention;
     for (auto p : reads) {
       const std::size_t t = r.tensor_of[p];
       if (t == Residency::kNetworkInput) continue;

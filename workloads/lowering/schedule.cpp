@@ -319,6 +319,9 @@ class Planner {
     const Layer& layer = m_workload.layers[l];
     auto of_p = [&](std::size_t q) { return q == p || residency.tensor_of[q] == p; };
     if (std::any_of(layer.inputs.begin(), layer.inputs.end(), of_p)) return true;
+    if (layer.attention && layer.attention->value == OperandSource::kProducer &&
+        of_p(layer.attention->value_producer))
+      return true;
     return layer.on_array() && layer.second == OperandSource::kProducer &&
            of_p(layer.second_producer);
   }

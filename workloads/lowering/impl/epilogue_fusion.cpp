@@ -31,6 +31,7 @@
 
 #include "arch/error.h"
 #include "arch/vector.h"
+#include "workloads/lowering/attention.h"
 #include "workloads/lowering/fusion.h"
 #include "workloads/lowering/mapper.h"
 #include "workloads/lowering/schedule.h"  // map_alone
@@ -190,6 +191,9 @@ class EpilogueFusion : public IFusionPolicy {
       if (with_norms.any && with_norms.head != elementwise.head)
         out.push_back(merge_groups(w, with_norms.head, with_norms.merged));
     }
+    // Attention tiled over the KV length (attention.h), on top of the last
+    // proposal's softmax epilogues.
+    for (Fused& f : attention_candidates(out.back(), config, *mapper)) out.push_back(std::move(f));
     // Chains of convolutions in row stripes (stripes.h), on top of the
     // epilogues of the last proposal, unless stripes are requested
     // (schedule.stripe_rows, which the schedule applies to every candidate).

@@ -19,6 +19,7 @@
 #include "arch/error.h"
 #include "arch/systolic.h"
 #include "arch/vector.h"
+#include "workloads/lowering/attention.h"
 #include "workloads/lowering/mapper.h"
 #include "workloads/lowering/mapping_cost.h"
 
@@ -229,10 +230,12 @@ class Search {
 };
 
 Mapping SingleLevel::map(const Layer& layer, const MapContext& context) const {
+  if (layer.attention) return map_attention(layer, context);
   return Search(layer, context, nullptr, blocks()).run();
 }
 
 std::vector<Mapping> SingleLevel::candidates(const Layer& layer, const MapContext& context) const {
+  if (layer.attention) return {map_attention(layer, context)};
   Weighed all;
   const Mapping best = Search(layer, context, &all, blocks()).run();
   std::stable_sort(all.begin(), all.end(),
