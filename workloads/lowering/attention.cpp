@@ -356,27 +356,54 @@ Mapping map_attention(const Layer& layer, const MapContext& context) {
 
 namespace {
 
-// The attention layer that fuses S (with its softmax) and its reader C, or
-// nullopt when they are not that pattern.
-std::optional<Layer> fused_attention(const Workload& w, std::size_t s, std::size_t c) {
+// Whether layer x of `w` is the row softmax of S's whole output.
+bool softmax_of(const Workload& w, std::size_t x, std::size_t s) {
+  const Layer& X = w.layers[x];
   const Layer& S = w.layers[s];
+  return X.kind == LayerKind::kVector && X.work.op == arch::VectorOp::kSoftmax &&
+         X.inputs == std::vector<std::size_t>{s} && X.work.row_length == S.n &&
+         X.work.rows == S.batch * S.m && X.dtype == S.dtype;
+}
+
+// Attention found from a scores GEMM: its members (S, its softmax layer
+// unless S's epilogue is the softmax, C) and the fused layer.
+struct Found {
+  std::vector<std::size_t> members;
+  Layer layer;
+};
+
+std::optional<Found> find_attention(const Workload& w,
+                                    const std::vector<std::vector<std::size_t>>& readers,
+                                    std::size_t s) {
+  const Layer& S = w.layers[s];
+  if (S.kind != LayerKind::kGemm || S.residual || S.attention ||
+      S.second == OperandSource::kParameters || readers[s].size() != 1)
+    return std::nullopt;
+  std::vector<std::size_t> members{s};
+  if (!S.fused) {
+    const std::size_t x = readers[s][0];
+    if (!softmax_of(w, x, s) || readers[x].size() != 1) return std::nullopt;
+    members.push_back(x);
+  } else if (S.fused->op != arch::VectorOp::kSoftmax || S.fused->row_length != S.n) {
+    return std::nullopt;
+  }
+  const std::size_t c = readers[members.back()][0];
   const Layer& C = w.layers[c];
-  const bool scores = S.kind == LayerKind::kGemm && S.fused && !S.residual && !S.attention &&
-                      S.fused->op == arch::VectorOp::kSoftmax && S.fused->row_length == S.n &&
-                      S.second != OperandSource::kParameters;
   const bool context = C.kind == LayerKind::kGemm && !C.fused && !C.residual && !C.attention &&
-                       !C.inputs.empty() && C.inputs[0] == s && C.m == S.m && C.k == S.n &&
-                       C.batch == S.batch && C.second != OperandSource::kParameters &&
+                       !C.inputs.empty() && C.inputs[0] == members.back() && C.m == S.m &&
+                       C.k == S.n && C.batch == S.batch &&
+                       C.second != OperandSource::kParameters &&
                        (C.second == OperandSource::kExternal || C.second_producer < s) &&
                        C.dtype == S.dtype && C.weight_dtype == S.weight_dtype;
-  if (!scores || !context) return std::nullopt;
+  if (!context) return std::nullopt;
   for (std::size_t i = 1; i < C.inputs.size(); ++i)
     if (C.inputs[i] >= s) return std::nullopt;
-  Layer f = S;
-  f.fused.reset();
-  f.attention = Layer::Attention{C.second, C.second_producer, C.n};
-  f.inputs.insert(f.inputs.end(), C.inputs.begin() + 1, C.inputs.end());
-  return f;
+  members.push_back(c);
+  Found out{members, S};
+  out.layer.fused.reset();
+  out.layer.attention = Layer::Attention{C.second, C.second_producer, C.n};
+  out.layer.inputs.insert(out.layer.inputs.end(), C.inputs.begin() + 1, C.inputs.end());
+  return out;
 }
 
 }  // namespace
@@ -391,22 +418,20 @@ std::vector<Fused> attention_candidates(const Fused& base, const arch::Config& c
   for (std::size_t i = 0; i < n; ++i) head[i] = i;
   bool any = false;
   for (std::size_t s = 0; s < n; ++s) {
-    if (readers[s].size() != 1) continue;
-    const std::size_t c = readers[s][0];
-    std::optional<Layer> f = fused_attention(w, s, c);
+    std::optional<Found> f = find_attention(w, readers, s);
     if (!f) continue;
     const MapContext context(config);
     std::uint64_t fused_cycles = 0;
     try {
-      fused_cycles = mapper.map(*f, context).estimated_cycles;
+      fused_cycles = mapper.map(f->layer, context).estimated_cycles;
     } catch (const InputError&) {
       continue;  // no tile fits: the layers stay apart
     }
-    const std::uint64_t apart = map_alone(w, s, config, mapper).estimated_cycles +
-                                map_alone(w, c, config, mapper).estimated_cycles;
+    std::uint64_t apart = 0;
+    for (auto m : f->members) apart += map_alone(w, m, config, mapper).estimated_cycles;
     if (fused_cycles > apart) continue;
-    head[c] = s;
-    merged[s] = std::move(*f);
+    for (auto m : f->members) head[m] = s;
+    merged[s] = std::move(f->layer);
     any = true;
   }
   if (!any) return {};

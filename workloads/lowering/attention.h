@@ -147,9 +147,10 @@ AttentionCounts attention_counts(const MapContext& context, const Layer& layer,
                                  const Mapping& mapping);
 
 // The `auto` fusion policy's attention proposal on top of `base`: every
-// scores GEMM S whose epilogue is a softmax over its rows, read only by a
-// GEMM C that multiplies those probabilities by a second operand produced
-// before S (or from outside: a KV cache), becomes one attention layer
+// scores GEMM S whose rows go through a softmax (its epilogue, or a layer
+// of its own that alone reads S), whose probabilities only a GEMM C reads,
+// multiplying them by a second operand produced before S (or from outside:
+// a KV cache), becomes one attention layer
 // (Layer::attention) when it maps and is expected no slower, each layer
 // mapped on its own (schedule.h, map_alone), than S and C apart. Empty
 // when there is none.

@@ -77,11 +77,11 @@ std::uint32_t Emitter::fetch_to(std::uint32_t layer, const Transfer& t, std::opt
   Instruction i = transfer(layer, t, src ? Opcode::kMove : Opcode::kLoad);
   i.src = src.value_or(Location{kDram, 0});
   i.dst = dst;
-  if (src) read_deps(*src, t.role(), i.deps);
+  if (src) read_deps(*src, t.source_role(), i.deps);
   write_deps(dst, t.role(), i.deps, tile);
   i.deps.insert(i.deps.end(), after.begin(), after.end());
   const auto id = emit(std::move(i));
-  if (src) did_read(*src, t.role(), id);
+  if (src) did_read(*src, t.source_role(), id);
   did_write(dst, t.role(), id, tile);
   return id;
 }

@@ -29,9 +29,11 @@ class Role {
   constexpr Role(arch::Operand op) : m_value(static_cast<int>(op)) {}  // NOLINT: implicit
   static constexpr Role residual() { return Role(3); }
   // Fused attention's (attention.h): its value tiles, staged apart from its
-  // key tiles, and its score (probability) tiles, apart from the output's.
+  // key tiles; its score tiles, apart from the output's; and its
+  // probability tiles, apart from the query's (one buffer may hold all).
   static constexpr Role kv_values() { return Role(4); }
   static constexpr Role scores() { return Role(5); }
+  static constexpr Role probs() { return Role(6); }
   constexpr int value() const { return m_value; }
 
  private:
@@ -41,13 +43,16 @@ class Role {
 
 // One tile of one operand as it moves: `rows` x `row_bytes`, at `address`
 // in DRAM with rows `stride_bytes` apart; `residual`: a residual tile (its
-// trace operand is `op`); `as`: staged as another role than its operand's.
+// trace operand is `op`); `as`: staged as another role than its operand's,
+// and `from_as`: read from a tile of another role (a MOVE that turns one
+// tile into another's operand).
 struct Transfer {
   arch::Operand op;
   std::uint64_t rows, row_bytes, address, stride_bytes;
   bool residual = false;
-  std::optional<Role> as = std::nullopt;
+  std::optional<Role> as = std::nullopt, from_as = std::nullopt;
   Role role() const { return as ? *as : residual ? Role::residual() : Role(op); }
+  Role source_role() const { return from_as ? *from_as : role(); }
 };
 
 class Emitter {

@@ -590,13 +590,13 @@ class Lowerer {
           break;
         case AttentionStep::kMoveProbs: {
           const Transfer t{Operand::kInput, s.tg * s.tm,   bytes_for(s.bc, a), 0, 0,
-                           false,           Role::scores()};
+                           false,           Role::probs(), Role::scores()};
           probs = m_em.fetch(m_li, t, block_scores, ib, {});
           break;
         }
         case AttentionStep::kContext:
           if (s.block == 0) output = Location{ob, m_em.next_slot(ob, Operand::kOutput)};
-          gemm(context_shape(s, layer), probs, Role::scores(), value, Role::kv_values(), output,
+          gemm(context_shape(s, layer), probs, Role::probs(), value, Role::kv_values(), output,
                Operand::kOutput, s.block > 0);
           break;
         case AttentionStep::kRescale:
