@@ -553,6 +553,106 @@ TEST(Mapper, WeightBlocksMoveTheHandDerivedTraffic) {
   expect_traces_of_both(both, O, workloads::TensorRole::kWeight, W);
 }
 
+// The fused attention layer of one GPT-2 block lowered on `arch`, with the
+// hand derivation of what its nest (attention.h) moves and issues: per
+// (group tile, query tile) the query tile once, per KV block its key and
+// value blocks (once per group tile when there is one block), two GEMMs, a
+// MOVE of the probabilities and two VECTORs (the online softmax, and the
+// rescale from the second block on, the final division in its place on the
+// first); the output once.
+void expect_attention_as_derived(const char* arch, const std::string& spec, bool decode) {
+  SCOPED_TRACE(std::string(arch) + " " + spec);
+  const auto config = arch::load_config(source_path(arch));
+  const auto lowered = workloads::lower(workloads::zoo::build(spec), config);
+  std::size_t li = lowered.workload.layers.size();
+  for (std::size_t l = 0; l < lowered.workload.layers.size(); ++l)
+    if (lowered.workload.layers[l].attention) li = l;
+  ASSERT_LT(li, lowered.workload.layers.size()) << "no fused attention";
+  const auto& layer = lowered.workload.layers[li];
+  const auto& m = lowered.mappings[li];
+  EXPECT_EQ(layer.name, "h0.attn.scores+softmax+context");
+  // GPT-2 small (int8): 12 heads of 64, so each of Q, K, V and the output
+  // is 12 x tokens x 64 B; the KV length is the prompt or the cache.
+  const std::uint64_t G = 12, d = 64, M = decode ? 1 : 1024, kv = decode ? 4096 : 1024;
+  EXPECT_EQ(layer.batch, G);
+  EXPECT_EQ(layer.m, M);
+  EXPECT_EQ(layer.n, kv);
+  EXPECT_EQ(layer.k, d);
+  EXPECT_EQ(layer.attention->value,
+            decode ? workloads::OperandSource::kExternal : workloads::OperandSource::kProducer);
+  auto tiles = [](std::uint64_t full, std::uint64_t t) { return (full + t - 1) / t; };
+  const std::uint64_t ng = tiles(G, m.tg), nm = tiles(M, m.tm), nb = tiles(kv, m.tn);
+  const std::uint64_t Q = G * M * d, K = G * d * kv, V = G * kv * d, O = G * M * d;
+  const bool out_home = lowered.residency.resident(lowered.residency.tensor_of[li]);
+  const std::uint64_t kv_passes = nb > 1 ? nm : 1;
+  std::map<Opcode, std::uint64_t> count;
+  std::uint64_t read = 0, written = 0, macs = 0, softmax_elements = 0, prob_moves = 0;
+  for (const auto& i : lowered.trace.instructions) {
+    if (i.layer != li) continue;
+    ++count[i.op];
+    if (i.op == Opcode::kLoad) read += i.bytes();
+    if (i.op == Opcode::kStore) written += i.bytes();
+    if (i.op == Opcode::kGemm) macs += i.shape.macs();
+    if (i.op == Opcode::kVector && i.work.op == arch::VectorOp::kOnlineSoftmax)
+      softmax_elements += i.work.rows * i.work.row_length;
+    if (i.op == Opcode::kMove &&
+        i.src.buffer == static_cast<int>(config.path(Operand::kOutput).back()) &&
+        i.operand == Operand::kInput &&
+        i.dst.buffer == static_cast<int>(config.path(Operand::kInput).back()))
+      ++prob_moves;
+  }
+  EXPECT_EQ(read, Q + kv_passes * (K + V));
+  EXPECT_EQ(written, out_home ? 0 : O);  // no score or probability reaches DRAM
+  EXPECT_EQ(read + written, m.dram_bytes);
+  EXPECT_EQ(macs, 2 * G * M * kv * d);
+  EXPECT_EQ(macs, layer.macs());
+  EXPECT_EQ(softmax_elements, G * M * kv);  // every score once
+  EXPECT_EQ(count[Opcode::kGemm], 2 * ng * nm * nb);
+  EXPECT_EQ(count[Opcode::kVector], ng * nm * 2 * nb);
+  EXPECT_EQ(prob_moves, ng * nm * nb);
+  EXPECT_EQ(count[Opcode::kBarrier], 1u);
+  std::uint64_t instructions = 0;
+  for (const auto& [op, n] : count) instructions += n;
+  EXPECT_EQ(instructions, m.instructions);
+  // Each context GEMM reads the probabilities a MOVE put there, which
+  // waited for their online softmax; each score GEMM waits for its key.
+  std::map<std::uint32_t, const workloads::Instruction*> by_id;
+  for (const auto& i : lowered.trace.instructions)
+    if (i.layer == li) by_id[i.id] = &i;
+  auto waits_for = [&](const workloads::Instruction& i, auto pred) {
+    return std::any_of(i.deps.begin(), i.deps.end(), [&](std::uint32_t dep) {
+      const auto it = by_id.find(dep);
+      return it != by_id.end() && pred(*it->second);
+    });
+  };
+  std::uint64_t checked = 0;
+  for (const auto& [id, i] : by_id) {
+    if (i->op == Opcode::kMove && i->operand == Operand::kInput &&
+        i->dst.buffer == static_cast<int>(config.path(Operand::kInput).back()) &&
+        i->src.buffer == static_cast<int>(config.path(Operand::kOutput).back())) {
+      EXPECT_TRUE(waits_for(*i,
+                            [](const workloads::Instruction& p) {
+                              return p.op == Opcode::kVector &&
+                                     p.work.op == arch::VectorOp::kOnlineSoftmax;
+                            }))
+          << "MOVE " << id;
+      ++checked;
+    }
+  }
+  EXPECT_EQ(checked, prob_moves);
+}
+
+TEST(Attention, TheFusedNestMovesAndIssuesTheHandDerivedCounts) {
+  // Prefill of 1,024 tokens on edge_npu: the 12 MB of probabilities no
+  // longer fit, so attention is fused, tiled over the KV length (more than
+  // one block: the online softmax). Decode (one token, a 4,096-token cache
+  // from outside) on edge_npu and gemmini_like.
+  expect_attention_as_derived("configs/arch/edge_npu.json", "gpt:layers=1", false);
+  expect_attention_as_derived("configs/arch/edge_npu.json", "gpt:layers=1,mode=decode,kv_len=4096",
+                              true);
+  expect_attention_as_derived("configs/arch/gemmini_like.json", "gpt:layers=1", false);
+}
+
 TEST(Residency, WhenEverythingFitsDramSeesWeightsOnceInputAndOutput) {
   // tests/data/residual_chain.json, by hand (int8): the network input is
   // 16*16*16 = 4096 B, the weights 16*16 = 256 B per conv, and the only
