@@ -19,13 +19,6 @@ namespace {
 using arch::Operand;
 using Step = AttentionStep;
 
-std::vector<std::uint64_t> powers_up_to(std::uint64_t full, std::uint64_t unit) {
-  std::vector<std::uint64_t> out;
-  for (std::uint64_t v = unit; v < full; v *= 2) out.push_back(v);
-  out.push_back(full);
-  return out;
-}
-
 std::uint64_t hops(const MapContext& context, Operand op) {
   return context.path_length[static_cast<std::size_t>(op)];
 }
@@ -39,6 +32,21 @@ std::uint64_t store_instructions(const MapContext& context) {
 }
 
 }  // namespace
+
+std::uint64_t dram_step_bytes(const Step& s, const AttentionTileBytes& b) {
+  switch (s.kind) {
+    case Step::kLoadQuery:
+      return b.query;
+    case Step::kLoadKey:
+      return b.key;
+    case Step::kLoadValue:
+      return b.value;
+    case Step::kStore:
+      return b.output;
+    default:
+      return 0;
+  }
+}
 
 AttentionTileBytes attention_bytes(const Step& s, const Layer& layer, const LayerTypes& types) {
   const std::uint64_t d = layer.k, cols = layer.attention->cols;
@@ -85,24 +93,21 @@ AttentionCounts attention_counts(const MapContext& context, const Layer& layer,
   AttentionCounts c;
   c.instructions = 1;  // the barrier
   walk_attention(layer, mapping, [&](const Step& s) {
-    const AttentionTileBytes b = attention_bytes(s, layer, types);
+    const std::uint64_t bytes = dram_step_bytes(s, attention_bytes(s, layer, types));
     switch (s.kind) {
       case Step::kLoadQuery:
-        c.dram_bytes += b.query;
+        c.dram_bytes += bytes;
         c.instructions += hops(context, Operand::kInput);
         break;
       case Step::kLoadKey:
-        c.dram_bytes += b.key;
-        c.instructions += hops(context, Operand::kWeight);
-        break;
       case Step::kLoadValue:
-        c.dram_bytes += b.value;
+        c.dram_bytes += bytes;
         c.instructions += hops(context, Operand::kWeight);
         break;
       case Step::kStore:
         if (!context.output_resident) {
-          c.dram_bytes += b.output;
-          c.dram_write_bytes += b.output;
+          c.dram_bytes += bytes;
+          c.dram_write_bytes += bytes;
         }
         c.instructions += store_instructions(context);
         break;
@@ -254,7 +259,7 @@ AttentionWork attention_work(const arch::Config& config, const Layer& layer,
   const LayerTypes types = layer_types(layer, config);
   AttentionWork out;
   walk_attention(layer, mapping, [&](const Step& s) {
-    const AttentionTileBytes b = attention_bytes(s, layer, types);
+    out.dram_bytes += dram_step_bytes(s, attention_bytes(s, layer, types));
     switch (s.kind) {
       case Step::kScores:
         out.array_cycles +=
@@ -269,18 +274,6 @@ AttentionWork attention_work(const arch::Config& config, const Layer& layer,
       case Step::kNormalize:
         out.vector_cycles +=
             arch::vector_cycles(config.vector, attention_vector_work(s, layer)).count();
-        break;
-      case Step::kLoadQuery:
-        out.dram_bytes += b.query;
-        break;
-      case Step::kLoadKey:
-        out.dram_bytes += b.key;
-        break;
-      case Step::kLoadValue:
-        out.dram_bytes += b.value;
-        break;
-      case Step::kStore:
-        out.dram_bytes += b.output;
         break;
       default:
         break;
@@ -305,9 +298,9 @@ Mapping map_attention(const Layer& layer, const MapContext& context) {
     Mapping mapping;
   };
   std::vector<Candidate> all;
-  for (auto tg : powers_up_to(layer.batch, 1))
-    for (auto tm : powers_up_to(layer.m, config.array.rows))
-      for (auto bc : powers_up_to(layer.n, side)) {
+  for (auto tg : tile_candidates(layer.batch, 1))
+    for (auto tm : tile_candidates(layer.m, config.array.rows))
+      for (auto bc : tile_candidates(layer.n, side)) {
         Mapping m;
         m.tm = tm;
         m.tn = bc;
@@ -391,8 +384,7 @@ std::optional<Found> find_attention(const Workload& w,
   const Layer& C = w.layers[c];
   const bool context = C.kind == LayerKind::kGemm && !C.fused && !C.residual && !C.attention &&
                        !C.inputs.empty() && C.inputs[0] == members.back() && C.m == S.m &&
-                       C.k == S.n && C.batch == S.batch &&
-                       C.second != OperandSource::kParameters &&
+                       C.k == S.n && C.batch == S.batch && C.second != OperandSource::kParameters &&
                        (C.second == OperandSource::kExternal || C.second_producer < s) &&
                        C.dtype == S.dtype && C.weight_dtype == S.weight_dtype;
   if (!context) return std::nullopt;

@@ -105,6 +105,9 @@ AttentionTileBytes attention_bytes(const AttentionStep& s, const Layer& layer,
 arch::GemmShape scores_shape(const AttentionStep& s, const Layer& layer);
 arch::GemmShape context_shape(const AttentionStep& s, const Layer& layer);
 arch::VectorWork attention_vector_work(const AttentionStep& s, const Layer& layer);
+// The bytes a step moves to or from DRAM (its load or store; zero for the
+// others), the output's included.
+std::uint64_t dram_step_bytes(const AttentionStep& s, const AttentionTileBytes& bytes);
 
 // Whether `mapping`'s tiles fit `context`'s per-slot budgets: per buffer,
 // Q + P where it holds inputs, K + V where it holds weights, S + O where it

@@ -513,7 +513,7 @@ class Lowerer {
                                              const LayerTypes& types) {
     const std::uint64_t d = layer.k, kv = layer.n, cols = layer.attention->cols, rows = layer.m;
     const DType a = types.activation, w = types.weight;
-    auto value_external = layer.attention->value == OperandSource::kExternal;
+    const bool value_external = layer.attention->value == OperandSource::kExternal;
     // K and V: their producers' tensors, or, from outside (a KV cache), allocated here.
     const std::uint64_t key_base = layer.second == OperandSource::kProducer
                                        ? tensor_base(layer.second_producer)

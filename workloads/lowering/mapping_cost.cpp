@@ -18,6 +18,13 @@ TileBytes tile_bytes(const Layer& l, std::uint64_t tm, std::uint64_t tn, std::ui
           bytes_for(tk * tn * tg, t.weight), out, l.residual ? out : 0};
 }
 
+std::vector<std::uint64_t> tile_candidates(std::uint64_t full, std::uint64_t unit) {
+  std::vector<std::uint64_t> out;
+  for (std::uint64_t v = unit; v < full; v *= 2) out.push_back(v);
+  out.push_back(full);
+  return out;
+}
+
 bool fits(const MapContext& context, const TileBytes& b) {
   return !overflow(context, b);
 }

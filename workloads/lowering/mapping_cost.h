@@ -85,6 +85,10 @@ struct Extents {
   std::uint64_t of(char d) const { return d == 'm' ? m : d == 'n' ? n : k; }
 };
 
+// Tile sides the searches try along a dimension of `full`: `unit` times the
+// powers of two below it, then `full`.
+std::vector<std::uint64_t> tile_candidates(std::uint64_t full, std::uint64_t unit);
+
 // (size, count) pairs of a dimension of `full` split into tiles of `t`: the
 // full tiles and the edge tile, at most two (no allocation: the mappers call
 // this in their inner loops).

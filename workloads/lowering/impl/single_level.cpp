@@ -35,13 +35,6 @@ Role role_of(char dim, const arch::DataflowRow& d) {
   return d.rows_dim == dim ? Role::kRows : d.cols_dim == dim ? Role::kCols : Role::kTemporal;
 }
 
-std::vector<std::uint64_t> spatial_candidates(std::uint64_t full, std::uint64_t unit) {
-  std::vector<std::uint64_t> out;
-  for (std::uint64_t v = unit; v < full; v *= 2) out.push_back(v);
-  out.push_back(full);
-  return out;
-}
-
 // The tile granule of a dimension: the array side it maps to; the reduction
 // on the rows holds `pack` elements per PE at packed precisions.
 std::uint64_t candidates_unit(Role r, const arch::Config& c, bool reduction = false,
@@ -128,7 +121,7 @@ class Search {
     if (dim == 'n' && row_wise_epilogue) return {full};
     return r == Role::kTemporal
                ? temporal_list
-               : spatial_candidates(full, candidates_unit(r, config, dim == 'k', rate));
+               : tile_candidates(full, candidates_unit(r, config, dim == 'k', rate));
   }
   // Tiles with the temporal extent in `temporal_list`, k innermost.
   void search_k_inner(Mapping::Chunking chunking) {
