@@ -1,9 +1,11 @@
+#include <array>
 #include <fstream>
 #include <map>
 #include <set>
 #include <string_view>
 #include <tuple>
 
+#include <fmt/format.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -15,6 +17,7 @@
 #include "test_paths.h"
 #include "workloads/actions.h"
 #include "workloads/importers.h"
+#include "workloads/lowering/attention.h"
 #include "workloads/lowering/lower.h"
 #include "workloads/lowering/mapping_cost.h"
 #include "workloads/lowering/schedule.h"
@@ -653,6 +656,55 @@ TEST(Attention, TheFusedNestMovesAndIssuesTheHandDerivedCounts) {
   expect_attention_as_derived("configs/arch/gemmini_like.json", "gpt:layers=1", false);
 }
 
+TEST(Attention, StepClassesSumToTheWalk) {
+  // The mapper prices a fused attention by classes of alike steps
+  // (for_each_attention_class); per kind, the classes' counts, bytes, GEMM
+  // cycles and vector work must sum to the step-by-step walk's, for tiles
+  // with and without edges along each of g, m and the KV length, one KV
+  // block (K and V loaded once per group tile) and several.
+  const auto config = arch::load_config(source_path("configs/arch/edge_npu.json"));
+  for (const char* spec : {"gpt:layers=1", "gpt:layers=1,mode=decode,kv_len=1000"}) {
+    const auto lowered = workloads::lower(workloads::zoo::build(spec), config);
+    const workloads::Layer* layer = nullptr;
+    for (const auto& l : lowered.workload.layers)
+      if (l.attention) layer = &l;
+    ASSERT_NE(layer, nullptr) << spec;
+    const auto types = workloads::layer_types(*layer, config);
+    for (std::uint64_t tg : {1u, 5u, 12u})
+      for (std::uint64_t tm : {1u, 100u, 1024u})
+        for (std::uint64_t tn : {64u, 300u, 1000u, 1024u}) {
+          SCOPED_TRACE(fmt::format("{} tg {} tm {} tn {}", spec, tg, tm, tn));
+          workloads::Mapping m;
+          m.tg = tg, m.tm = tm, m.tn = tn, m.tk = layer->k, m.order = "gmj";
+          using Sums = std::array<std::uint64_t, 4>;  // count, bytes, array, vector cycles
+          std::map<int, Sums> walk, classes;
+          auto add = [&](std::map<int, Sums>& to, const workloads::AttentionStep& st,
+                         std::uint64_t n) {
+            Sums& sum = to[st.kind];
+            const auto b = workloads::attention_bytes(st, *layer, types);
+            sum[0] += n;
+            sum[1] += n * workloads::dram_step_bytes(st, b);
+            if (st.kind == workloads::AttentionStep::kScores)
+              sum[2] += n * arch::gemm_cycles(config.array, workloads::scores_shape(st, *layer),
+                                              true, types.rate)
+                                .count();
+            if (st.kind == workloads::AttentionStep::kContext)
+              sum[2] += n * arch::gemm_cycles(config.array, workloads::context_shape(st, *layer),
+                                              true, types.rate)
+                                .count();
+            const auto w = workloads::attention_vector_work(st, *layer);
+            sum[3] += n * w.rows * w.row_length;
+          };
+          workloads::walk_attention(*layer, m,
+                                    [&](const workloads::AttentionStep& st) { add(walk, st, 1); });
+          workloads::for_each_attention_class(
+              *layer, m,
+              [&](const workloads::AttentionStep& st, std::uint64_t n) { add(classes, st, n); });
+          EXPECT_EQ(walk, classes);
+        }
+  }
+}
+
 TEST(Residency, WhenEverythingFitsDramSeesWeightsOnceInputAndOutput) {
   // tests/data/residual_chain.json, by hand (int8): the network input is
   // 16*16*16 = 4096 B, the weights 16*16 = 256 B per conv, and the only
@@ -999,8 +1051,9 @@ TEST(Fusion, IsNeverExpectedSlowerThanTheLayersApart) {
       if (f.workload.layers.size() < w.layers.size()) ++families_fused;
       for (std::size_t l = 0; l < f.workload.layers.size(); ++l) {
         const auto& layer = f.workload.layers[l];
-        if (layer.on_array() && layer.row_wise_epilogue())
+        if (layer.on_array() && layer.row_wise_epilogue()) {
           EXPECT_GE(f.mappings[l].tn, layer.gemm().n) << layer.name;
+        }
       }
     }
     EXPECT_GT(families_fused, 0u) << a;

@@ -92,27 +92,27 @@ AttentionCounts attention_counts(const MapContext& context, const Layer& layer,
   const LayerTypes types = layer_types(layer, context.config);
   AttentionCounts c;
   c.instructions = 1;  // the barrier
-  walk_attention(layer, mapping, [&](const Step& s) {
-    const std::uint64_t bytes = dram_step_bytes(s, attention_bytes(s, layer, types));
+  for_each_attention_class(layer, mapping, [&](const Step& s, std::uint64_t count) {
+    const std::uint64_t bytes = count * dram_step_bytes(s, attention_bytes(s, layer, types));
     switch (s.kind) {
       case Step::kLoadQuery:
         c.dram_bytes += bytes;
-        c.instructions += hops(context, Operand::kInput);
+        c.instructions += count * hops(context, Operand::kInput);
         break;
       case Step::kLoadKey:
       case Step::kLoadValue:
         c.dram_bytes += bytes;
-        c.instructions += hops(context, Operand::kWeight);
+        c.instructions += count * hops(context, Operand::kWeight);
         break;
       case Step::kStore:
         if (!context.output_resident) {
           c.dram_bytes += bytes;
           c.dram_write_bytes += bytes;
         }
-        c.instructions += store_instructions(context);
+        c.instructions += count * store_instructions(context);
         break;
       default:
-        ++c.instructions;
+        c.instructions += count;
     }
   });
   return c;
@@ -258,22 +258,24 @@ AttentionWork attention_work(const arch::Config& config, const Layer& layer,
                              const Mapping& mapping) {
   const LayerTypes types = layer_types(layer, config);
   AttentionWork out;
-  walk_attention(layer, mapping, [&](const Step& s) {
-    out.dram_bytes += dram_step_bytes(s, attention_bytes(s, layer, types));
+  for_each_attention_class(layer, mapping, [&](const Step& s, std::uint64_t count) {
+    out.dram_bytes += count * dram_step_bytes(s, attention_bytes(s, layer, types));
     switch (s.kind) {
       case Step::kScores:
         out.array_cycles +=
+            count *
             arch::gemm_cycles(config.array, scores_shape(s, layer), true, types.rate).count();
         break;
       case Step::kContext:
         out.array_cycles +=
+            count *
             arch::gemm_cycles(config.array, context_shape(s, layer), true, types.rate).count();
         break;
       case Step::kSoftmax:
       case Step::kRescale:
       case Step::kNormalize:
         out.vector_cycles +=
-            arch::vector_cycles(config.vector, attention_vector_work(s, layer)).count();
+            count * arch::vector_cycles(config.vector, attention_vector_work(s, layer)).count();
         break;
       default:
         break;

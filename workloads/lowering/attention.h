@@ -96,6 +96,53 @@ void walk_attention(const Layer& layer, const Mapping& mapping, F&& f) {
   }
 }
 
+// Calls `f(step, count)` once per class of the walk's steps that move and
+// compute alike: the same kind and tile sizes (full or edge along each of
+// g, m and the KV length), `count` the steps of the class. The steps' costs
+// summed over the classes are the walk's, in time linear in the classes
+// (at most 8 tile shapes), not in the steps. The steps' positions (g0, m0,
+// j0, block, tile) are those of one member.
+template <class F>
+void for_each_attention_class(const Layer& layer, const Mapping& mapping, F&& f) {
+  struct Part {
+    std::uint64_t size, count, first;  // tile size, tiles, index of the first
+  };
+  auto parts = [](std::uint64_t full, std::uint64_t tile) {
+    std::vector<Part> out;
+    if (full / tile > 0) out.push_back({tile, full / tile, 0});
+    if (full % tile > 0) out.push_back({full % tile, 1, full / tile});
+    return out;
+  };
+  const std::uint64_t kv = layer.n, nb = ceil_div(kv, mapping.tn);
+  const auto gs = parts(layer.batch, mapping.tg), ms = parts(layer.m, mapping.tm),
+             bs = parts(kv, mapping.tn);
+  const Part& last_block = bs.back();
+  for (const Part& g : gs)
+    for (const Part& m : ms) {
+      const std::uint64_t tiles = g.count * m.count;
+      auto step = [&](AttentionStep::Kind k, const Part& b, std::uint64_t count) {
+        if (count == 0) return;
+        f(AttentionStep{k, g.first * mapping.tg, g.size, m.first * mapping.tm, m.size,
+                        b.first * mapping.tn, b.size, b.first, 0},
+          count);
+      };
+      step(AttentionStep::kLoadQuery, bs.front(), tiles);
+      for (const Part& b : bs) {
+        // One block: K and V are loaded by each group tile's first query tile.
+        const std::uint64_t loads = nb > 1 ? tiles * b.count : m.first == 0 ? g.count : 0;
+        step(AttentionStep::kLoadKey, b, loads);
+        step(AttentionStep::kLoadValue, b, loads);
+        step(AttentionStep::kScores, b, tiles * b.count);
+        step(AttentionStep::kSoftmax, b, tiles * b.count);
+        step(AttentionStep::kRescale, b, tiles * (b.count - (b.first == 0 ? 1 : 0)));
+        step(AttentionStep::kMoveProbs, b, tiles * b.count);
+        step(AttentionStep::kContext, b, tiles * b.count);
+      }
+      step(AttentionStep::kNormalize, last_block, tiles);
+      step(AttentionStep::kStore, last_block, tiles);
+    }
+}
+
 // What the steps move and compute.
 struct AttentionTileBytes {
   std::uint64_t query, key, scores, probs, value, output;
