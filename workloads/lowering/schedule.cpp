@@ -124,7 +124,7 @@ Mapping map_rows(std::size_t index, const Layer& layer, const LayerTypes& types,
     }
   }
   const std::uint64_t tiles = ceil_div(rows, tr);
-  // Per tile (lower.cpp): the staged inputs' LOADs (none for a pure move
+  // Per tile (lower_rows.cpp): the staged inputs' LOADs (none for a pure move
   // into a resident output, which reads DRAM straight into it), then the
   // VECTOR and its STORE (none into a resident output), or the move.
   const bool computes = shape->computes;
