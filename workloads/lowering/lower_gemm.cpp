@@ -108,6 +108,28 @@ std::vector<std::uint32_t> Lowerer::lower_gemm(const Layer& layer, const Mapping
     return start_block(Operand::kWeight, weight_base + row_bytes(b0, w_bits), g.k,
                        row_bytes(size, w_bits), row_bytes(g.n, w_bits), chunks);
   };
+  // A residual tile staged in the buffer the array reads its input tiles
+  // from takes its slot by the next step's GEMM, whose input reads would
+  // otherwise share the slot port with this tile's add: with this step's
+  // input tile when the next step loads a new one (into the other slot),
+  // else in the other slot.
+  const std::uint32_t vb_slots = m_config.sram[static_cast<std::size_t>(vb)].slots();
+  const bool residual_beside_input = layer.residual && !res_home && vb_slots == 2 &&
+                                     m_in_path.back() == static_cast<std::size_t>(vb);
+  // Whether the step after (a, c, e) of a nest of `inner` tiles reads
+  // another input tile: its m or k index changes, or the nest ends (the
+  // next block or group starts).
+  auto next_input_changes = [&](const Extents& inner, std::uint64_t a, std::uint64_t c,
+                                std::uint64_t e) {
+    const std::uint64_t now[3] = {a, c, e};
+    std::uint64_t next[3] = {a, c, e};
+    int d = 2;
+    while (d >= 0 && ++next[d] == inner.of(plan.order[static_cast<std::size_t>(d)])) next[d--] = 0;
+    if (d < 0) return true;
+    for (std::size_t i = 0; i < 3; ++i)
+      if (plan.order[i] != 'n' && next[i] != now[i]) return true;
+    return false;
+  };
   std::optional<Block> block, next_block;
   for (std::uint64_t gi = 0; gi < ng; ++gi) {
     const std::uint64_t g0 = gi * plan.tg, tg = std::min(plan.tg, g.batch - g0);
@@ -189,7 +211,15 @@ std::vector<std::uint32_t> Lowerer::lower_gemm(const Layer& layer, const Mapping
                 t.op = Operand::kInput;
                 t.address = res_base + (out_t.address - output_base);
                 t.residual = true;
-                res_loc = m_em.fetch(m_li, t, std::nullopt, vb, res_after);
+                if (residual_beside_input && in_loc.buffer == vb) {
+                  const std::uint32_t slot = next_input_changes(inner, a, c, e)
+                                                 ? in_loc.slot
+                                                 : (in_loc.slot + 1) % vb_slots;
+                  res_loc = Location{vb, slot};
+                  m_em.fetch_to(m_li, t, std::nullopt, *res_loc, 0, res_after);
+                } else {
+                  res_loc = m_em.fetch(m_li, t, std::nullopt, vb, res_after);
+                }
               }
             }
             if (out_in_place) {
