@@ -746,6 +746,45 @@ TEST(Mapping, WeightBlocksSimulateAsPlannedAndBeatOneLevel) {
   expect_blocks_beat_one_level("tests/data/tall_gemm.json", false, 0.8);
 }
 
+TEST(Mapping, PairedStepsEndAsTheClosedForm) {
+  // tests/data/paired_steps.json on tpu_v1_like, unfused: the conv's four
+  // output tiles (784 x 256, k whole) stay on chip, each MOVEd out of the
+  // accumulators into the unified buffer. A step's output slot is free
+  // again a GEMM c plus a MOVE m after its GEMM began, and X = c + m is
+  // longer than two GEMMs, so the GEMMs run in pairs: steps 1 and 2 start
+  // right after the first load, steps 3 and 4 one chain later. The layer
+  // ends with the last MOVE: first load + X + 2c + m. Pricing every step
+  // at X / 2 (the steady state) would end it X / 2 - c later.
+  const std::string root = TESSEL_SOURCE_DIR;
+  const auto config =
+      arch::load_config(root + "/configs/arch/tpu_v1_like.json", {"schedule.fusion=none"});
+  const auto lowered =
+      workloads::lower(workloads::load_workload(root + "/tests/data/paired_steps.json"), config);
+  const auto& plan = lowered.mappings[0];
+  ASSERT_EQ(plan.tm, 784u);
+  ASSERT_EQ(plan.tn, 256u);
+  ASSERT_EQ(plan.tk, 64u);
+  ASSERT_TRUE(lowered.residency.resident(lowered.residency.tensor_of[0]));
+  const double c = static_cast<double>(
+      arch::gemm_cycles(config.array, {784, 256, 64, 1}).count());  // int8: 1 MAC per PE
+  const double m = config.dma.setup_cycles + 784.0 * 256 / config.dma.bytes_per_cycle;
+  const double bus = config.dram.channels * config.dram.channel_bandwidth_gb_per_s * 1000 /
+                     config.clock_mhz;  // bytes per cycle
+  const double first = config.dma.setup_cycles + (784.0 * 64 + 64.0 * 256) / bus +
+                       static_cast<double>(config.dram.latency_cycles.count());
+  const double chain = c + m;
+  ASSERT_GT(chain, 2 * c);
+  const double pairs = first + chain + 2 * c + m;
+  const double steady = first + 3 * chain / 2 + c + m;
+  const auto r = simulate_in_child(config, lowered.trace);
+  ASSERT_FALSE(r.contains("error")) << r.dump();
+  const double simulated = r["layers"][0]["cycles"].get<double>();
+  EXPECT_NEAR(simulated, pairs, 0.002 * pairs);
+  const double expected = static_cast<double>(plan.estimated_cycles);
+  EXPECT_NEAR(expected, simulated, 0.005 * simulated);
+  EXPECT_GT(steady - pairs, 0.05 * pairs);  // the mechanism matters here
+}
+
 TEST(Attention, FusedSimulatesAsPlannedAndBeatsTheLayersApart) {
   // One GPT-2 block, prefill of 1,024 tokens, on edge_npu. Apart (the auto
   // policy's best candidate without fused attention), the probabilities,

@@ -286,6 +286,41 @@ double slot_chain_cycles(const arch::Config& config, const StepKind& s) {
   return std::max(c + store_ahead(s, d) + d.load_stream + d.load_serial, output_slot_chain(s, d));
 }
 
+namespace {
+
+// When a two-slot chain sets the pace (a step's GEMM waits for the chain
+// of the step two before it: its output slot's drain, or its tiles' load
+// after that step's GEMM; slot_chain_cycles) and it is longer than two
+// GEMMs, the GEMMs run
+// in pairs: steps 2j + 1 and 2j + 2 start at j chains and j chains plus
+// one GEMM. The steady state prices every step at half a chain, so with
+// an even number of steps the last tile's drain starts sooner than that:
+// by half a chain less one GEMM, or less one epilogue when the epilogue
+// is longer (the vector unit runs in order, so the last tile's epilogue
+// follows the one before, which began after the GEMM before), or less
+// the step's bus time when that is longer. With an odd number of steps,
+// on time. Steps of one kind only.
+double paired_steps_saving(const arch::Config& config, const std::vector<StepKind>& steps,
+                           std::uint64_t count) {
+  if (steps.size() != 1 || count < 2 || count % 2 != 0) return 0;
+  const StepKind& s = steps.front();
+  const DmaWork d = dma_work(config, s);
+  const double c = static_cast<double>(s.compute_cycles);
+  // The load chain pairs only where the tiles load straight into the
+  // array's buffers: through a staging buffer (MOVE legs inwards) an
+  // operand has four slots, and its loads run further ahead.
+  const double load_chain = s.chain_cycles > 0 || !two_steps_in_flight(config, s)
+                                ? 0.0
+                                : c + store_ahead(s, d) + d.load_stream + d.load_serial;
+  const double half_chain = std::max(load_chain, output_slot_chain(s, d)) / 2;
+  // The pair's second GEMM also waits for its share of the bus (or the
+  // step's other bounds): what is left of the chain beyond the longest.
+  return std::max(0.0, half_chain - std::max({c, s.epilogue_cycles, s.min_cycles,
+                                              d.load_stream + d.store_stream}));
+}
+
+}  // namespace
+
 std::uint64_t estimated_cycles(const arch::Config& config, const std::vector<StepKind>& steps,
                                const StepKind& first, std::optional<double> store_before_last) {
   // load(1) + sum over steps i < S of the steady-state step time + the
@@ -315,6 +350,7 @@ std::uint64_t estimated_cycles(const arch::Config& config, const std::vector<Ste
   const double tail = std::max({static_cast<double>(last.compute_cycles),
                                 store_before_last.value_or(last.store_bytes) / rate, fill});
   total += tail - step_cycles(config, last);
+  total -= paired_steps_saving(config, steps, count);
   return static_cast<std::uint64_t>(std::ceil(total));
 }
 
