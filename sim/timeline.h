@@ -8,9 +8,12 @@
 // requests made later. Intervals that ended before `now` are forgotten, so
 // the calendar stays as short as the number of transfers in flight.
 
+#include <algorithm>
+#include <cstddef>
 #include <cstdint>
 #include <iterator>
-#include <map>
+#include <utility>
+#include <vector>
 
 #include "arch/units.h"
 
@@ -23,8 +26,11 @@ class Timeline {
   // Reserves the server; `now` <= `arrive`. Returns the cycle the last byte
   // is through.
   Cycles serve(Cycles now, Cycles arrive, std::uint64_t bytes) {
-    while (!m_busy_intervals.empty() && m_busy_intervals.begin()->second <= now) {
-      m_busy_intervals.erase(m_busy_intervals.begin());
+    while (m_head < m_busy_intervals.size() && m_busy_intervals[m_head].second <= now) ++m_head;
+    if (m_head > kCompactAt && 2 * m_head > m_busy_intervals.size()) {
+      m_busy_intervals.erase(m_busy_intervals.begin(),
+                             m_busy_intervals.begin() + static_cast<std::ptrdiff_t>(m_head));
+      m_head = 0;
     }
     const Cycles hold = m_rate.time_for(bytes);
     m_busy += hold;
@@ -32,8 +38,10 @@ class Timeline {
     if (hold == Cycles(0)) return arrive;
     Cycles start = arrive;
     // Walk the intervals that could overlap [start, start + hold).
-    auto it = m_busy_intervals.upper_bound(start);
-    if (it != m_busy_intervals.begin()) {
+    const auto first = m_busy_intervals.begin() + static_cast<std::ptrdiff_t>(m_head);
+    auto after = [](Cycles t, const Interval& i) { return t < i.first; };
+    auto it = std::upper_bound(first, m_busy_intervals.end(), start, after);
+    if (it != first) {
       auto prev = std::prev(it);
       if (prev->second > start) start = prev->second;
     }
@@ -41,7 +49,8 @@ class Timeline {
       start = max(start, it->second);
       ++it;
     }
-    m_busy_intervals.emplace(start, start + hold);
+    m_busy_intervals.insert(std::upper_bound(first, m_busy_intervals.end(), start, after),
+                            Interval{start, start + hold});
     return start + hold;
   }
 
@@ -50,8 +59,13 @@ class Timeline {
   Rate rate() const { return m_rate; }
 
  private:
+  using Interval = std::pair<Cycles, Cycles>;  // [start, end)
+  // Forgotten intervals are dropped from the front in batches.
+  static constexpr std::size_t kCompactAt = 32;
   Rate m_rate;
-  std::map<Cycles, Cycles> m_busy_intervals;  // start -> end, disjoint
+  // Disjoint, by start; those before m_head ended before the last `now`.
+  std::vector<Interval> m_busy_intervals;
+  std::size_t m_head = 0;
   Cycles m_busy;
   std::uint64_t m_bytes = 0;
 };

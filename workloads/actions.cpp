@@ -16,8 +16,8 @@ ArrayBytes array_operand_bytes(const arch::Config& config, const arch::GemmShape
           bytes_for(traffic.output_elements, output)};
 }
 
-std::vector<BufferAccess> buffer_accesses(const arch::Config& config, const Instruction& inst) {
-  std::vector<BufferAccess> out;
+BufferAccesses buffer_accesses(const arch::Config& config, const Instruction& inst) {
+  BufferAccesses out;
   if (inst.op == Opcode::kGemm) {
     const ArrayBytes bytes = array_operand_bytes(config, inst.shape, inst.input_dtype,
                                                  inst.weight_dtype, inst.output_dtype);

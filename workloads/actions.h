@@ -8,6 +8,8 @@
 #include <cstdint>
 #include <vector>
 
+#include <boost/container/small_vector.hpp>
+
 #include "arch/config.h"
 #include "arch/cost.h"
 #include "workloads/trace.h"
@@ -32,8 +34,10 @@ ArrayBytes array_operand_bytes(const arch::Config& config, const arch::GemmShape
 
 // The buffer accesses of a GEMM (operand reads, the partial sums it adds
 // to, its output write) or a VECTOR instruction (source reads, output
-// write), in the order the unit issues them. Empty for other opcodes.
-std::vector<BufferAccess> buffer_accesses(const arch::Config& config, const Instruction& inst);
+// write), in the order the unit issues them. Empty for other opcodes. Up
+// to four without a heap allocation (every GEMM; a VECTOR of three sources).
+using BufferAccesses = boost::container::small_vector<BufferAccess, 4>;
+BufferAccesses buffer_accesses(const arch::Config& config, const Instruction& inst);
 
 // One Actions per layer of the trace.
 std::vector<arch::Actions> count_actions(const arch::Config& config, const Trace& trace);

@@ -8,6 +8,7 @@ namespace {
 
 Instruction transfer(std::uint32_t layer, const Transfer& t, Opcode op) {
   Instruction i;
+  i.deps.reserve(kTypicalDeps);
   i.op = op;
   i.layer = layer;
   i.operand = t.op;
@@ -91,7 +92,7 @@ std::uint32_t Emitter::store(std::uint32_t layer, const Transfer& t, Location sr
   Instruction i = transfer(layer, t, Opcode::kStore);
   i.src = src;
   i.dst = {kDram, 0};
-  i.deps = after;
+  i.deps.insert(i.deps.end(), after.begin(), after.end());
   read_deps(src, t.role(), i.deps);
   const auto id = emit(std::move(i));
   did_read(src, t.role(), id);

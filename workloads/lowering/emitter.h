@@ -55,6 +55,10 @@ struct Transfer {
   Role source_role() const { return from_as ? *from_as : role(); }
 };
 
+// Room reserved for an instruction's dependencies as it is built (its
+// producer or slot hazards, a reuse barrier), so that most never regrow.
+inline constexpr std::size_t kTypicalDeps = 4;
+
 class Emitter {
  public:
   Emitter(const arch::Config& config, Trace& trace) : m_config(config), m_trace(trace) {}

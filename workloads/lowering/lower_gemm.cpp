@@ -248,6 +248,7 @@ std::vector<std::uint32_t> Lowerer::lower_gemm(const Layer& layer, const Mapping
             gm.fold_overhead =
                 plan.chunking != Mapping::Chunking::kStreamFold || t_index + 1 == count.of(tdim);
             gm.deps = std::move(gemm_after);
+            gm.deps.reserve(gm.deps.size() + kTypicalDeps);
             gemm_after.clear();
             if (out_in_place) gm.deps.insert(gm.deps.end(), reuse.begin(), reuse.end());
             m_em.write_deps(out_loc, Operand::kOutput, gm.deps, out_tile);
