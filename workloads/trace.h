@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include <boost/container/small_vector.hpp>
 #include <nlohmann/json.hpp>
 
 #include "arch/config.h"
@@ -39,11 +40,15 @@ struct Location {
   std::uint32_t region = 0;
 };
 
+// An instruction's dependencies: most have at most four, held in place
+// (one heap allocation fewer per instruction).
+using DepList = boost::container::small_vector<std::uint32_t, 4>;
+
 struct Instruction {
   std::uint32_t id = 0;
   Opcode op = Opcode::kBarrier;
   std::uint32_t layer = 0;
-  std::vector<std::uint32_t> deps;  // ids of earlier instructions
+  DepList deps;  // ids of earlier instructions
 
   // LOAD / STORE / MOVE: `rows` x `row_bytes`, rows `stride_bytes` apart in
   // DRAM starting at `address` (LOAD/STORE only).

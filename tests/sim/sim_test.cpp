@@ -54,7 +54,7 @@ Instruction transfer(Opcode op, std::uint64_t bytes, int src, std::uint32_t src_
   i.row_bytes = bytes;
   i.src = {src, src_slot};
   i.dst = {dst, dst_slot};
-  i.deps = std::move(deps);
+  i.deps.assign(deps.begin(), deps.end());
   return i;
 }
 
@@ -68,7 +68,7 @@ Instruction gemm_16x4x4(workloads::Location input, workloads::Location weight,
   i.input = input;
   i.weight = weight;
   i.output = output;
-  i.deps = std::move(deps);
+  i.deps.assign(deps.begin(), deps.end());
   return i;
 }
 

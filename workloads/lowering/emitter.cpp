@@ -8,7 +8,6 @@ namespace {
 
 Instruction transfer(std::uint32_t layer, const Transfer& t, Opcode op) {
   Instruction i;
-  i.deps.reserve(kTypicalDeps);
   i.op = op;
   i.layer = layer;
   i.operand = t.op;
@@ -42,14 +41,12 @@ void Emitter::align_slots(int buffer, Role a, Role b) {
   m_slot[{buffer, a.value()}] = m_slot[{buffer, b.value()}];
 }
 
-void Emitter::read_deps(Location at, Role role, std::vector<std::uint32_t>& deps,
-                        std::uint64_t tile) {
+void Emitter::read_deps(Location at, Role role, DepList& deps, std::uint64_t tile) {
   auto& h = m_hazard[key(at, role, tile)];
   if (h.writer) deps.push_back(*h.writer);
 }
 
-void Emitter::write_deps(Location at, Role role, std::vector<std::uint32_t>& deps,
-                         std::uint64_t tile) {
+void Emitter::write_deps(Location at, Role role, DepList& deps, std::uint64_t tile) {
   auto& h = m_hazard[key(at, role, tile)];
   if (h.writer) deps.push_back(*h.writer);
   deps.insert(deps.end(), h.readers.begin(), h.readers.end());

@@ -55,10 +55,6 @@ struct Transfer {
   Role source_role() const { return from_as ? *from_as : role(); }
 };
 
-// Room reserved for an instruction's dependencies as it is built (its
-// producer or slot hazards, a reuse barrier), so that most never regrow.
-inline constexpr std::size_t kTypicalDeps = 4;
-
 class Emitter {
  public:
   Emitter(const arch::Config& config, Trace& trace) : m_config(config), m_trace(trace) {}
@@ -75,8 +71,8 @@ class Emitter {
 
   // Dependencies of reading / writing a location; call before emit().
   // `tile` tells tiles of a resident region apart (ignored for staging).
-  void read_deps(Location at, Role role, std::vector<std::uint32_t>& deps, std::uint64_t tile = 0);
-  void write_deps(Location at, Role role, std::vector<std::uint32_t>& deps, std::uint64_t tile = 0);
+  void read_deps(Location at, Role role, DepList& deps, std::uint64_t tile = 0);
+  void write_deps(Location at, Role role, DepList& deps, std::uint64_t tile = 0);
   // Record an emitted instruction's accesses.
   void did_read(Location at, Role role, std::uint32_t id, std::uint64_t tile = 0);
   void did_write(Location at, Role role, std::uint32_t id, std::uint64_t tile = 0);

@@ -46,7 +46,9 @@ void Lowerer::run() {
     Instruction barrier;
     barrier.op = Opcode::kBarrier;
     barrier.layer = li;
-    barrier.deps = finals.empty() ? producer_barriers(layer.inputs) : finals;
+    const std::vector<std::uint32_t> after =
+        finals.empty() ? producer_barriers(layer.inputs) : finals;
+    barrier.deps.assign(after.begin(), after.end());
     // Readers of a striped tensor name its last stripe: its barrier
     // follows every earlier stripe's.
     if (slice && slice->tensor != li) barrier.deps.push_back(m_slice_barrier.at(slice->tensor));

@@ -247,8 +247,7 @@ std::vector<std::uint32_t> Lowerer::lower_gemm(const Layer& layer, const Mapping
             const std::uint64_t t_index = tdim == 'm' ? mi : tdim == 'n' ? ni : ki;
             gm.fold_overhead =
                 plan.chunking != Mapping::Chunking::kStreamFold || t_index + 1 == count.of(tdim);
-            gm.deps = std::move(gemm_after);
-            gm.deps.reserve(gm.deps.size() + kTypicalDeps);
+            gm.deps.assign(gemm_after.begin(), gemm_after.end());
             gemm_after.clear();
             if (out_in_place) gm.deps.insert(gm.deps.end(), reuse.begin(), reuse.end());
             m_em.write_deps(out_loc, Operand::kOutput, gm.deps, out_tile);

@@ -148,8 +148,7 @@ class Lowerer {
     v.output = output;
     v.in_bytes = in_bytes;
     v.out_bytes = out_bytes;
-    v.deps.reserve(kTypicalDeps + after.size());
-    v.deps.insert(v.deps.end(), after.begin(), after.end());
+    v.deps.assign(after.begin(), after.end());
     for (std::size_t s = 0; s < sources.size(); ++s) {
       m_em.read_deps(sources[s], source_ops[s], v.deps, tile);
     }
