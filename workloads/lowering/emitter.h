@@ -13,6 +13,7 @@
 #include <map>
 #include <optional>
 #include <tuple>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -100,11 +101,24 @@ class Emitter {
     if (at.region != 0) return {at.buffer, 0, at.region, tile, 0};
     return {at.buffer, at.slot, 0, 0, role.value()};
   }
+  struct KeyHash {
+    std::size_t operator()(const Key& k) const {
+      // 64-bit mix of the fields (splitmix64's finaliser).
+      std::uint64_t h = std::get<3>(k);
+      for (std::uint64_t v :
+           {static_cast<std::uint64_t>(std::get<0>(k) + 1), std::uint64_t{std::get<1>(k)},
+            std::uint64_t{std::get<2>(k)}, static_cast<std::uint64_t>(std::get<4>(k))}) {
+        h = (h ^ v) * 0x9E3779B97F4A7C15ull;
+        h ^= h >> 31;
+      }
+      return static_cast<std::size_t>(h);
+    }
+  };
 
   const arch::Config& m_config;
   Trace& m_trace;
   std::map<std::pair<int, int>, std::uint32_t> m_slot;
-  std::map<Key, Hazard> m_hazard;
+  std::unordered_map<Key, Hazard, KeyHash> m_hazard;
 };
 
 }  // namespace tessel::workloads
