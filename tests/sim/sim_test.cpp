@@ -2,7 +2,10 @@
 // Expected cycle counts are derived by hand in the comments from the
 // timing model documented in docs/simulator.md.
 
+#include <cmath>
+
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <gtest/gtest.h>
 
 #include "arch/config.h"
@@ -187,8 +190,9 @@ TEST(Controller, TheEstimatePricesLayerSetUp) {
     const auto r = simulate_in_child(config, workloads::lower(w, config).trace);
     const double sim = r["totals"]["cycles"].get<double>();
     EXPECT_NEAR(static_cast<double>(e.cycles.count()) / sim, 1.0, 0.01);
-    if (std::string(lc) == "200000")
+    if (std::string(lc) == "200000") {
       EXPECT_GE(sim, 200000.0 * static_cast<double>(e.layers.size()));
+    }
   }
 }
 
@@ -210,8 +214,9 @@ TEST(Controller, TheEstimatePricesInstructionIssue) {
     const auto r = simulate_in_child(config, lowered.trace);
     const double sim = r["totals"]["cycles"].get<double>();
     EXPECT_NEAR(static_cast<double>(e.cycles.count()) / sim, 1.0, 0.01);
-    if (ic == 400)
+    if (ic == 400) {
       EXPECT_GE(sim, 400.0 * static_cast<double>(lowered.trace.instructions.size() - 1));
+    }
   }
 }
 
@@ -542,34 +547,46 @@ TEST(EndToEnd, AnalyticalEstimateStaysNearTheSimulator) {
   // of simulated cycles on edge_npu, 0.990-1.006 on tpu_v1_like, 0.995-1.002
   // on fsd_npu_like and 0.954-0.998 on gemmini_like. The bounds are what
   // the screening relies on.
-  // Where `every_layer`, issue 11's per-layer bar is met too: each layer's
-  // expected cycles (fused layers included) within 5% of its simulated
-  // cycles. Measured: edge_npu ResNet-50 56 of 56 layers, MobileNetV2 54 of
-  // 54, BERT-base 123 of 123, GPT-2 decode 123 of 123, GPT-2 prefill of
-  // 1,024 tokens 43 of 43 (4 layers; an output tile's slots on the way out,
-  // accbuf then gbuf, are each held only by their own leg); BERT-base on
-  // fsd_npu_like and gemmini_like, all layers; ResNet-50 on fsd_npu_like 56
-  // of 56 (the last tile's epilogue queued behind the one before it). Not yet on every preset and
-  // network (docs/mapping.md): on tpu_v1_like BERT's q_proj and pooler are
-  // expected 15-16% slower than they simulate (the simulator prefetches
-  // their first weight tiles earlier than the cost model credits).
+  // Per layer, issue 11's bar: each layer's expected cycles (fused layers
+  // included) within 5% of its simulated cycles. Met on every layer of
+  // edge_npu's ResNet-50 (56), MobileNetV2 (54), BERT-base, GPT-2 decode
+  // and GPT-2 prefill of 1,024 tokens (an output tile's slots on the way
+  // out, accbuf then gbuf, are each held only by their own leg), and of
+  // BERT-base on fsd_npu_like and gemmini_like and ResNet-50 on
+  // fsd_npu_like (the last tile's epilogue queued behind the one before
+  // it). Elsewhere `misses` is what this build measures, so that a change
+  // that loses a layer fails here (docs/mapping.md):
+  // - tpu_v1_like ResNet-50 (2 of 56: layer3.0.conv2 expected 11% slower,
+  //   layer3.0.downsample 6% faster) and EfficientNet-B0 (1 of 115), after
+  //   paired steps (Mapping.PairedStepsEndAsTheClosedForm): 9 and 6 before;
+  // - gemmini_like ResNet-50 (2 of 56), after residual tiles staged off the
+  //   next GEMM's slot: 4 before;
+  // - tpu_v1_like BERT (q_proj and pooler) and gemmini_like GPT-2 decode:
+  //   the simulator prefetches the next layer's first weight tiles as soon
+  //   as their slots are free, and its DRAM bus serves each transfer whole,
+  //   first come first served, so they delay this layer's last store and
+  //   the small vector layers between (wte, ln1: 286 and 600 expected,
+  //   1,742 and 2,056 simulated), where the cost model credits only the
+  //   DMA's idle time.
   struct Case {
     const char* arch;
     const char* spec;
-    bool every_layer;
+    std::size_t misses;  // layers allowed outside 5%
   };
-  const Case cases[] = {{"edge_npu", "resnet50", true},
-                        {"edge_npu", "mobilenet_v2", true},
-                        {"edge_npu", "bert:layers=2", true},
-                        {"edge_npu", "gpt:mode=decode,layers=2", true},
-                        {"edge_npu", "gpt:sequence=1024,layers=2", true},
-                        {"tpu_v1_like", "resnet50", false},
-                        {"tpu_v1_like", "bert:layers=2", false},
-                        {"fsd_npu_like", "resnet50", true},
-                        {"fsd_npu_like", "mobilenet_v2", false},
-                        {"fsd_npu_like", "bert:layers=2", true},
-                        {"gemmini_like", "gpt:mode=decode,layers=2", false},
-                        {"gemmini_like", "bert:layers=2", true}};
+  const Case cases[] = {{"edge_npu", "resnet50", 0},
+                        {"edge_npu", "mobilenet_v2", 0},
+                        {"edge_npu", "bert:layers=2", 0},
+                        {"edge_npu", "gpt:mode=decode,layers=2", 0},
+                        {"edge_npu", "gpt:sequence=1024,layers=2", 0},
+                        {"tpu_v1_like", "resnet50", 2},
+                        {"tpu_v1_like", "efficientnet_b0", 1},
+                        {"tpu_v1_like", "bert:layers=2", 2},
+                        {"fsd_npu_like", "resnet50", 0},
+                        {"fsd_npu_like", "mobilenet_v2", 1},
+                        {"fsd_npu_like", "bert:layers=2", 0},
+                        {"gemmini_like", "resnet50", 2},
+                        {"gemmini_like", "gpt:mode=decode,layers=2", 6},
+                        {"gemmini_like", "bert:layers=2", 0}};
   for (const auto& c : cases) {
     SCOPED_TRACE(std::string(c.arch) + " " + c.spec);
     const auto config =
@@ -582,16 +599,18 @@ TEST(EndToEnd, AnalyticalEstimateStaysNearTheSimulator) {
     EXPECT_GT(ratio, 0.95);
     EXPECT_LT(ratio, 1.05);
     EXPECT_EQ(e.macs(), r["totals"]["macs"].get<std::uint64_t>());
-    if (!c.every_layer) continue;
     ASSERT_EQ(r["layers"].size(), e.layers.size());
+    std::vector<std::string> outside;
     for (std::size_t l = 0; l < e.layers.size(); ++l) {
       const auto& layer = r["layers"][l];
       ASSERT_EQ(layer["name"].get<std::string>(), e.layers[l].name);
       const double sim = layer["cycles"].get<double>();
       if (sim == 0) continue;
-      EXPECT_NEAR(static_cast<double>(e.layers[l].cycles.count()) / sim, 1.0, 0.05)
-          << e.layers[l].name;
+      const double ratio_l = static_cast<double>(e.layers[l].cycles.count()) / sim;
+      if (std::abs(ratio_l - 1.0) > 0.05)
+        outside.push_back(fmt::format("{} {:.3f}", e.layers[l].name, ratio_l));
     }
+    EXPECT_LE(outside.size(), c.misses) << fmt::format("{}", fmt::join(outside, ", "));
   }
 }
 
@@ -719,9 +738,10 @@ void expect_blocks_beat_one_level(const std::string& workload, bool compute_boun
   const double one_cycles = one.report["totals"]["cycles"].get<double>();
   EXPECT_GE(one_cycles, bytes(one.report) / bus_bytes_per_cycle);
   EXPECT_LT(bytes(two.report), bytes(one.report));
-  if (compute_bound)
+  if (compute_bound) {
     EXPECT_LT(bytes(two.report) / bus_bytes_per_cycle,
               two.report["totals"]["compute_cycles"].get<double>());
+  }
   EXPECT_LT(two.report["totals"]["cycles"].get<double>(), max_ratio * one_cycles);
   const auto w = workloads::load_workload(std::string(TESSEL_SOURCE_DIR) + "/" + workload);
   for (const auto* r : {&one, &two}) {
