@@ -367,6 +367,29 @@ TEST(Mapper, EveryMapperIsRegistered) {
   for (const char* expected : {"single_level"}) EXPECT_TRUE(names.contains(expected)) << expected;
 }
 
+TEST(Mapping, AStoreBoundLayerIsExpectedNoFasterThanItsBus) {
+  // tests/data/store_bound_pair.json on eyeriss_like: b reads a's output on
+  // chip and writes 384 x 256 int16 to DRAM; its bytes on the link, less
+  // its weights (which may load before it starts), bound its cycles from
+  // below. The estimate once fell 6% under it where the last n tile is an
+  // edge: its first step's store (a full tile) was taken out of the step
+  // periods where the last step's time counts the store before it (an edge
+  // tile's) again.
+  const auto w = workloads::load_workload(source_path("tests/data/store_bound_pair.json"));
+  for (const char* sram : {"110592", "221184", "442368"}) {
+    SCOPED_TRACE(sram);
+    const auto config = arch::load_config(source_path("configs/arch/eyeriss_like.json"),
+                                          {std::string("sram[0].capacity_bytes=") + sram});
+    const auto lowered = workloads::lower(w, config);
+    const auto& b = lowered.mappings[1];
+    const double bus = config.dram.channels * config.dram.channel_bandwidth_gb_per_s * 1000 /
+                       config.clock_mhz;  // bytes per cycle
+    const std::uint64_t output = 384 * 256 * 2, weights = 16 * 256 * 2;
+    ASSERT_EQ(b.dram_bytes, output + weights);
+    EXPECT_GE(static_cast<double>(b.estimated_cycles), static_cast<double>(output) / bus);
+  }
+}
+
 TEST(Mapper, PlannedDramBytesAreTheTraces) {
   // The mapping cost model's DRAM bytes per layer equal what the emitted
   // trace moves (the simulator's DRAM counters equal the trace's counts,

@@ -336,8 +336,21 @@ std::uint64_t estimated_cycles(const arch::Config& config, const std::vector<Ste
   }
   for (const auto& s : steps) total += static_cast<double>(s.count) * step_cycles(config, s);
   const StepKind& head = steps.front();
-  total -= std::max(0.0, step_cycles(config, head) - step_cycles(config, head.without_store()));
+  // Each period counts a store of its own step's size for the store of the
+  // step before it: the first step carries none, and the last step's time
+  // (below) counts the store of the step before it. Of the periods' stores
+  // the one to take out is the one the last step counts again, the store of
+  // the step before the last: with tiles of one size, the head's; with an
+  // edge tile last (one store per step), an edge tile's.
   const StepKind& last = steps.back();  // the far corner: the remainders
+  const double before_last = store_before_last.value_or(last.store_bytes);
+  StepKind carried = head;
+  if (steps.size() > 1 && head.stores == 1.0) {
+    carried.bytes += before_last - head.store_bytes;
+    carried.store_bytes = before_last;
+  }
+  total -=
+      std::max(0.0, step_cycles(config, carried) - step_cycles(config, carried.without_store()));
   const double rate = bus_bytes_per_cycle(config);
   // The last step computes while the one before is stored. When the
   // epilogue outlasts the compute (the vector unit sets the pace), the
@@ -347,8 +360,8 @@ std::uint64_t estimated_cycles(const arch::Config& config, const std::vector<Ste
       head.epilogue_cycles >= static_cast<double>(head.compute_cycles) && head.epilogue_cycles > 0
           ? static_cast<double>(head.compute_cycles)
           : 0.0;
-  const double tail = std::max({static_cast<double>(last.compute_cycles),
-                                store_before_last.value_or(last.store_bytes) / rate, fill});
+  const double tail =
+      std::max({static_cast<double>(last.compute_cycles), before_last / rate, fill});
   total += tail - step_cycles(config, last);
   total -= paired_steps_saving(config, steps, count);
   return static_cast<std::uint64_t>(std::ceil(total));
