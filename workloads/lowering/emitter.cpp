@@ -37,6 +37,11 @@ std::uint32_t Emitter::next_slot(int buffer, Role role) {
   return s;
 }
 
+void Emitter::turn_to(int buffer, Role role, std::uint32_t slot) {
+  const std::uint32_t slots = m_config.sram[static_cast<std::size_t>(buffer)].slots();
+  m_slot[{buffer, role.value()}] = (slot + slots - 1) % slots;
+}
+
 void Emitter::align_slots(int buffer, Role a, Role b) {
   m_slot[{buffer, a.value()}] = m_slot[{buffer, b.value()}];
 }

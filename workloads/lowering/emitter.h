@@ -69,6 +69,8 @@ class Emitter {
   // step's tiles of both share one slot, and the next step's loads go to
   // the other slot's port, not to the one the step's GEMM reads).
   void align_slots(int buffer, Role a, Role b);
+  // `role`'s next tile in `buffer` takes `slot` (its turn goes on from there).
+  void turn_to(int buffer, Role role, std::uint32_t slot);
 
   // Dependencies of reading / writing a location; call before emit().
   // `tile` tells tiles of a resident region apart (ignored for staging).

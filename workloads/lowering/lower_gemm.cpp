@@ -109,10 +109,13 @@ std::vector<std::uint32_t> Lowerer::lower_gemm(const Layer& layer, const Mapping
                        row_bytes(size, w_bits), row_bytes(g.n, w_bits), chunks);
   };
   // A residual tile staged in the buffer the array reads its input tiles
-  // from takes its slot by the next step's GEMM, whose input reads would
-  // otherwise share the slot port with this tile's add: with this step's
-  // input tile when the next step loads a new one (into the other slot),
-  // else in the other slot.
+  // from takes this step's input tile's slot when the next step loads a
+  // new input tile (into the other slot), so that its add and the next
+  // GEMM's input reads use two ports; on its own turn of slots the add
+  // could share the next GEMM's port. When the next step reads the same
+  // input tile, the residual goes on with its turn from there (the two
+  // slots alternate, so that each residual loads while the add before it
+  // runs; the GEMM reads one slot for many steps).
   const std::uint32_t vb_slots = m_config.sram[static_cast<std::size_t>(vb)].slots();
   const bool residual_beside_input = layer.residual && !res_home && vb_slots == 2 &&
                                      m_in_path.back() == static_cast<std::size_t>(vb);
@@ -211,15 +214,10 @@ std::vector<std::uint32_t> Lowerer::lower_gemm(const Layer& layer, const Mapping
                 t.op = Operand::kInput;
                 t.address = res_base + (out_t.address - output_base);
                 t.residual = true;
-                if (residual_beside_input && in_loc.buffer == vb) {
-                  const std::uint32_t slot = next_input_changes(inner, a, c, e)
-                                                 ? in_loc.slot
-                                                 : (in_loc.slot + 1) % vb_slots;
-                  res_loc = Location{vb, slot};
-                  m_em.fetch_to(m_li, t, std::nullopt, *res_loc, 0, res_after);
-                } else {
-                  res_loc = m_em.fetch(m_li, t, std::nullopt, vb, res_after);
-                }
+                if (residual_beside_input && in_loc.buffer == vb &&
+                    next_input_changes(inner, a, c, e))
+                  m_em.turn_to(vb, Role::residual(), in_loc.slot);
+                res_loc = m_em.fetch(m_li, t, std::nullopt, vb, res_after);
               }
             }
             if (out_in_place) {
