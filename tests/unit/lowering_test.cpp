@@ -209,18 +209,18 @@ std::uint64_t trace_compute_cycles(const arch::Config& c, const workloads::Trace
 
 TEST(Lowering, AResidualTileIsStagedOffTheSlotTheNextGemmReads) {
   // Where the vector unit's buffer is the one the array reads its input
-  // tiles from (gemmini_like's scratchpad, eyeriss_like's global buffer),
-  // each residual tile's add reads one slot port. When the next GEMM reads
-  // a new input tile (from the other slot), the add's residual is not on
-  // the port that GEMM streams its input through, whatever the slot parity
-  // the layers before left (the cost model prices the add without that
-  // contention). When the next GEMM reads the same input tile, the
-  // residuals alternate slots, so that each loads while the add before it
-  // runs. ResNet-50's conv3+add+relu layers, with the input changing every
-  // step (nmk) and staying across n tiles (mnk).
+  // tiles from and the array writes its outputs elsewhere (gemmini_like's
+  // scratchpad and accumulator), each residual tile's add reads one slot
+  // port of the scratchpad. When the next GEMM reads a new input tile (from
+  // the other slot), the add's residual is not on the port that GEMM
+  // streams its input through, whatever the slot parity the layers before
+  // left (the cost model prices the add without that contention). When the
+  // next GEMM reads the same input tile, the residuals alternate slots, so
+  // that each loads while the add before it runs. ResNet-50's
+  // conv3+add+relu layers: the input changes every step (nmk), or stays
+  // for the n tiles of a weight block (n/mnk).
   for (const auto& [arch, spec] :
-       {std::pair<const char*, const char*>{"configs/arch/gemmini_like.json", "resnet50"},
-        {"configs/arch/eyeriss_like.json", "resnet50:precision=int16"}}) {
+       {std::pair<const char*, const char*>{"configs/arch/gemmini_like.json", "resnet50"}}) {
     SCOPED_TRACE(arch);
     const auto config = arch::load_config(source_path(arch));
     const auto lowered = workloads::lower(workloads::zoo::build(spec), config);
@@ -255,9 +255,7 @@ TEST(Lowering, AResidualTileIsStagedOffTheSlotTheNextGemmReads) {
       last_residual_slot = slot;
     }
     EXPECT_GT(changing, 100u);
-    if (std::string_view(spec) != "resnet50") {
-      EXPECT_GT(staying, 100u);
-    }
+    EXPECT_GT(staying, 10u);
   }
 }
 

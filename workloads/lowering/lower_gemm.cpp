@@ -117,8 +117,13 @@ std::vector<std::uint32_t> Lowerer::lower_gemm(const Layer& layer, const Mapping
   // slots alternate, so that each residual loads while the add before it
   // runs; the GEMM reads one slot for many steps).
   const std::uint32_t vb_slots = m_config.sram[static_cast<std::size_t>(vb)].slots();
+  // Only where the array writes its output tiles into another buffer: in
+  // one buffer that holds them too, the add reads its output tile on one of
+  // the two ports whatever the residual's slot (fsd_npu_like perception
+  // simulated 1% slower with the residuals placed so).
   const bool residual_beside_input = layer.residual && !res_home && vb_slots == 2 &&
-                                     m_in_path.back() == static_cast<std::size_t>(vb);
+                                     m_in_path.back() == static_cast<std::size_t>(vb) &&
+                                     m_out_path.back() != static_cast<std::size_t>(vb);
   // Whether the step after (a, c, e) of a nest of `inner` tiles reads
   // another input tile: its m or k index changes, or the nest ends (the
   // next block or group starts).
