@@ -195,6 +195,7 @@ class UnitSchedule {
         const std::uint64_t n = store_instructions(m_context);
         for (std::uint64_t h = m_context.output_resident ? 0 : 1; h < n; ++h)
           at = transfer(b.output, at, false);
+        m_store_start = at;
         if (!m_context.output_resident) at = transfer(b.output, at, true);
         m_o.read(at);
         m_end = std::max(m_end, at);
@@ -204,7 +205,20 @@ class UnitSchedule {
     m_end = std::max({m_end, m_array, m_vector});
   }
 
-  std::uint64_t end() const { return m_end; }
+  // The layer's end and what the next layer may overlap (Mapping's tail_*
+  // figures): the last context GEMM ends the array's work; the DMA has no
+  // load left after the last K or V tile is in; the last output tile's
+  // normalization and MOVEs out come before its store.
+  AttentionSchedule result() const {
+    AttentionSchedule r;
+    r.cycles = m_end;
+    r.tail_drain_cycles = m_end - std::min(m_end, m_array);
+    r.tail_bus_free_cycles = m_context.output_resident ? r.tail_drain_cycles
+                                                       : std::min(m_end, m_store_start) -
+                                                             std::min(m_store_start, m_array);
+    r.tail_compute_cycles = m_array - std::min(m_array, m_last_load);
+    return r;
+  }
 
  private:
   std::uint64_t gemm(const arch::GemmShape& g) const {
@@ -234,6 +248,7 @@ class UnitSchedule {
   std::uint64_t load(std::uint64_t bytes, Operand op, std::uint64_t ready) {
     std::uint64_t at = transfer(bytes, ready, true);
     for (std::uint64_t h = 1; h < hops(m_context, op); ++h) at = transfer(bytes, at, false);
+    m_last_load = std::max(m_last_load, at);
     return at;
   }
 
@@ -244,6 +259,7 @@ class UnitSchedule {
   std::vector<std::uint64_t> m_channels;  // when each is free
   const Rate m_channel_rate;
   std::uint64_t m_bus = 0, m_array = 0, m_vector = 0, m_end = 0;
+  std::uint64_t m_last_load = 0, m_store_start = 0;
   // When the current tiles are there: S_j (then P_j, after its softmax) per
   // block parity.
   std::uint64_t m_query = 0, m_key = 0, m_value = 0, m_probs = 0, m_output = 0;
@@ -284,11 +300,11 @@ AttentionWork attention_work(const arch::Config& config, const Layer& layer,
   return out;
 }
 
-std::uint64_t attention_cycles(const MapContext& context, const Layer& layer,
-                               const Mapping& mapping) {
+AttentionSchedule attention_schedule(const MapContext& context, const Layer& layer,
+                                     const Mapping& mapping) {
   UnitSchedule schedule(context, layer);
   walk_attention(layer, mapping, [&](const Step& s) { schedule.play(s); });
-  return schedule.end();
+  return schedule.result();
 }
 
 Mapping map_attention(const Layer& layer, const MapContext& context) {
@@ -339,7 +355,11 @@ Mapping map_attention(const Layer& layer, const MapContext& context) {
     if (best_key && c.bound > std::get<0>(*best_key)) break;
     Mapping& m = c.mapping;
     const AttentionCounts counts = attention_counts(context, layer, m);
-    m.estimated_cycles = attention_cycles(context, layer, m);
+    const AttentionSchedule schedule = attention_schedule(context, layer, m);
+    m.estimated_cycles = schedule.cycles;
+    m.tail_compute_cycles = schedule.tail_compute_cycles;
+    m.tail_drain_cycles = schedule.tail_drain_cycles;
+    m.tail_bus_free_cycles = schedule.tail_bus_free_cycles;
     m.dram_bytes = counts.dram_bytes;
     m.dram_write_bytes = counts.dram_write_bytes;
     m.instructions = counts.instructions;

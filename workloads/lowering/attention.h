@@ -165,7 +165,7 @@ bool attention_fits(const MapContext& context, const Layer& layer, const Mapping
 // The mapping of a fused attention layer: every tile (tg a power of two or
 // all groups; tm a power-of-two multiple of the array's rows or all rows;
 // bc a power-of-two multiple of the array's larger side or the whole KV
-// length) that fits, ranked by expected cycles (attention_cycles), then
+// length) that fits, ranked by expected cycles (attention_schedule), then
 // DRAM bytes, then fewer instructions; priced cheapest lower bound first
 // (the busiest unit's work), stopping when the bound passes the best.
 // Throws InputError naming the layer and the buffer when none fits.
@@ -175,9 +175,17 @@ Mapping map_attention(const Layer& layer, const MapContext& context);
 // simulator has (sim/): the array and the vector unit in order, the DMA
 // channels (setup, the bytes at the channel's rate, the DRAM bus first come
 // first served, the latency), each step after the steps whose tiles it
-// reads and the step that last used its slot.
-std::uint64_t attention_cycles(const MapContext& context, const Layer& layer,
-                               const Mapping& mapping);
+// reads and the step that last used its slot. With the figures of its end
+// the next layer overlaps (Mapping::tail_compute_cycles, tail_drain_cycles,
+// tail_bus_free_cycles): from the last K or V tile's arrival to the last
+// context GEMM's end, from that to the layer's end, and of that, the part
+// before the last output tile's store.
+struct AttentionSchedule {
+  std::uint64_t cycles = 0, tail_compute_cycles = 0, tail_drain_cycles = 0,
+                tail_bus_free_cycles = 0;
+};
+AttentionSchedule attention_schedule(const MapContext& context, const Layer& layer,
+                                     const Mapping& mapping);
 
 // The array's and the vector unit's cycles over the walk (each GEMM and
 // VECTOR as the simulator times it), and the bytes to and from DRAM when
