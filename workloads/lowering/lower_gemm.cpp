@@ -117,13 +117,15 @@ std::vector<std::uint32_t> Lowerer::lower_gemm(const Layer& layer, const Mapping
   // slots alternate, so that each residual loads while the add before it
   // runs; the GEMM reads one slot for many steps).
   const std::uint32_t vb_slots = m_config.sram[static_cast<std::size_t>(vb)].slots();
-  // Only where the array writes its output tiles into another buffer: in
-  // one buffer that holds them too, the add reads its output tile on one of
-  // the two ports whatever the residual's slot (fsd_npu_like perception
-  // simulated 1% slower with the residuals placed so).
+  // Only where the output tiles never pass through that buffer (gemmini_like
+  // stores them from its accumulator): where they do, their MOVEs in and
+  // stores out share its ports too, whatever the residual's slot, and
+  // placing the residuals so made fsd_npu_like and tpu_v1_like perception
+  // 1% slower.
   const bool residual_beside_input = layer.residual && !res_home && vb_slots == 2 &&
                                      m_in_path.back() == static_cast<std::size_t>(vb) &&
-                                     m_out_path.back() != static_cast<std::size_t>(vb);
+                                     std::find(m_out_path.begin(), m_out_path.end(),
+                                               static_cast<std::size_t>(vb)) == m_out_path.end();
   // Whether the step after (a, c, e) of a nest of `inner` tiles reads
   // another input tile: its m or k index changes, or the nest ends (the
   // next block or group starts).
