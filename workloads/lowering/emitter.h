@@ -105,7 +105,7 @@ class Emitter {
   }
   struct KeyHash {
     std::size_t operator()(const Key& k) const {
-      // 64-bit mix of the fields (splitmix64's finaliser).
+      // A multiplicative mix of the fields (2^64 / the golden ratio).
       std::uint64_t h = std::get<3>(k);
       for (std::uint64_t v :
            {static_cast<std::uint64_t>(std::get<0>(k) + 1), std::uint64_t{std::get<1>(k)},

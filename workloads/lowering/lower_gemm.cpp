@@ -115,13 +115,12 @@ std::vector<std::uint32_t> Lowerer::lower_gemm(const Layer& layer, const Mapping
   // could share the next GEMM's port. When the next step reads the same
   // input tile, the residual goes on with its turn from there (the two
   // slots alternate, so that each residual loads while the add before it
-  // runs; the GEMM reads one slot for many steps).
+  // runs; the GEMM reads one slot for many steps). Only where the output
+  // tiles never pass through that buffer (gemmini_like stores them from its
+  // accumulator): where they do, their MOVEs and stores share its ports
+  // whatever the residual's slot, and placing the residuals so made
+  // fsd_npu_like and tpu_v1_like perception 1% slower (docs/mapping.md).
   const std::uint32_t vb_slots = m_config.sram[static_cast<std::size_t>(vb)].slots();
-  // Only where the output tiles never pass through that buffer (gemmini_like
-  // stores them from its accumulator): where they do, their MOVEs in and
-  // stores out share its ports too, whatever the residual's slot, and
-  // placing the residuals so made fsd_npu_like and tpu_v1_like perception
-  // 1% slower.
   const bool residual_beside_input = layer.residual && !res_home && vb_slots == 2 &&
                                      m_in_path.back() == static_cast<std::size_t>(vb) &&
                                      std::find(m_out_path.begin(), m_out_path.end(),

@@ -291,15 +291,14 @@ namespace {
 // When a two-slot chain sets the pace (a step's GEMM waits for the chain
 // of the step two before it: its output slot's drain, or its tiles' load
 // after that step's GEMM; slot_chain_cycles) and it is longer than two
-// GEMMs, the GEMMs run
-// in pairs: steps 2j + 1 and 2j + 2 start at j chains and j chains plus
-// one GEMM. The steady state prices every step at half a chain, so with
-// an even number of steps the last tile's drain starts sooner than that:
-// by half a chain less one GEMM, or less one epilogue when the epilogue
-// is longer (the vector unit runs in order, so the last tile's epilogue
-// follows the one before, which began after the GEMM before), or less
-// the step's bus time when that is longer. With an odd number of steps,
-// on time. Steps of one kind only.
+// GEMMs, the GEMMs run in pairs: steps 2j + 1 and 2j + 2 start at j
+// chains and j chains plus one GEMM. The steady state prices every step at
+// half a chain, so with an even number of steps the last tile's drain
+// starts sooner than that: by half a chain less one GEMM, or less one
+// epilogue when the epilogue is longer (the vector unit runs in order, so
+// the last tile's epilogue follows the one before, which began after the
+// GEMM before), or less the step's bus time when that is longer. With an
+// odd number of steps, on time. Steps of one kind only.
 double paired_steps_saving(const arch::Config& config, const std::vector<StepKind>& steps,
                            std::uint64_t count) {
   if (steps.size() != 1 || count < 2 || count % 2 != 0) return 0;
