@@ -46,23 +46,30 @@ void Emitter::align_slots(int buffer, Role a, Role b) {
   m_slot[{buffer, a.value()}] = m_slot[{buffer, b.value()}];
 }
 
+Emitter::Hazard& Emitter::hazard(Location at, Role role, std::uint64_t tile) {
+  if (at.region == 0 && at.buffer >= 0 && at.slot < kStagedSlots)
+    return m_staged[(static_cast<std::size_t>(at.buffer) * kStagedSlots + at.slot) * kRoles +
+                    static_cast<std::size_t>(role.value())];
+  return m_hazard[key(at, role, tile)];
+}
+
 void Emitter::read_deps(Location at, Role role, DepList& deps, std::uint64_t tile) {
-  auto& h = m_hazard[key(at, role, tile)];
+  auto& h = hazard(at, role, tile);
   if (h.writer) deps.push_back(*h.writer);
 }
 
 void Emitter::write_deps(Location at, Role role, DepList& deps, std::uint64_t tile) {
-  auto& h = m_hazard[key(at, role, tile)];
+  auto& h = hazard(at, role, tile);
   if (h.writer) deps.push_back(*h.writer);
   deps.insert(deps.end(), h.readers.begin(), h.readers.end());
 }
 
 void Emitter::did_read(Location at, Role role, std::uint32_t id, std::uint64_t tile) {
-  m_hazard[key(at, role, tile)].readers.push_back(id);
+  hazard(at, role, tile).readers.push_back(id);
 }
 
 void Emitter::did_write(Location at, Role role, std::uint32_t id, std::uint64_t tile) {
-  auto& h = m_hazard[key(at, role, tile)];
+  auto& h = hazard(at, role, tile);
   h.writer = id;
   h.readers.clear();
 }

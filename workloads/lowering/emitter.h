@@ -58,7 +58,8 @@ struct Transfer {
 
 class Emitter {
  public:
-  Emitter(const arch::Config& config, Trace& trace) : m_config(config), m_trace(trace) {}
+  Emitter(const arch::Config& config, Trace& trace)
+      : m_config(config), m_trace(trace), m_staged(config.sram.size() * kStagedSlots * kRoles) {}
 
   // Appends `inst` with its id set and its dependencies sorted and unique.
   std::uint32_t emit(Instruction inst);
@@ -120,7 +121,14 @@ class Emitter {
   const arch::Config& m_config;
   Trace& m_trace;
   std::map<std::pair<int, int>, std::uint32_t> m_slot;
+  // Staging slots' hazards (region 0: one per buffer, slot and role) in a
+  // table; resident regions' tiles in the map.
+  static constexpr std::uint32_t kStagedSlots = 2;
+  static constexpr std::size_t kRoles = 7;  // Role values 0..6
+  static_assert(static_cast<std::size_t>(Role::probs().value()) + 1 == kRoles);
+  Hazard& hazard(Location at, Role role, std::uint64_t tile);
   std::unordered_map<Key, Hazard, KeyHash> m_hazard;
+  std::vector<Hazard> m_staged;
 };
 
 }  // namespace tessel::workloads
