@@ -232,7 +232,11 @@ TEST(Lowering, AResidualTileIsStagedOffTheSlotTheNextGemmReads) {
     const workloads::Instruction* gemm = nullptr;  // the GEMM before the add
     for (std::size_t i = 0; i < is.size(); ++i) {
       const auto& v = is[i];
-      if (v.layer != last_layer) last_residual_slot.reset(), last_layer = v.layer;
+      if (v.layer != last_layer) {  // a layer's residuals and GEMMs are its own
+        last_residual_slot.reset();
+        gemm = nullptr;
+        last_layer = v.layer;
+      }
       if (v.op == Opcode::kGemm) gemm = &v;
       if (v.op != Opcode::kVector || v.sources.size() != 2 || v.sources[1].buffer != vb ||
           gemm == nullptr || gemm->input.buffer != vb)
@@ -768,8 +772,12 @@ TEST(Attention, StepClassesSumToTheWalk) {
               sum[2] += n * arch::gemm_cycles(config.array, workloads::context_shape(st, *layer),
                                               true, types.rate)
                                 .count();
-            const auto w = workloads::attention_vector_work(st, *layer);
-            sum[3] += n * w.rows * w.row_length;
+            if (st.kind == workloads::AttentionStep::kSoftmax ||
+                st.kind == workloads::AttentionStep::kRescale ||
+                st.kind == workloads::AttentionStep::kNormalize) {
+              const auto w = workloads::attention_vector_work(st, *layer);
+              sum[3] += n * w.rows * w.row_length;
+            }
           };
           workloads::walk_attention(*layer, m,
                                     [&](const workloads::AttentionStep& st) { add(walk, st, 1); });

@@ -46,9 +46,12 @@ void Lowerer::run() {
     Instruction barrier;
     barrier.op = Opcode::kBarrier;
     barrier.layer = li;
-    const std::vector<std::uint32_t> after =
-        finals.empty() ? producer_barriers(layer.inputs) : finals;
-    barrier.deps.assign(after.begin(), after.end());
+    if (finals.empty()) {
+      const std::vector<std::uint32_t> producers = producer_barriers(layer.inputs);
+      barrier.deps.assign(producers.begin(), producers.end());
+    } else {
+      barrier.deps.assign(finals.begin(), finals.end());
+    }
     // Readers of a striped tensor name its last stripe: its barrier
     // follows every earlier stripe's.
     if (slice && slice->tensor != li) barrier.deps.push_back(m_slice_barrier.at(slice->tensor));
