@@ -11,7 +11,9 @@
 #include <thread>
 
 #include <fcntl.h>
+#include <poll.h>
 #include <spawn.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -207,16 +209,32 @@ class WorkerPool {
   virtual void start(Job job) = 0;
   // The jobs finished since the last call (none: nothing finished yet).
   virtual std::vector<std::pair<Job, Result>> poll() = 0;
+  // Blocks until a running job may have finished or timed out, for at most
+  // `most`.
+  virtual void wait(std::chrono::milliseconds most) = 0;
 };
+
+// A descriptor that becomes readable when `pid` exits (a Linux pidfd), so
+// that the pool sleeps until a worker ends rather than polling on a clock;
+// -1 where the kernel has none.
+int exit_fd(pid_t pid) {
+#ifdef SYS_pidfd_open
+  return static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
+#else
+  (void)pid;
+  return -1;
+#endif
+}
 
 // `jobs` `tessel simulate` processes at once, each killed past the timeout.
 class LocalPool : public WorkerPool {
  public:
   LocalPool(const SweepSpec& spec, const SweepOptions& o) : m_spec(spec), m_o(o) {}
   ~LocalPool() override {
-    for (const auto& [pid, job] : m_running) {
+    for (const auto& [pid, worker] : m_running) {
       kill(pid, SIGKILL);
       waitpid(pid, nullptr, 0);
+      if (worker.exit_fd >= 0) close(worker.exit_fd);
     }
   }
   std::size_t capacity() const override { return m_o.jobs; }
@@ -224,7 +242,7 @@ class LocalPool : public WorkerPool {
   void start(Job job) override {
     job.started = Clock::now();
     const pid_t pid = spawn_worker(m_o, m_spec, job);
-    m_running.emplace(pid, std::move(job));
+    m_running.emplace(pid, Worker{std::move(job), exit_fd(pid)});
   }
   std::vector<std::pair<Job, Result>> poll() override {
     std::vector<std::pair<Job, Result>> out;
@@ -232,29 +250,56 @@ class LocalPool : public WorkerPool {
     for (pid_t pid; (pid = waitpid(-1, &status, WNOHANG)) > 0;) {
       const auto it = m_running.find(pid);
       if (it == m_running.end()) continue;
-      Result r = finish(m_spec, it->second, status, false);
-      out.emplace_back(std::move(it->second), std::move(r));
-      m_running.erase(it);
+      Result r = finish(m_spec, it->second.job, status, false);
+      out.emplace_back(std::move(it->second.job), std::move(r));
+      forget(it);
     }
     for (auto it = m_running.begin(); it != m_running.end();) {
-      const double secs = std::chrono::duration<double>(Clock::now() - it->second.started).count();
-      if (secs > m_o.timeout_seconds) {
+      if (seconds_left(it->second) < 0) {
         kill(it->first, SIGKILL);
         waitpid(it->first, &status, 0);
-        Result r = finish(m_spec, it->second, status, true);
-        out.emplace_back(std::move(it->second), std::move(r));
-        it = m_running.erase(it);
+        Result r = finish(m_spec, it->second.job, status, true);
+        out.emplace_back(std::move(it->second.job), std::move(r));
+        it = forget(it);
       } else {
         ++it;
       }
     }
     return out;
   }
+  void wait(std::chrono::milliseconds most) override {
+    std::vector<pollfd> fds;
+    double left = static_cast<double>(most.count()) / 1000.0;
+    for (const auto& [pid, worker] : m_running) {
+      if (worker.exit_fd < 0) {  // no pidfd: poll on a short clock
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        return;
+      }
+      fds.push_back({worker.exit_fd, POLLIN, 0});
+      left = std::min(left, seconds_left(worker));
+    }
+    if (fds.empty()) return;
+    const int timeout_ms = static_cast<int>(std::max(0.0, left) * 1000.0) + 1;
+    ::poll(fds.data(), fds.size(), timeout_ms);
+  }
 
  private:
+  struct Worker {
+    Job job;
+    int exit_fd = -1;
+  };
+  double seconds_left(const Worker& w) const {
+    return m_o.timeout_seconds -
+           std::chrono::duration<double>(Clock::now() - w.job.started).count();
+  }
+  std::map<pid_t, Worker>::iterator forget(std::map<pid_t, Worker>::iterator it) {
+    if (it->second.exit_fd >= 0) close(it->second.exit_fd);
+    return m_running.erase(it);
+  }
+
   const SweepSpec& m_spec;
   const SweepOptions& m_o;
-  std::map<pid_t, Job> m_running;
+  std::map<pid_t, Worker> m_running;
 };
 
 // MPI: rank 0 searches and stores; every other rank simulates one point at
@@ -323,6 +368,10 @@ class MpiPool : public WorkerPool {
     }
     return out;
   }
+  // The results arrive by MPI, which has no descriptor to sleep on.
+  void wait(std::chrono::milliseconds most) override {
+    std::this_thread::sleep_for(std::min(most, std::chrono::milliseconds(5)));
+  }
 
  private:
   struct Busy {
@@ -345,7 +394,7 @@ void serve(const SweepSpec& spec, SweepOptions o, boost::mpi::communicator& worl
     if (status.tag() == kStopTag) return;
     local.start(job_of(nlohmann::json::parse(message)));
     std::vector<std::pair<Job, Result>> done;
-    while ((done = local.poll()).empty()) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    while ((done = local.poll()).empty()) local.wait(std::chrono::milliseconds(1000));
     world.send(0, kResultTag, result_json(done.front().second).dump());
   }
 }
@@ -587,7 +636,7 @@ SweepSummary evaluate(const SweepSpec& spec, SearchStrategy& strategy, Store& st
     if (!done.empty()) {
       progress(false);
     } else {
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      pool.wait(std::chrono::milliseconds(1000));
     }
   }
   progress(true);

@@ -164,5 +164,18 @@ for bw, rs in by_bw.items():
 PY
 done
 
+# A point past --timeout is killed and recorded as failed with the reason,
+# and the sweep goes on to the next without waiting out the slow worker
+# (the pool sleeps on the workers' exit descriptors, or a timeout).
+printf '{"arch": "configs/arch/edge_npu.json", "workload": "perception", "parameters": [{"path": "arch.array.rows", "values": [16, 32]}], "objectives": [{"metric": "totals.latency_ms", "goal": "min"}]}' >"$tmp/slow.json"
+start=$(date +%s.%N)
+"$tessel" sweep "$tmp/slow.json" -o "$tmp/slow" --jobs 2 --timeout 0.05 >"$tmp/slow.log"; check "sweep with a timeout" $?
+python3 - "$tmp/slow/points.csv" "$start" "$(date +%s.%N)" <<'PY'; check "timed-out points are failed with the reason, and the sweep ends soon after" $?
+import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1])))
+assert len(rows) == 2 and all(r["status"] == "failed" and r["reason"].startswith("timed out after") for r in rows), rows
+assert float(sys.argv[3]) - float(sys.argv[2]) < 2.0, "the sweep waited for the killed workers"
+PY
+
 echo "sweep: $passed passed, $failures failed"
 [[ $failures -eq 0 ]]
