@@ -34,7 +34,8 @@ std::vector<std::uint32_t> Lowerer::lower_rows(const Layer& layer, const Mapping
     const std::uint64_t tile = r0 / tr;
     std::vector<Location> sources;
     std::vector<Role> ops;
-    std::vector<std::uint32_t> read_after;  // inputs read in place
+    std::vector<std::uint32_t> read_after;     // inputs read in place
+    std::optional<std::uint32_t> staged_slot;  // where the first input was loaded
     const std::uint64_t in_bytes = tile_in(r);
     std::vector<Transfer> in_t;
     for (std::size_t i = 0; i < shape->inputs; ++i) {
@@ -51,6 +52,7 @@ std::vector<std::uint32_t> Lowerer::lower_rows(const Layer& layer, const Mapping
         read_after = after;
       } else if (shape->computes || !out_home) {
         sources.push_back(m_em.fetch(m_li, in_t.back(), std::nullopt, vb, after));
+        if (i == 0 && sources.back().buffer == vb) staged_slot = sources.back().slot;
       }
       ops.push_back(op);
     }
@@ -61,6 +63,10 @@ std::vector<std::uint32_t> Lowerer::lower_rows(const Layer& layer, const Mapping
       work.rows = r;
       std::vector<std::uint32_t> deps = read_after;
       if (out_home) deps.insert(deps.end(), reuse.begin(), reuse.end());
+      // A staged output tile shares its input's slot (the slot holds
+      // both): in the other slot it would share a port with the next
+      // tile's LOAD and, until stored, with the next VECTOR's reads.
+      if (!out_home && staged_slot) m_em.turn_to(vb, Operand::kOutput, *staged_slot);
       const Location out = out_home.value_or(Location{vb, m_em.next_slot(vb, Operand::kOutput)});
       const auto v = vector(work, sources, ops, out, in_bytes, tile_out(r), tile, deps);
       stores.push_back(out_home ? v : m_em.store(m_li, out_t, out));
