@@ -680,7 +680,6 @@ void Search::search_streamed() {
 
 void Search::consider(Mapping p, std::uint64_t traffic, std::uint64_t written,
                       std::uint64_t steps) {
-  if (getenv("TDBG") && layer.name == getenv("TDBG")) fmt::print(stderr, "DBG {}x{}x{} {} est {} hidden {} idle {} both {} drain_ov {} traffic {} steps {}\n", p.tm, p.tn, p.tk, p.order, p.estimated_cycles, hidden_prefetch(p), context.dma_idle_cycles, context.dma_idle_both_slots_cycles, context.drain_overlap_cycles, traffic, steps);
   p.estimated_cycles -= hidden_prefetch(p);
   p.dram_bytes = traffic;
   p.dram_write_bytes = written;
