@@ -566,6 +566,9 @@ TEST(EndToEnd, AnalyticalEstimateStaysNearTheSimulator) {
   //   squeeze-excite pools' stores and the next pools' reads shared a slot
   //   port); the other misses are the se.scale layers, expected 6-13% faster,
   //   and the 1-row se.reduce GEMMs, 7-20% slower;
+  // - tpu_v1_like GPT-2 prefill of 1,024 tokens (4 of 23: o_proj+add1 and
+  //   fc), after the next layer's first tile waits for the other output slot
+  //   (Mapping.TheNextLayersFirstTileWaitsForTheOtherOutputSlot): 8 before;
   // - tpu_v1_like BERT (q_proj and pooler) and gemmini_like GPT-2 decode:
   //   the simulator prefetches the next layer's first weight tiles as soon
   //   as their slots are free, and its DRAM bus serves each transfer whole,
@@ -586,6 +589,7 @@ TEST(EndToEnd, AnalyticalEstimateStaysNearTheSimulator) {
                         {"tpu_v1_like", "resnet50", 2},
                         {"tpu_v1_like", "efficientnet_b0", 1},
                         {"tpu_v1_like", "bert:layers=2", 2},
+                        {"tpu_v1_like", "gpt:sequence=1024,layers=2", 4},
                         {"fsd_npu_like", "resnet50", 0},
                         {"fsd_npu_like", "mobilenet_v2", 1},
                         {"fsd_npu_like", "bert:layers=2", 0},
@@ -809,6 +813,43 @@ TEST(Mapping, PairedStepsEndAsTheClosedForm) {
   const double expected = static_cast<double>(plan.estimated_cycles);
   EXPECT_NEAR(expected, simulated, 0.005 * simulated);
   EXPECT_GT(steady - pairs, 0.05 * pairs);  // the mechanism matters here
+}
+
+TEST(Mapping, TheNextLayersFirstTileWaitsForTheOtherOutputSlot) {
+  // tests/data/sibling_gemms.json on tpu_v1_like, unfused: q and k both read
+  // x, so k's first GEMM may run under q's drain. q's tiles are 1024 x 512 x
+  // 256 (n outer, k inner): its last output tile (1024 x 256, three GEMMs
+  // of c = 1,790 cycles) drains with a MOVE of 262,144 B out of the
+  // accumulators, 50 + 262,144 / 64 = 4,146 cycles; the tile before it
+  // (1024 x 512) with one of 50 + 524,288 / 64 = 8,242 cycles, which starts
+  // when its last GEMM ends, 3c = 5,370 cycles before q's last GEMM ends.
+  // The accumulators have two slots, so k's first output tile takes that
+  // tile's slot: free 8,242 - 5,370 = 2,872 cycles after q's last GEMM, and
+  // k's first GEMM runs under only 4,146 - 2,872 = 1,274 cycles of q's
+  // drain (the whole 4,146 before; k was then expected 12% faster than it
+  // simulates).
+  const std::string root = TESSEL_SOURCE_DIR;
+  const auto config =
+      arch::load_config(root + "/configs/arch/tpu_v1_like.json", {"schedule.fusion=none"});
+  const auto lowered =
+      workloads::lower(workloads::load_workload(root + "/tests/data/sibling_gemms.json"), config);
+  const auto& q = lowered.mappings[1];
+  ASSERT_EQ(q.tm, 1024u);
+  ASSERT_EQ(q.tn, 512u);
+  ASSERT_EQ(q.tk, 256u);
+  ASSERT_EQ(q.order, std::string("nmk"));
+  const std::uint64_t c = arch::gemm_cycles(config.array, {1024, 256, 256, 1}).count();
+  ASSERT_EQ(c, 1790u);
+  const std::uint64_t last_move = config.dma.setup_cycles + 1024 * 256 / config.dma.bytes_per_cycle;
+  const std::uint64_t before_move =
+      config.dma.setup_cycles + 1024 * 512 / config.dma.bytes_per_cycle;
+  EXPECT_EQ(q.tail_drain_cycles, last_move - (before_move - 3 * c));
+  EXPECT_EQ(q.tail_drain_cycles, 1274u);
+  const auto r = simulate_in_child(config, lowered.trace);
+  ASSERT_FALSE(r.contains("error")) << r.dump();
+  const double simulated = r["layers"][2]["cycles"].get<double>();
+  EXPECT_NEAR(static_cast<double>(lowered.mappings[2].estimated_cycles), simulated,
+              0.05 * simulated);
 }
 
 TEST(Attention, FusedSimulatesAsPlannedAndBeatsTheLayersApart) {

@@ -181,6 +181,8 @@ class Search {
                                std::uint64_t tg, bool n_outer) const;
   std::uint64_t last_drain(std::uint64_t tm, std::uint64_t tn, std::uint64_t tk,
                            std::uint64_t tg) const;
+  std::uint64_t other_slot_wait(std::uint64_t tm, std::uint64_t tn, std::uint64_t tk,
+                                std::uint64_t tg, bool n_outer) const;
   Mapping annotated(Mapping m) const;
   Mapping finish();
 
@@ -793,10 +795,39 @@ std::uint64_t Search::epilogue_queue(std::uint64_t tm, std::uint64_t tn, std::ui
   return before > compute ? before - compute : 0;
 }
 
+// With two output slots, the next layer's first output tile takes the
+// slot of this layer's tile before the last, which is free once that
+// tile's epilogue and its first leg out of the array's output buffer (a
+// MOVE, or the store) are done: how much later than the last GEMM's end
+// that is (0 when sooner). The tile before the last is epilogue_queue's.
+std::uint64_t Search::other_slot_wait(std::uint64_t tm, std::uint64_t tn, std::uint64_t tk,
+                                      std::uint64_t tg, bool n_outer) const {
+  const std::uint64_t nm = ceil_div(g.m, tm), nn = ceil_div(g.n, tn), nk = ceil_div(g.k, tk);
+  if ((nm == 1 && nn == 1) || out_slots != 2 ||
+      (context.output_resident && context.path_length[2] == 1))
+    return 0;
+  const bool along_m = n_outer ? nm > 1 : nn == 1;
+  const std::uint64_t sm = last(g.m, tm), sn = last(g.n, tn), sg = last(g.batch, tg);
+  const std::uint64_t pm = along_m ? std::min(tm, g.m) : sm, pn = along_m ? sn : std::min(tn, g.n);
+  const std::uint64_t bytes = tile_bytes(layer, pm, pn, std::min(tk, g.k), sg, types).output;
+  const std::uint64_t first_leg =
+      context.path_length[2] > 1
+          ? config.dma.setup_cycles + ceil_div(bytes, config.dma.bytes_per_cycle)
+          : transfer_cycles(config, bytes);
+  const std::uint64_t release = epilogue(pm, pn, sg) + first_leg;
+  auto gemm = [&](std::uint64_t k) {
+    return arch::gemm_cycles(config.array, {sm, sn, k, sg}, true, rate).count();
+  };
+  const std::uint64_t compute = (nk - 1) * gemm(std::min(tk, g.k)) + gemm(last(g.k, tk));
+  return release > compute ? release - compute : 0;
+}
+
 // The chosen plan's last (far-corner) tile's compute and drain.
 Mapping Search::annotated(Mapping m) const {
   const std::uint64_t queue = epilogue_queue(m.tm, m.tn, m.tk, m.tg, n_outer_in_effect(m));
   m.tail_drain_cycles = last_drain(m.tm, m.tn, m.tk, m.tg) + queue;
+  m.tail_drain_cycles -=
+      std::min(m.tail_drain_cycles, other_slot_wait(m.tm, m.tn, m.tk, m.tg, n_outer_in_effect(m)));
   m.tail_bus_free_cycles = queue + epilogue(last(g.m, m.tm), last(g.n, m.tn), last(g.batch, m.tg)) +
                            drain_cycles(context,
                                         tile_bytes(layer, last(g.m, m.tm), last(g.n, m.tn),
