@@ -550,6 +550,11 @@ std::optional<double> Search::step_kinds(const std::array<Geometry, 16>& geometr
                                          const Shares& shares) {
   const double in_frac = shares.in, w_frac = shares.w, out_frac = shares.out;
   kinds.clear();
+  // Per geometry, the index in `kinds` of its steps before the last k part
+  // and of its storing steps (SIZE_MAX: none).
+  std::array<std::size_t, 16> plain_at, storing_at;
+  plain_at.fill(SIZE_MAX);
+  storing_at.fill(SIZE_MAX);
   for (std::size_t i = 0; i < n_kinds; ++i) {
     const Geometry& k = geometry[i];
     StepKind kind;
@@ -604,8 +609,34 @@ std::optional<double> Search::step_kinds(const std::array<Geometry, 16>& geometr
     const bool k_last = k.k_remainder || g.k % tk == 0;
     storing.count = k_last ? kind.count / k.ck : 0;
     kind.count -= storing.count;
-    if (kind.count > 0) kinds.push_back(kind);
-    if (storing.count > 0) kinds.push_back(storing);
+    if (kind.count > 0) {
+      plain_at[i] = kinds.size();
+      kinds.push_back(kind);
+    }
+    if (storing.count > 0) {
+      storing_at[i] = kinds.size();
+      kinds.push_back(storing);
+    }
+  }
+  // With k in two parts, the second an edge, the two alternate, and each
+  // of the two slots always holds the same part: the next tile's first
+  // part loads into the slot the first part's GEMM frees, and likewise the
+  // second. A pair of steps takes the longer of the two slot chains, not
+  // their mean (on tpu_v1_like, Mamba's in_proj: K = 768 as 512 + 256).
+  if (nk == 2 && g.k % tk != 0) {
+    for (std::size_t e = 0; e < n_kinds; ++e) {
+      if (!geometry[e].k_remainder || storing_at[e] == SIZE_MAX) continue;
+      for (std::size_t f = 0; f < n_kinds; ++f) {
+        if (geometry[f].k_remainder || geometry[f].edge != geometry[e].edge ||
+            plain_at[f] == SIZE_MAX)
+          continue;
+        StepKind& edge = kinds[storing_at[e]];
+        const StepKind& full = kinds[plain_at[f]];
+        edge.min_cycles = std::max(edge.min_cycles, std::max(slot_chain_cycles(config, edge),
+                                                             slot_chain_cycles(config, full)) -
+                                                        step_cycles(config, full));
+      }
+    }
   }
   // With k whole, tiles alternate along the innermost of m and n
   // with more than one tile (nmk: m, else n; mnk: n, else m): an
