@@ -572,6 +572,9 @@ TEST(EndToEnd, AnalyticalEstimateStaysNearTheSimulator) {
   //   then 4, and 2 after two k parts take the longer slot chain
   //   (Mapping.TwoKPartsTakeTheLongerSlotChain), which also took Mamba from
   //   6 to 4 of 21 (in_proj_z expected 13% slower, dt_proj 12% faster);
+  // - tpu_v1_like ViT-B/16 (2 of 24: q_proj, expected 11% slower), after the
+  //   next layer's first GEMM waits for its first load
+  //   (Mapping.TheNextLayersFirstGemmWaitsForItsFirstLoad): 6 before;
   // - tpu_v1_like BERT (q_proj and pooler) and gemmini_like GPT-2 decode:
   //   the simulator prefetches the next layer's first weight tiles as soon
   //   as their slots are free, and its DRAM bus serves each transfer whole,
@@ -594,6 +597,7 @@ TEST(EndToEnd, AnalyticalEstimateStaysNearTheSimulator) {
                         {"tpu_v1_like", "bert:layers=2", 2},
                         {"tpu_v1_like", "gpt:sequence=1024,layers=2", 2},
                         {"tpu_v1_like", "mamba:layers=2", 4},
+                        {"tpu_v1_like", "vit:depth=2", 2},
                         {"fsd_npu_like", "resnet50", 0},
                         {"fsd_npu_like", "mobilenet_v2", 1},
                         {"fsd_npu_like", "bert:layers=2", 0},
@@ -854,6 +858,40 @@ TEST(Mapping, TheNextLayersFirstTileWaitsForTheOtherOutputSlot) {
   const double simulated = r["layers"][2]["cycles"].get<double>();
   EXPECT_NEAR(static_cast<double>(lowered.mappings[2].estimated_cycles), simulated,
               0.05 * simulated);
+}
+
+TEST(Mapping, TheNextLayersFirstGemmWaitsForItsFirstLoad) {
+  // tests/data/sibling_gemms_197.json on tpu_v1_like, unfused: q and k read
+  // x, so k may start under q's drain. q runs 197 x 256 x 256 tiles; its
+  // last GEMM takes c = 963 cycles and its last output tile's MOVE out of
+  // the accumulators 50 + 197 x 256 / 64 = 838. k's first weight tile
+  // (64 KiB) loads into the slot q's step before the last frees, at the
+  // soonest c before q's last GEMM ends, and takes longer than c: k's first
+  // GEMM starts when that load is done, not when q's last GEMM ends. Before,
+  // the load counted as hidden and the first GEMM as running under the
+  // whole drain as well: k expected 11,426 cycles, 6% under the simulator.
+  const std::string root = TESSEL_SOURCE_DIR;
+  const auto config =
+      arch::load_config(root + "/configs/arch/tpu_v1_like.json", {"schedule.fusion=none"});
+  const auto lowered = workloads::lower(
+      workloads::load_workload(root + "/tests/data/sibling_gemms_197.json"), config);
+  const auto& q = lowered.mappings[1];
+  ASSERT_EQ(q.tn, 256u);
+  ASSERT_EQ(q.tk, 256u);
+  const std::uint64_t c = arch::gemm_cycles(config.array, {197, 256, 256, 1}).count();
+  EXPECT_EQ(c, 963u);
+  EXPECT_EQ(q.tail_compute_cycles, c);
+  EXPECT_EQ(q.tail_drain_cycles, config.dma.setup_cycles + 197 * 256 / config.dma.bytes_per_cycle);
+  const double bus = config.dram.channels * config.dram.channel_bandwidth_gb_per_s * 1000 /
+                     config.clock_mhz;  // bytes per cycle
+  const double load = config.dma.setup_cycles + 65536 / bus +
+                      static_cast<double>(config.dram.latency_cycles.count());
+  ASSERT_GT(load, static_cast<double>(c));
+  const auto r = simulate_in_child(config, lowered.trace);
+  ASSERT_FALSE(r.contains("error")) << r.dump();
+  const double simulated = r["layers"][2]["cycles"].get<double>();
+  EXPECT_NEAR(static_cast<double>(lowered.mappings[2].estimated_cycles), simulated,
+              0.025 * simulated);
 }
 
 TEST(Attention, FusedSimulatesAsPlannedAndBeatsTheLayersApart) {

@@ -56,6 +56,9 @@ struct MapContext {
   // layer's first output tile takes the other output slot, so the rest of
   // its first load and its first step's compute run under that drain.
   std::uint64_t drain_overlap_cycles = 0;
+  // How long after that layer's last GEMM the drain it may run under
+  // begins (Mapping::tail_slot_wait_cycles).
+  std::uint64_t drain_slot_wait_cycles = 0;
   bool resident(arch::Operand op) const {
     return op == arch::Operand::kInput    ? input_resident
            : op == arch::Operand::kWeight ? weight_resident

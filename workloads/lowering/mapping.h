@@ -35,9 +35,10 @@ struct Mapping {
   std::uint64_t tail_compute_cycles = 0;
   // The last tile's drain (its epilogue, MOVEs out and store), after the
   // last GEMM, less what the next layer's first output tile waits beyond
-  // that GEMM for the other output slot: the next layer's first step may
-  // run under it (MapContext::drain_overlap_cycles).
+  // that GEMM for the other output slot (tail_slot_wait_cycles): the next
+  // layer's first step may run under it (MapContext::drain_overlap_cycles).
   std::uint64_t tail_drain_cycles = 0;
+  std::uint64_t tail_slot_wait_cycles = 0;
   // Of that drain, the part before any store to DRAM (the epilogue and the
   // MOVEs out): the array is done with both weight slots and the DRAM bus
   // is free, so the next layer's first weight tiles load then.

@@ -172,11 +172,12 @@ void advance_dma_idle(MapContext& context, const Layer& layer, const Mapping& m)
 // groups map the rest once.
 // What a mapping depends on besides the layer and the staging budget: the
 // residency flags and the DMA windows of its MapContext.
-using ContextKey = std::tuple<bool, bool, bool, bool, std::uint64_t, std::uint64_t, std::uint64_t>;
+using ContextKey =
+    std::tuple<bool, bool, bool, bool, std::uint64_t, std::uint64_t, std::uint64_t, std::uint64_t>;
 ContextKey context_key(const MapContext& c) {
-  return {c.input_resident,      c.weight_resident, c.output_resident,
-          c.residual_resident,   c.dma_idle_cycles, c.dma_idle_both_slots_cycles,
-          c.drain_overlap_cycles};
+  return {c.input_resident,       c.weight_resident,       c.output_resident,
+          c.residual_resident,    c.dma_idle_cycles,       c.dma_idle_both_slots_cycles,
+          c.drain_overlap_cycles, c.drain_slot_wait_cycles};
 }
 
 struct SharedMappings {
@@ -255,8 +256,9 @@ class Planner {
       try {
         context.dma_idle_cycles = context.dma_idle_both_slots_cycles = 0;
         for (std::size_t l = 0; l < m_workload.layers.size(); ++l) {
-          context.drain_overlap_cycles =
-              l > 0 && !reads(l, l - 1, residency) ? mappings.back().tail_drain_cycles : 0;
+          const bool under_drain = l > 0 && !reads(l, l - 1, residency);
+          context.drain_overlap_cycles = under_drain ? mappings.back().tail_drain_cycles : 0;
+          context.drain_slot_wait_cycles = under_drain ? mappings.back().tail_slot_wait_cycles : 0;
           mappings.push_back(map_layer(l, residency, context));
           const Mapping& m = mappings.back();
           cycles += m.estimated_cycles;

@@ -755,15 +755,24 @@ std::uint64_t Search::hidden_prefetch(const Mapping& p) const {
     second = std::min(both_left, load > c0 ? load - c0 : 0);
   }
   // Under the previous layer's drain: what is left of the first load, and
-  // the first step's compute.
-  std::uint64_t under_drain = 0;
+  // the first step's compute. But the first GEMM starts no sooner than the
+  // drain it runs under begins (the wait for the output slot after the
+  // previous layer's last GEMM) nor than its first load is done, which
+  // starts when that layer's last step frees the slot (the tail part of
+  // the idle window, before that GEMM ends): what the load takes beyond
+  // both delays the GEMM as much.
+  std::uint64_t first_step = hidden;
   if (context.drain_overlap_cycles > 0) {
     const std::uint64_t first_bytes = first.input + first.weight;
     const std::uint64_t load = first_bytes > 0 ? transfer_cycles(config, first_bytes) : 0;
     const std::uint64_t c0 = arch::gemm_cycles(config.array, {fm, fn, fk, fg}, true, rate).count();
-    under_drain = std::min(context.drain_overlap_cycles, load - std::min(load, hidden) + c0);
+    const std::uint64_t under_drain =
+        std::min(context.drain_overlap_cycles, load - std::min(load, hidden) + c0);
+    first_step = std::min(
+        hidden + under_drain,
+        context.drain_overlap_cycles + std::min(load, tail_part + context.drain_slot_wait_cycles));
   }
-  return std::min(hidden + second + under_drain, p.estimated_cycles);
+  return std::min(first_step + second, p.estimated_cycles);
 }
 
 // The fused epilogue (activations, norms, a residual add on the vector
@@ -857,8 +866,9 @@ std::uint64_t Search::other_slot_wait(std::uint64_t tm, std::uint64_t tn, std::u
 Mapping Search::annotated(Mapping m) const {
   const std::uint64_t queue = epilogue_queue(m.tm, m.tn, m.tk, m.tg, n_outer_in_effect(m));
   m.tail_drain_cycles = last_drain(m.tm, m.tn, m.tk, m.tg) + queue;
-  m.tail_drain_cycles -=
+  m.tail_slot_wait_cycles =
       std::min(m.tail_drain_cycles, other_slot_wait(m.tm, m.tn, m.tk, m.tg, n_outer_in_effect(m)));
+  m.tail_drain_cycles -= m.tail_slot_wait_cycles;
   m.tail_bus_free_cycles = queue + epilogue(last(g.m, m.tm), last(g.n, m.tn), last(g.batch, m.tg)) +
                            drain_cycles(context,
                                         tile_bytes(layer, last(g.m, m.tm), last(g.n, m.tn),
