@@ -366,6 +366,14 @@ Mapping map_attention(const Layer& layer, const MapContext& context) {
     const auto key = std::make_tuple(m.estimated_cycles, m.dram_bytes, m.instructions);
     if (!best_key || key < *best_key) best_key = key, best = m;
   }
+  // Its first K and V blocks, in DRAM (a KV cache), load as soon as their
+  // slots are free (Mapping::first_weight_bus_cycles).
+  const Step first{Step::kLoadKey, 0, std::min(best.tg, layer.batch), 0, std::min(best.tm, layer.m),
+                   0, std::min(best.tn, layer.n), 0, 0};
+  const AttentionTileBytes b = attention_bytes(first, layer, types);
+  const double bus = bus_bytes_per_cycle(config);
+  best.first_weight_bus_cycles = static_cast<std::uint64_t>(std::ceil(b.key / bus));
+  best.second_weight_bus_cycles = static_cast<std::uint64_t>(std::ceil(b.value / bus));
   return best;
 }
 

@@ -39,6 +39,10 @@ struct Mapping {
   // layer's first step may run under it (MapContext::drain_overlap_cycles).
   std::uint64_t tail_drain_cycles = 0;
   std::uint64_t tail_slot_wait_cycles = 0;
+  // The DRAM bus cycles of the first weight tile this layer loads and, when
+  // its second step loads a new one, of that one (0: none from DRAM): the
+  // layer before sees them as prefetches ahead of its last store.
+  std::uint64_t first_weight_bus_cycles = 0, second_weight_bus_cycles = 0;
   // Of that drain, the part before any store to DRAM (the epilogue and the
   // MOVEs out): the array is done with both weight slots and the DRAM bus
   // is free, so the next layer's first weight tiles load then.

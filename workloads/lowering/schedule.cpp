@@ -166,6 +166,55 @@ void advance_dma_idle(MapContext& context, const Layer& layer, const Mapping& m)
   }
 }
 
+// Whether layer l of `workload` reads the output of layer p (through a
+// reshape too).
+bool layer_reads(const Workload& workload, std::size_t l, std::size_t p,
+                 const Residency& residency) {
+  const Layer& layer = workload.layers[l];
+  auto of_p = [&](std::size_t q) { return q == p || residency.tensor_of[q] == p; };
+  if (std::any_of(layer.inputs.begin(), layer.inputs.end(), of_p)) return true;
+  if (layer.attention && layer.attention->value == OperandSource::kProducer &&
+      of_p(layer.attention->value_producer))
+    return true;
+  return layer.on_array() && layer.second == OperandSource::kProducer &&
+         of_p(layer.second_producer);
+}
+
+// The next array layer's first weight tiles load as soon as this layer's
+// last steps free their slots: the first when its step before the last is
+// done (Mapping::tail_compute_cycles before its last GEMM ends), the second
+// when the last is. The DRAM bus serves transfers first come, first served,
+// so a layer that ends with a store to DRAM issued after them (its epilogue
+// and MOVEs out first, Mapping::tail_bus_free_cycles) waits for their bus
+// time, in its window. When the next layer does not read this one, its
+// tiles are loaded and its GEMMs run meanwhile, as in the drain: the wait
+// comes out of its window. Applied to the chosen schedule's expected
+// cycles per layer (the plans of both layers are needed), after the plans
+// and the fusion are chosen.
+void add_prefetch_stalls(Schedule& s, const arch::Config& config) {
+  auto& ms = s.mappings;
+  const double setup = config.dma.setup_cycles;
+  for (std::size_t l = 0; l + 1 < ms.size(); ++l) {
+    const Mapping& next = ms[l + 1];
+    Mapping& m = ms[l];
+    if (!s.workload.layers[l].on_array() || !s.workload.layers[l + 1].on_array() ||
+        next.first_weight_bus_cycles == 0 || m.dram_write_bytes == 0 ||
+        s.residency.resident(s.residency.tensor_of[l]))
+      continue;
+    const double tail = static_cast<double>(m.tail_compute_cycles);
+    const double before_store = static_cast<double>(m.tail_bus_free_cycles);
+    double bus_end = -tail + setup + static_cast<double>(next.first_weight_bus_cycles);
+    if (next.second_weight_bus_cycles > 0 && before_store > 0)
+      bus_end = std::max(bus_end, setup) + static_cast<double>(next.second_weight_bus_cycles);
+    const double wait = bus_end - (before_store + setup);
+    if (wait <= 0) continue;
+    const auto cycles = static_cast<std::uint64_t>(wait);
+    m.estimated_cycles += cycles;
+    if (!layer_reads(s.workload, l + 1, l, s.residency))
+      ms[l + 1].estimated_cycles -= std::min(cycles, ms[l + 1].estimated_cycles);
+  }
+}
+
 // Mappings shared by the plans of a workload's fusion candidates: a layer,
 // named by the original layers it runs, under one context (residency flags,
 // DMA idle window, staging budget). Candidates that differ in a few fused
@@ -316,16 +365,8 @@ class Planner {
     return m;
   }
 
-  // Whether layer l reads the output of layer p (through a reshape too).
   bool reads(std::size_t l, std::size_t p, const Residency& residency) const {
-    const Layer& layer = m_workload.layers[l];
-    auto of_p = [&](std::size_t q) { return q == p || residency.tensor_of[q] == p; };
-    if (std::any_of(layer.inputs.begin(), layer.inputs.end(), of_p)) return true;
-    if (layer.attention && layer.attention->value == OperandSource::kProducer &&
-        of_p(layer.attention->value_producer))
-      return true;
-    return layer.on_array() && layer.second == OperandSource::kProducer &&
-           of_p(layer.second_producer);
+    return layer_reads(m_workload, l, p, residency);
   }
 
   Mapping map_gemm(std::size_t l, const MapContext& context) {
@@ -401,6 +442,7 @@ Schedule plan_schedule(const Workload& workload, const arch::Config& config) {
     best->workload = std::move(f.workload);
     best->groups = std::move(f.groups);
   }
+  add_prefetch_stalls(*best, config);
   return std::move(*best);
 }
 

@@ -869,6 +869,28 @@ Mapping Search::annotated(Mapping m) const {
   m.tail_slot_wait_cycles =
       std::min(m.tail_drain_cycles, other_slot_wait(m.tm, m.tn, m.tk, m.tg, n_outer_in_effect(m)));
   m.tail_drain_cycles -= m.tail_slot_wait_cycles;
+  {
+    const std::uint64_t fm = std::min(m.tm, g.m), fn = std::min(m.tn, g.n),
+                        fk = std::min(m.tk, g.k), fg = std::min(m.tg, g.batch);
+    auto bus_cycles = [&](std::uint64_t bytes) {
+      return static_cast<std::uint64_t>(std::ceil(static_cast<double>(bytes) / bus_rate));
+    };
+    TileBytes first = dram_tile_bytes(context, tile_bytes(layer, fm, fn, fk, fg, types));
+    if (m.block_n > 0) first.weight = weight_block_bytes(layer, std::min(m.block_n, g.n), types);
+    m.first_weight_bus_cycles = bus_cycles(first.weight);
+    // The second step's weight tile: the next k part, the next n tile (m
+    // outer), or, when a group's grid is one step, the next group's.
+    const bool next_group = g.k <= fk && g.n <= fn && g.m <= fm && g.batch > fg;
+    const bool new_weight =
+        g.k > fk || (m.order == std::string_view("mnk") && g.n > fn) || next_group;
+    if (first.weight > 0 && new_weight && m.block_n == 0) {
+      const std::uint64_t sk = g.k > fk ? std::min(fk, g.k - fk) : fk;
+      const std::uint64_t sn = g.k > fk || next_group ? fn : std::min(fn, g.n - fn);
+      const std::uint64_t sg = next_group ? std::min(fg, g.batch - fg) : fg;
+      m.second_weight_bus_cycles = bus_cycles(
+          dram_tile_bytes(context, tile_bytes(layer, fm, sn, sk, sg, types)).weight);
+    }
+  }
   m.tail_bus_free_cycles = queue + epilogue(last(g.m, m.tm), last(g.n, m.tn), last(g.batch, m.tg)) +
                            drain_cycles(context,
                                         tile_bytes(layer, last(g.m, m.tm), last(g.n, m.tn),
