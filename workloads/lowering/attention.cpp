@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cmath>
 #include <tuple>
 
 #include <fmt/format.h>
@@ -368,8 +369,15 @@ Mapping map_attention(const Layer& layer, const MapContext& context) {
   }
   // Its first K and V blocks, in DRAM (a KV cache), load as soon as their
   // slots are free (Mapping::first_weight_bus_cycles).
-  const Step first{Step::kLoadKey, 0, std::min(best.tg, layer.batch), 0, std::min(best.tm, layer.m),
-                   0, std::min(best.tn, layer.n), 0, 0};
+  const Step first{Step::kLoadKey,
+                   0,
+                   std::min(best.tg, layer.batch),
+                   0,
+                   std::min(best.tm, layer.m),
+                   0,
+                   std::min(best.tn, layer.n),
+                   0,
+                   0};
   const AttentionTileBytes b = attention_bytes(first, layer, types);
   const double bus = bus_bytes_per_cycle(config);
   best.first_weight_bus_cycles = static_cast<std::uint64_t>(std::ceil(b.key / bus));

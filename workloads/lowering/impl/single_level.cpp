@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cmath>
 #include <tuple>
 
 #include <fmt/format.h>
@@ -183,6 +184,7 @@ class Search {
                            std::uint64_t tg) const;
   std::uint64_t other_slot_wait(std::uint64_t tm, std::uint64_t tn, std::uint64_t tk,
                                 std::uint64_t tg, bool n_outer) const;
+  void set_first_weight_tiles(Mapping& m) const;
   Mapping annotated(Mapping m) const;
   Mapping finish();
 
@@ -844,14 +846,15 @@ std::uint64_t Search::other_slot_wait(std::uint64_t tm, std::uint64_t tn, std::u
                                       std::uint64_t tg, bool n_outer) const {
   const std::uint64_t nm = ceil_div(g.m, tm), nn = ceil_div(g.n, tn), nk = ceil_div(g.k, tk);
   if ((nm == 1 && nn == 1) || out_slots != 2 ||
-      (context.output_resident && context.path_length[2] == 1))
+      (context.output_resident &&
+       context.path_length[static_cast<std::size_t>(arch::Operand::kOutput)] == 1))
     return 0;
   const bool along_m = n_outer ? nm > 1 : nn == 1;
   const std::uint64_t sm = last(g.m, tm), sn = last(g.n, tn), sg = last(g.batch, tg);
   const std::uint64_t pm = along_m ? std::min(tm, g.m) : sm, pn = along_m ? sn : std::min(tn, g.n);
   const std::uint64_t bytes = tile_bytes(layer, pm, pn, std::min(tk, g.k), sg, types).output;
   const std::uint64_t first_leg =
-      context.path_length[2] > 1
+      context.path_length[static_cast<std::size_t>(arch::Operand::kOutput)] > 1
           ? config.dma.setup_cycles + ceil_div(bytes, config.dma.bytes_per_cycle)
           : transfer_cycles(config, bytes);
   const std::uint64_t release = epilogue(pm, pn, sg) + first_leg;
@@ -862,6 +865,30 @@ std::uint64_t Search::other_slot_wait(std::uint64_t tm, std::uint64_t tn, std::u
   return release > compute ? release - compute : 0;
 }
 
+// The DRAM bus cycles of the plan's first weight tile and of the second
+// step's, when that step loads a new one: the next k part, the next n tile
+// (m outer), or, when a group's grid is one step, the next group's
+// (Mapping::first_weight_bus_cycles, second_weight_bus_cycles).
+void Search::set_first_weight_tiles(Mapping& m) const {
+  const std::uint64_t fm = std::min(m.tm, g.m), fn = std::min(m.tn, g.n), fk = std::min(m.tk, g.k),
+                      fg = std::min(m.tg, g.batch);
+  auto bus_cycles = [&](std::uint64_t bytes) {
+    return static_cast<std::uint64_t>(std::ceil(static_cast<double>(bytes) / bus_rate));
+  };
+  TileBytes first = dram_tile_bytes(context, tile_bytes(layer, fm, fn, fk, fg, types));
+  if (m.block_n > 0) first.weight = weight_block_bytes(layer, std::min(m.block_n, g.n), types);
+  m.first_weight_bus_cycles = bus_cycles(first.weight);
+  const bool next_group = g.k <= fk && g.n <= fn && g.m <= fm && g.batch > fg;
+  const bool new_weight =
+      g.k > fk || (m.order == std::string_view("mnk") && g.n > fn) || next_group;
+  if (first.weight == 0 || !new_weight || m.block_n > 0) return;
+  const std::uint64_t sk = g.k > fk ? std::min(fk, g.k - fk) : fk;
+  const std::uint64_t sn = g.k > fk || next_group ? fn : std::min(fn, g.n - fn);
+  const std::uint64_t sg = next_group ? std::min(fg, g.batch - fg) : fg;
+  m.second_weight_bus_cycles =
+      bus_cycles(dram_tile_bytes(context, tile_bytes(layer, fm, sn, sk, sg, types)).weight);
+}
+
 // The chosen plan's last (far-corner) tile's compute and drain.
 Mapping Search::annotated(Mapping m) const {
   const std::uint64_t queue = epilogue_queue(m.tm, m.tn, m.tk, m.tg, n_outer_in_effect(m));
@@ -869,28 +896,7 @@ Mapping Search::annotated(Mapping m) const {
   m.tail_slot_wait_cycles =
       std::min(m.tail_drain_cycles, other_slot_wait(m.tm, m.tn, m.tk, m.tg, n_outer_in_effect(m)));
   m.tail_drain_cycles -= m.tail_slot_wait_cycles;
-  {
-    const std::uint64_t fm = std::min(m.tm, g.m), fn = std::min(m.tn, g.n),
-                        fk = std::min(m.tk, g.k), fg = std::min(m.tg, g.batch);
-    auto bus_cycles = [&](std::uint64_t bytes) {
-      return static_cast<std::uint64_t>(std::ceil(static_cast<double>(bytes) / bus_rate));
-    };
-    TileBytes first = dram_tile_bytes(context, tile_bytes(layer, fm, fn, fk, fg, types));
-    if (m.block_n > 0) first.weight = weight_block_bytes(layer, std::min(m.block_n, g.n), types);
-    m.first_weight_bus_cycles = bus_cycles(first.weight);
-    // The second step's weight tile: the next k part, the next n tile (m
-    // outer), or, when a group's grid is one step, the next group's.
-    const bool next_group = g.k <= fk && g.n <= fn && g.m <= fm && g.batch > fg;
-    const bool new_weight =
-        g.k > fk || (m.order == std::string_view("mnk") && g.n > fn) || next_group;
-    if (first.weight > 0 && new_weight && m.block_n == 0) {
-      const std::uint64_t sk = g.k > fk ? std::min(fk, g.k - fk) : fk;
-      const std::uint64_t sn = g.k > fk || next_group ? fn : std::min(fn, g.n - fn);
-      const std::uint64_t sg = next_group ? std::min(fg, g.batch - fg) : fg;
-      m.second_weight_bus_cycles = bus_cycles(
-          dram_tile_bytes(context, tile_bytes(layer, fm, sn, sk, sg, types)).weight);
-    }
-  }
+  set_first_weight_tiles(m);
   m.tail_bus_free_cycles = queue + epilogue(last(g.m, m.tm), last(g.n, m.tn), last(g.batch, m.tg)) +
                            drain_cycles(context,
                                         tile_bytes(layer, last(g.m, m.tm), last(g.n, m.tn),
