@@ -793,6 +793,24 @@ TEST(Mapping, WeightBlocksSimulateAsPlannedAndBeatOneLevel) {
   expect_blocks_beat_one_level("tests/data/tall_gemm.json", false, 0.8);
 }
 
+// tpu_v1_like, unfused, and a workload of tests/data lowered on it.
+struct TpuCase {
+  arch::Config config;
+  workloads::Lowered lowered;
+};
+TpuCase lower_on_tpu(const char* data) {
+  const std::string root = TESSEL_SOURCE_DIR;
+  auto config =
+      arch::load_config(root + "/configs/arch/tpu_v1_like.json", {"schedule.fusion=none"});
+  auto lowered = workloads::lower(workloads::load_workload(root + "/tests/data/" + data), config);
+  return {std::move(config), std::move(lowered)};
+}
+
+// The DRAM bus's bytes per cycle, from the config's own figures.
+double dram_bytes_per_cycle(const arch::Config& config) {
+  return config.dram.channels * config.dram.channel_bandwidth_gb_per_s * 1000 / config.clock_mhz;
+}
+
 TEST(Mapping, PairedStepsEndAsTheClosedForm) {
   // tests/data/paired_steps.json on tpu_v1_like, unfused: the conv's four
   // output tiles (784 x 256, k whole) stay on chip, each MOVEd out of the
@@ -802,11 +820,7 @@ TEST(Mapping, PairedStepsEndAsTheClosedForm) {
   // right after the first load, steps 3 and 4 one chain later. The layer
   // ends with the last MOVE: first load + X + 2c + m. Pricing every step
   // at X / 2 (the steady state) would end it X / 2 - c later.
-  const std::string root = TESSEL_SOURCE_DIR;
-  const auto config =
-      arch::load_config(root + "/configs/arch/tpu_v1_like.json", {"schedule.fusion=none"});
-  const auto lowered =
-      workloads::lower(workloads::load_workload(root + "/tests/data/paired_steps.json"), config);
+  const auto [config, lowered] = lower_on_tpu("paired_steps.json");
   const auto& plan = lowered.mappings[0];
   ASSERT_EQ(plan.tm, 784u);
   ASSERT_EQ(plan.tn, 256u);
@@ -815,8 +829,7 @@ TEST(Mapping, PairedStepsEndAsTheClosedForm) {
   const double c = static_cast<double>(
       arch::gemm_cycles(config.array, {784, 256, 64, 1}).count());  // int8: 1 MAC per PE
   const double m = config.dma.setup_cycles + 784.0 * 256 / config.dma.bytes_per_cycle;
-  const double bus = config.dram.channels * config.dram.channel_bandwidth_gb_per_s * 1000 /
-                     config.clock_mhz;  // bytes per cycle
+  const double bus = dram_bytes_per_cycle(config);
   const double first = config.dma.setup_cycles + (784.0 * 64 + 64.0 * 256) / bus +
                        static_cast<double>(config.dram.latency_cycles.count());
   const double chain = c + m;
@@ -845,11 +858,7 @@ TEST(Mapping, TheNextLayersFirstTileWaitsForTheOtherOutputSlot) {
   // k's first GEMM runs under only 4,146 - 2,872 = 1,274 cycles of q's
   // drain (the whole 4,146 before; k was then expected 12% faster than it
   // simulates).
-  const std::string root = TESSEL_SOURCE_DIR;
-  const auto config =
-      arch::load_config(root + "/configs/arch/tpu_v1_like.json", {"schedule.fusion=none"});
-  const auto lowered =
-      workloads::lower(workloads::load_workload(root + "/tests/data/sibling_gemms.json"), config);
+  const auto [config, lowered] = lower_on_tpu("sibling_gemms.json");
   const auto& q = lowered.mappings[1];
   ASSERT_EQ(q.tm, 1024u);
   ASSERT_EQ(q.tn, 512u);
@@ -879,11 +888,7 @@ TEST(Mapping, TheNextLayersFirstGemmWaitsForItsFirstLoad) {
   // GEMM starts when that load is done, not when q's last GEMM ends. Before,
   // the load counted as hidden and the first GEMM as running under the
   // whole drain as well: k expected 11,426 cycles, 6% under the simulator.
-  const std::string root = TESSEL_SOURCE_DIR;
-  const auto config =
-      arch::load_config(root + "/configs/arch/tpu_v1_like.json", {"schedule.fusion=none"});
-  const auto lowered = workloads::lower(
-      workloads::load_workload(root + "/tests/data/sibling_gemms_197.json"), config);
+  const auto [config, lowered] = lower_on_tpu("sibling_gemms_197.json");
   const auto& q = lowered.mappings[1];
   ASSERT_EQ(q.tn, 256u);
   ASSERT_EQ(q.tk, 256u);
@@ -891,8 +896,7 @@ TEST(Mapping, TheNextLayersFirstGemmWaitsForItsFirstLoad) {
   EXPECT_EQ(c, 963u);
   EXPECT_EQ(q.tail_compute_cycles, c);
   EXPECT_EQ(q.tail_drain_cycles, config.dma.setup_cycles + 197 * 256 / config.dma.bytes_per_cycle);
-  const double bus = config.dram.channels * config.dram.channel_bandwidth_gb_per_s * 1000 /
-                     config.clock_mhz;  // bytes per cycle
+  const double bus = dram_bytes_per_cycle(config);
   const double load = config.dma.setup_cycles + 65536 / bus +
                       static_cast<double>(config.dram.latency_cycles.count());
   ASSERT_GT(load, static_cast<double>(c));
