@@ -930,8 +930,10 @@ TEST(Mapping, ALastStoreWaitsForTheNextLayersPrefetches) {
   EXPECT_EQ(mq.tail_compute_cycles, arch::gemm_cycles(config.array, {1, 256, 256, 1}).count());
   EXPECT_EQ(mq.tail_compute_cycles, 767u);
   EXPECT_EQ(mq.tail_bus_free_cycles, config.dma.setup_cycles + 256 / config.dma.bytes_per_cycle);
-  EXPECT_EQ(mk.first_weight_bus_cycles, 1350u);
-  EXPECT_EQ(mk.second_weight_bus_cycles, 1350u);
+  const auto tile_bus = static_cast<std::uint64_t>(std::ceil(65536 / dram_bytes_per_cycle(config)));
+  EXPECT_EQ(tile_bus, 1350u);
+  EXPECT_EQ(mk.first_weight_bus_cycles, tile_bus);
+  EXPECT_EQ(mk.second_weight_bus_cycles, tile_bus);
   const auto r = simulate_in_child(config, lowered.trace);
   ASSERT_FALSE(r.contains("error")) << r.dump();
   for (std::size_t l : {q, q + 1}) {
