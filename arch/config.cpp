@@ -294,6 +294,8 @@ Config parse_config(const nlohmann::json& json, const std::string& source) {
         c.optional_uint("issue_cycles", config.controller.issue_cycles, 0, 1'000'000));
     config.controller.layer_cycles = static_cast<std::uint32_t>(
         c.optional_uint("layer_cycles", config.controller.layer_cycles, 0, 1'000'000'000));
+    config.controller.window_instructions = static_cast<std::uint32_t>(
+        c.optional_uint("window_instructions", config.controller.window_instructions, 1, 1u << 24));
     c.finish();
   }
   if (top.has("schedule")) {

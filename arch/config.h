@@ -16,7 +16,7 @@
 
 namespace tessel::arch {
 
-enum class Operand { kInput, kWeight, kOutput };
+enum class Operand : std::uint8_t { kInput, kWeight, kOutput };
 
 inline constexpr Operand kAllOperands[] = {Operand::kInput, Operand::kWeight, Operand::kOutput};
 
@@ -152,6 +152,8 @@ struct ScheduleConfig {
 struct ControllerConfig {
   std::uint32_t issue_cycles = 1;
   std::uint32_t layer_cycles = 0;
+  // Instructions it holds from the oldest unfinished one on (sequencer.h).
+  std::uint32_t window_instructions = 65536;
 };
 
 struct Config {

@@ -13,7 +13,7 @@
 
 namespace tessel::arch {
 
-enum class VectorOp {
+enum class VectorOp : std::uint8_t {
   kRelu,
   kGelu,
   kSilu,

@@ -14,7 +14,7 @@
 #include "sim/report.h"
 #include "sim/simulator.h"
 #include "sim/timeline_json.h"
-#include "workloads/lowering/lower.h"
+#include "workloads/lowering/stream.h"
 #include "workloads/trace.h"
 #include "workloads/zoo/registry.h"
 
@@ -69,20 +69,24 @@ int run_simulate(const std::vector<std::string>& args) {
     throw UsageError("give exactly one of --workload FILE or --trace FILE");
   }
   const arch::Config config = arch::load_config(arch_file, overrides(vm));
-  workloads::Trace trace;
-  std::string input;
+  const bool timeline = vm.count("timeline") > 0;
+  std::string input, workload_name;
   std::vector<std::string> skipped;
+  sim::SimResult result;
   if (vm.count("workload")) {
+    // The lowering streams into the simulator: the trace is never whole.
     input = vm["workload"].as<std::string>();
     const auto workload = workloads::zoo::load(input, vm.count("skip-unsupported") > 0);
     skipped = workload.skipped;
-    trace = workloads::lower(workload, config).trace;
+    auto lowered = workloads::lower_stream(workload, config);
+    workload_name = lowered.plan.trace.workload;
+    result = sim::simulate(config, *lowered.instructions, timeline);
   } else {
     input = vm["trace"].as<std::string>();
-    trace = workloads::load_trace(input, config);
+    const auto trace = workloads::load_trace(input, config);
+    workload_name = trace.workload;
+    result = sim::simulate(config, trace, timeline);
   }
-  const bool timeline = vm.count("timeline") > 0;
-  const sim::SimResult result = sim::simulate(config, trace, timeline);
   if (timeline) {
     write_text(
         vm["timeline"].as<std::string>(),
@@ -90,7 +94,7 @@ int run_simulate(const std::vector<std::string>& args) {
                 .dump() +
             "\n");
   }
-  const auto report = sim::make_report(config, result, trace.workload,
+  const auto report = sim::make_report(config, result, workload_name,
                                        {skipped, arch_file, input, sha256_of_file(arch_file),
                                         sha256_of_file(input), kVersion, kGitRevision});
   if (vm.count("output")) {

@@ -14,8 +14,7 @@ DmaEngine::DmaEngine(sc_core::sc_module_name name, const arch::DmaConfig& config
       m_sequencer(sequencer),
       m_dram(dram),
       m_buffers(std::move(buffers)),
-      m_channels(config.channels),
-      m_channel_of(sequencer.instruction_count(), 0) {
+      m_channels(config.channels) {
   SC_THREAD(run);
   SC_METHOD(retire);
   sensitive << m_done_event;
@@ -116,6 +115,7 @@ void DmaEngine::issue(std::uint32_t id, Channel& channel, Cycles now) {
   }
   channel.free_at = done - latency;
   channel.last_cause = cause;
+  if (m_channel_of.size() <= id) m_channel_of.resize(id + 1, 0);
   m_channel_of[id] = static_cast<std::uint16_t>(&channel - m_channels.data());
   channel.outstanding.insert(done);
   m_busy += channel.free_at - now;

@@ -6,30 +6,28 @@
 
 namespace tessel::sim {
 
-InOrderUnit::InOrderUnit(sc_core::sc_module_name name, Sequencer& sequencer,
-                         std::vector<std::uint32_t> program, Cause completion_cause)
-    : sc_core::sc_module(name),
-      m_sequencer(sequencer),
-      m_program(std::move(program)),
-      m_ready(m_program.size(), false),
-      m_completion_cause(completion_cause) {
+InOrderUnit::InOrderUnit(sc_core::sc_module_name name, Sequencer& sequencer, Cause completion_cause)
+    : sc_core::sc_module(name), m_sequencer(sequencer), m_completion_cause(completion_cause) {
   SC_THREAD(run);
 }
 
+void InOrderUnit::enqueue(std::uint32_t id) {
+  m_program.emplace_back(id, false);
+}
+
 void InOrderUnit::accept(std::uint32_t id) {
-  const auto it = std::lower_bound(m_program.begin(), m_program.end(), id);
-  const auto index = static_cast<std::size_t>(it - m_program.begin());
-  m_ready[index] = true;
-  if (index == m_next) m_wake.notify(sc_core::SC_ZERO_TIME);
+  const auto it = std::lower_bound(m_program.begin(), m_program.end(), std::pair(id, false));
+  it->second = true;
+  if (it == m_program.begin()) m_wake.notify(sc_core::SC_ZERO_TIME);
 }
 
 void InOrderUnit::run() {
-  while (m_next < m_program.size()) {
-    if (!m_ready[m_next]) {
+  for (;;) {
+    if (m_program.empty() || !m_program.front().second) {
       sc_core::wait(m_wake);
       continue;
     }
-    const std::uint32_t id = m_program[m_next];
+    const std::uint32_t id = m_program.front().first;
     const Cycles now = now_cycles();
     m_sequencer.started(id);
     const Cycles end = execute(m_sequencer.instruction(id), now);
@@ -37,7 +35,7 @@ void InOrderUnit::run() {
     sc_core::wait(carrier(end - now));
     m_busy += end - now;
     m_busy_until = end;
-    ++m_next;
+    m_program.pop_front();
     m_sequencer.complete(id, m_completion_cause);
   }
 }

@@ -5,7 +5,8 @@
 // next instruction is ready, then for its duration.
 
 #include <cstdint>
-#include <vector>
+#include <deque>
+#include <utility>
 
 #include <systemc>
 
@@ -16,9 +17,9 @@ namespace tessel::sim {
 class InOrderUnit : public sc_core::sc_module, public ExecutionUnit {
  public:
   SC_HAS_PROCESS(InOrderUnit);
-  InOrderUnit(sc_core::sc_module_name name, Sequencer& sequencer,
-              std::vector<std::uint32_t> program, Cause completion_cause);
+  InOrderUnit(sc_core::sc_module_name name, Sequencer& sequencer, Cause completion_cause);
 
+  void enqueue(std::uint32_t id) override;
   void accept(std::uint32_t id) override;
   Cycles busy_until() const { return m_busy_until; }
   Cycles busy_cycles() const { return m_busy; }
@@ -33,9 +34,9 @@ class InOrderUnit : public sc_core::sc_module, public ExecutionUnit {
  private:
   void run();
 
-  std::vector<std::uint32_t> m_program;  // ids in order
-  std::vector<bool> m_ready;             // indexed like m_program
-  std::size_t m_next = 0;
+  // Its instructions read and not yet run, in order, and whether each is
+  // ready.
+  std::deque<std::pair<std::uint32_t, bool>> m_program;
   Cause m_completion_cause;
   sc_core::sc_event m_wake;
   Cycles m_busy_until;

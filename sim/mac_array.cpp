@@ -7,8 +7,8 @@
 namespace tessel::sim {
 
 MacArray::MacArray(sc_core::sc_module_name name, const arch::Config& config, Sequencer& sequencer,
-                   std::vector<SramBuffer*> buffers, std::vector<std::uint32_t> program)
-    : InOrderUnit(name, sequencer, std::move(program), Cause::kDependency),
+                   std::vector<SramBuffer*> buffers)
+    : InOrderUnit(name, sequencer, Cause::kDependency),
       m_config(config),
       m_buffers(std::move(buffers)) {}
 
@@ -30,9 +30,8 @@ Cycles MacArray::execute(const workloads::Instruction& inst, Cycles now) {
 }
 
 VectorUnit::VectorUnit(sc_core::sc_module_name name, const arch::Config& config,
-                       Sequencer& sequencer, std::vector<SramBuffer*> buffers,
-                       std::vector<std::uint32_t> program)
-    : InOrderUnit(name, sequencer, std::move(program), Cause::kVector),
+                       Sequencer& sequencer, std::vector<SramBuffer*> buffers)
+    : InOrderUnit(name, sequencer, Cause::kVector),
       m_config(config),
       m_buffers(std::move(buffers)) {}
 

@@ -28,7 +28,7 @@ struct ArraySegment {
 class MacArray : public InOrderUnit {
  public:
   MacArray(sc_core::sc_module_name name, const arch::Config& config, Sequencer& sequencer,
-           std::vector<SramBuffer*> buffers, std::vector<std::uint32_t> program);
+           std::vector<SramBuffer*> buffers);
 
   const std::vector<ArraySegment>& segments() const { return m_segments; }
 
@@ -47,7 +47,7 @@ class MacArray : public InOrderUnit {
 class VectorUnit : public InOrderUnit {
  public:
   VectorUnit(sc_core::sc_module_name name, const arch::Config& config, Sequencer& sequencer,
-             std::vector<SramBuffer*> buffers, std::vector<std::uint32_t> program);
+             std::vector<SramBuffer*> buffers);
 
   // Busy cycles per trace layer index.
   const std::map<std::uint32_t, Cycles>& busy_by_layer() const { return m_busy_by_layer; }

@@ -1,45 +1,22 @@
 #include "sim/sequencer.h"
 
+#include <fmt/format.h>
+
+#include "arch/error.h"
 #include "sim/clock.h"
 
 namespace tessel::sim {
 
-Sequencer::Sequencer(sc_core::sc_module_name name, const workloads::Trace& trace,
-                     const arch::ControllerConfig& controller)
+// The accounting keeps one per instruction (docs/simulator.md says 48 B).
+static_assert(sizeof(Sequencer::Record) <= 48);
+
+Sequencer::Sequencer(sc_core::sc_module_name name, workloads::InstructionSource& source,
+                     const arch::ControllerConfig& controller,
+                     std::function<void(const workloads::Instruction&)> on_read)
     : sc_core::sc_module(name),
-      m_trace(trace),
-      m_pending(trace.instructions.size(), 0),
-      m_ready_cause(trace.instructions.size(), Cause::kDependency),
-      m_completed_at(trace.instructions.size()),
-      m_completed_cause(trace.instructions.size(), Cause::kDependency),
-      m_ready_at(trace.instructions.size()),
-      m_started_at(trace.instructions.size()),
-      m_deps_done_at(trace.instructions.size()),
-      m_issue_at(trace.instructions.size()),
-      m_queued_cause(trace.instructions.size()),
-      m_critical(trace.instructions.size(), kNone) {
-  const std::size_t n = trace.instructions.size();
-  std::vector<std::uint32_t> count(n + 1, 0);
-  for (const auto& inst : trace.instructions) {
-    m_pending[inst.id] = static_cast<std::uint32_t>(inst.deps.size());
-    for (auto d : inst.deps) ++count[d + 1];
-  }
-  m_dependent_begin.assign(n + 1, 0);
-  for (std::size_t i = 0; i < n; ++i)
-    m_dependent_begin[i + 1] = m_dependent_begin[i] + count[i + 1];
-  m_dependents.resize(m_dependent_begin[n]);
-  std::vector<std::uint32_t> fill(m_dependent_begin.begin(), m_dependent_begin.end() - 1);
-  for (const auto& inst : trace.instructions) {
-    for (auto d : inst.deps) m_dependents[fill[d]++] = inst.id;
-  }
-  // The controller's issue times, in program order.
-  Cycles issue;
-  for (std::size_t i = 0; i < n; ++i) {
-    if (i == 0 || trace.instructions[i].layer != trace.instructions[i - 1].layer)
-      issue += Cycles(controller.layer_cycles);
-    m_issue_at[i] = issue;
-    issue += Cycles(controller.issue_cycles);
-  }
+      m_source(source),
+      m_controller(controller),
+      m_on_read(std::move(on_read)) {
   SC_METHOD(start);
   SC_METHOD(release_issued);
   sensitive << m_issue_event;
@@ -51,19 +28,97 @@ void Sequencer::bind(workloads::Unit unit, ExecutionUnit* executor) {
 }
 
 void Sequencer::start() {
-  for (const auto& inst : m_trace.instructions) {
-    if (inst.deps.empty()) dispatch(inst.id);
-  }
+  fill();
 }
 
-void Sequencer::dispatch(std::uint32_t id) {
+void Sequencer::fill() {
+  if (m_filling) return;  // a BARRIER read below completed: the loop goes on
+  m_filling = true;
+  try {
+    while (!m_source_done && m_records.size() - m_window_base < m_controller.window_instructions)
+      read_one();
+  } catch (...) {
+    fail(std::current_exception());
+  }
+  m_filling = false;
+}
+
+void Sequencer::read_one() {
+  workloads::Instruction inst;
+  if (!m_source.next(inst)) {
+    m_source_done = true;
+    return;
+  }
+  const auto id = static_cast<std::uint32_t>(m_records.size());
+  if (inst.id != id) {
+    throw InputError(
+        fmt::format("trace instruction {}: read out of order, expected id {}", inst.id, id));
+  }
+  if (inst.layer >= m_source.layers().size()) {
+    throw InputError(fmt::format("trace instruction {}: layer {} of {}", id, inst.layer,
+                                 m_source.layers().size()));
+  }
+  m_on_read(inst);
   const Cycles now = now_cycles();
-  m_deps_done_at[id] = now;
-  if (m_issue_at[id] <= now) {
+  Record& r = m_records.emplace_back();
+  r.layer = inst.layer;
+  r.op = inst.op;
+  r.operand = inst.operand;
+  r.vector_op = inst.work.op;
+  r.residual = inst.residual;
+  // The controller issues in program order; an instruction that entered
+  // the window late issues when it entered.
+  if (id == 0 || inst.layer != m_last_layer) m_issue += Cycles(m_controller.layer_cycles);
+  m_issue = max(m_issue, now);
+  Entry& e = m_window.emplace_back();
+  e.issue_at = m_issue;
+  m_issue += Cycles(m_controller.issue_cycles);
+  m_window_peak = std::max(m_window_peak, m_window.size());
+  // Dependencies still in flight count; the last finished one otherwise
+  // made it ready.
+  Cycles deps_done;
+  for (auto d : inst.deps) {
+    if (d >= id) {
+      throw InputError(fmt::format("trace instruction {}: dependency {} is not earlier", id, d));
+    }
+    const Record& dep = m_records[d];
+    if (!dep.completed) {
+      m_window[d - m_window_base].dependents.push_back(id);
+      ++e.pending;
+    } else if (r.critical == kNone || dep.completed_at >= deps_done) {
+      deps_done = dep.completed_at;
+      r.critical = d;
+      r.ready_cause = dep.completed_cause;
+    }
+  }
+  e.inst = std::move(inst);
+  m_last_layer = e.inst.layer;
+  const auto unit = static_cast<int>(workloads::unit_of(e.inst.op));
+  if (m_units[unit] != nullptr) m_units[unit]->enqueue(id);
+  // Without dependencies it could have gone from the start: the time
+  // before it entered the window is the controller's (a dispatch stall).
+  if (e.pending == 0) dispatch(id, deps_done);
+}
+
+void Sequencer::fail(std::exception_ptr error) {
+  if (!m_error) m_error = error;
+  m_source_done = true;
+  // The error is the caller's to report; SystemC's note of the stop would
+  // go to stdout.
+  sc_core::sc_report_handler::set_actions("/OSCI/SystemC", sc_core::SC_INFO,
+                                          sc_core::SC_DO_NOTHING);
+  sc_core::sc_stop();
+}
+
+void Sequencer::dispatch(std::uint32_t id, Cycles deps_done) {
+  const Cycles now = now_cycles();
+  m_records[id].deps_done_at = deps_done;
+  const Cycles issue_at = m_window[id - m_window_base].issue_at;
+  if (issue_at <= now) {
     hand_over(id);
     return;
   }
-  m_held.emplace(m_issue_at[id], id);
+  m_held.emplace(issue_at, id);
   m_issue_event.notify(carrier(m_held.top().first - now));
 }
 
@@ -79,34 +134,47 @@ void Sequencer::release_issued() {
 
 void Sequencer::hand_over(std::uint32_t id) {
   ++m_events;
-  m_ready_at[id] = now_cycles();
-  const auto& inst = m_trace.instructions[id];
+  m_records[id].ready_at = now_cycles();
+  const auto& inst = instruction(id);
   if (inst.op == workloads::Opcode::kBarrier) {
     started(id);
-    complete(id, m_ready_cause[id]);
+    complete(id, m_records[id].ready_cause);
     return;
   }
   m_units[static_cast<int>(workloads::unit_of(inst.op))]->accept(id);
 }
 
 void Sequencer::started(std::uint32_t id, std::optional<Cause> queued_for) {
-  m_started_at[id] = now_cycles();
-  m_queued_cause[id] = queued_for;
+  m_records[id].started_at = now_cycles();
+  m_records[id].queued_cause = queued_for;
 }
 
 void Sequencer::complete(std::uint32_t id, Cause cause) {
   ++m_events;
   ++m_completed;
-  m_completed_at[id] = now_cycles();
-  m_completed_cause[id] = cause;
-  for (std::uint32_t i = m_dependent_begin[id]; i < m_dependent_begin[id + 1]; ++i) {
-    const std::uint32_t d = m_dependents[i];
-    if (--m_pending[d] == 0) {
-      m_ready_cause[d] = cause;
-      m_critical[d] = id;
-      dispatch(d);
+  const Cycles now = now_cycles();
+  {
+    Record& r = m_records[id];
+    r.completed_at = now;
+    r.completed_cause = cause;
+    r.completed = true;
+  }
+  // A dependent that is a BARRIER completes at once and may retire `id`
+  // from the window: take the list out first.
+  const auto dependents = std::move(m_window[id - m_window_base].dependents);
+  for (const std::uint32_t d : dependents) {
+    if (--m_window[d - m_window_base].pending == 0) {
+      m_records[d].ready_cause = cause;
+      m_records[d].critical = id;
+      dispatch(d, now);
     }
   }
+  // Retire from the front of the window and read on.
+  while (!m_window.empty() && m_records[m_window_base].completed) {
+    m_window.pop_front();
+    ++m_window_base;
+  }
+  fill();
 }
 
 }  // namespace tessel::sim

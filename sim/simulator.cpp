@@ -22,53 +22,80 @@ namespace {
 
 using workloads::Opcode;
 
-void check_trace(const arch::Config& config, const workloads::Trace& trace) {
-  for (const auto& inst : trace.instructions) {
-    if (inst.op == Opcode::kGemm && inst.dataflow != config.array.dataflow) {
-      throw InputError(fmt::format("trace instruction {}: GEMM dataflow {} but the array runs {}",
-                                   inst.id, arch::to_string(inst.dataflow),
-                                   arch::to_string(config.array.dataflow)));
-    }
-    if (inst.op == Opcode::kGemm &&
-        !config.array.rate(mac_dtype(inst.input_dtype, inst.weight_dtype))) {
-      throw InputError(fmt::format(
-          "trace instruction {}: the array has no {} MACs (it supports {})", inst.id,
-          to_string(mac_dtype(inst.input_dtype, inst.weight_dtype)), config.array.supported()));
-    }
+void check_instruction(const arch::Config& config, const workloads::Instruction& inst) {
+  if (inst.op == Opcode::kGemm && inst.dataflow != config.array.dataflow) {
+    throw InputError(fmt::format("trace instruction {}: GEMM dataflow {} but the array runs {}",
+                                 inst.id, arch::to_string(inst.dataflow),
+                                 arch::to_string(config.array.dataflow)));
+  }
+  if (inst.op == Opcode::kGemm &&
+      !config.array.rate(mac_dtype(inst.input_dtype, inst.weight_dtype))) {
+    throw InputError(fmt::format("trace instruction {}: the array has no {} MACs (it supports {})",
+                                 inst.id, to_string(mac_dtype(inst.input_dtype, inst.weight_dtype)),
+                                 config.array.supported()));
   }
 }
 
-// Splits the array's timeline into layer windows and fills the stats.
-void account_layers(const arch::Config& config, const workloads::Trace& trace,
-                    const Sequencer& sequencer, const MacArray& array, SimResult& r) {
-  const std::size_t n_layers = trace.layers.size();
-  std::vector<Cycles> layer_end(n_layers);
-  r.layers.resize(n_layers);
-  auto actions = workloads::count_actions(config, trace);
-  for (std::size_t i = 0; i < n_layers; ++i) r.layers[i].actions = std::move(actions[i]);
-  auto tensors = workloads::tensor_traffic(trace);
-  for (std::size_t i = 0; i < n_layers; ++i) r.layers[i].tensors = tensors[i];
-  std::vector<double> used_pe(n_layers, 0), fold_pe(n_layers, 0);
-  for (const auto& inst : trace.instructions) {
-    auto& l = r.layers[inst.layer];
+// What each layer's instructions do, counted as the sequencer reads them.
+class LayerCounter {
+ public:
+  LayerCounter(const arch::Config& config, std::size_t layers)
+      : m_config(config),
+        m_actions(config, layers),
+        m_tensors(layers),
+        m_layers(layers),
+        m_used_pe(layers, 0),
+        m_fold_pe(layers, 0) {}
+
+  void add(const workloads::Instruction& inst) {
+    m_actions.add(inst);
+    m_tensors.add(inst);
+    auto& l = m_layers[inst.layer];
     ++l.instructions;
-    layer_end[inst.layer] = max(layer_end[inst.layer], sequencer.completed_at(inst.id));
-    if (inst.op == Opcode::kGemm) {
-      const auto& a = config.array;
-      const DType mac = mac_dtype(inst.input_dtype, inst.weight_dtype);
-      const arch::MacRate rate = a.rate(mac).value_or(arch::MacRate{});
-      l.peak_macs_per_cycle = std::max(l.peak_macs_per_cycle, arch::peak_macs_per_cycle(a, mac));
-      l.streaming_cycles += arch::gemm_cycles(a, inst.shape, false, rate);
-      const auto bytes = workloads::array_operand_bytes(config, inst.shape, inst.input_dtype,
-                                                        inst.weight_dtype, inst.output_dtype);
-      l.array_sram_bytes += bytes.input + bytes.weight + bytes.output;
-      const auto f = arch::map_gemm(a.dataflow, a.rows, a.cols, arch::packed(inst.shape, rate));
-      used_pe[inst.layer] +=
-          static_cast<double>(f.spatial_rows * f.spatial_cols * inst.shape.batch);
-      fold_pe[inst.layer] +=
-          static_cast<double>(f.folds() * inst.shape.batch) * config.array.rows * config.array.cols;
-    }
+    if (inst.op != Opcode::kGemm) return;
+    const auto& a = m_config.array;
+    const DType mac = mac_dtype(inst.input_dtype, inst.weight_dtype);
+    const arch::MacRate rate = a.rate(mac).value_or(arch::MacRate{});
+    l.peak_macs_per_cycle = std::max(l.peak_macs_per_cycle, arch::peak_macs_per_cycle(a, mac));
+    l.streaming_cycles += arch::gemm_cycles(a, inst.shape, false, rate);
+    const auto bytes = workloads::array_operand_bytes(m_config, inst.shape, inst.input_dtype,
+                                                      inst.weight_dtype, inst.output_dtype);
+    l.array_sram_bytes += bytes.input + bytes.weight + bytes.output;
+    const auto f = arch::map_gemm(a.dataflow, a.rows, a.cols, arch::packed(inst.shape, rate));
+    m_used_pe[inst.layer] +=
+        static_cast<double>(f.spatial_rows * f.spatial_cols * inst.shape.batch);
+    m_fold_pe[inst.layer] += static_cast<double>(f.folds() * inst.shape.batch) * a.rows * a.cols;
   }
+
+  // The layers' stats so far: counts, actions, tensors and mapping
+  // efficiency (the timing comes from the accounting).
+  std::vector<LayerStats> take() {
+    const auto tensors = m_tensors.layers();
+    for (std::size_t i = 0; i < m_layers.size(); ++i) {
+      auto& l = m_layers[i];
+      l.actions = std::move(m_actions.layers()[i]);
+      l.tensors = tensors[i];
+      l.mapping_efficiency = m_fold_pe[i] > 0 ? m_used_pe[i] / m_fold_pe[i] : 0.0;
+    }
+    return std::move(m_layers);
+  }
+
+ private:
+  const arch::Config& m_config;
+  workloads::ActionCounter m_actions;
+  workloads::TensorCounter m_tensors;
+  std::vector<LayerStats> m_layers;
+  std::vector<double> m_used_pe, m_fold_pe;
+};
+
+// Splits the array's timeline into layer windows and fills the stats.
+void account_layers(const arch::Config& config, const std::vector<std::string>& names,
+                    const Sequencer& sequencer, const MacArray& array, SimResult& r) {
+  const std::size_t n_layers = names.size();
+  const auto& records = sequencer.records();
+  std::vector<Cycles> layer_end(n_layers);
+  for (const auto& rec : records)
+    layer_end[rec.layer] = max(layer_end[rec.layer], rec.completed_at);
   for (std::size_t i = 1; i < n_layers; ++i) layer_end[i] = max(layer_end[i], layer_end[i - 1]);
   r.cycles = n_layers ? layer_end.back() : Cycles(0);
 
@@ -84,7 +111,7 @@ void account_layers(const arch::Config& config, const workloads::Trace& trace,
   auto queued_cause = [&](std::uint32_t x) {
     // Waiting in a unit's queue is that unit's stall; the array's queue and
     // barriers are dependencies.
-    switch (workloads::unit_of(trace.instructions[x].op)) {
+    switch (workloads::unit_of(records[x].op)) {
       case workloads::Unit::kDma:
         return Cause::kDma;
       case workloads::Unit::kVector:
@@ -96,17 +123,16 @@ void account_layers(const arch::Config& config, const workloads::Trace& trace,
   auto blame = [&](Cycles a, Cycles t, std::uint32_t x) {
     std::vector<Piece> back;
     while (t > a && x != Sequencer::kNone) {
-      const Cycles started = std::min(t, max(a, sequencer.started_at(x)));
-      const Cycles ready = std::min(started, max(a, sequencer.ready_at(x)));
-      if (started < t) back.push_back({started, t, false, sequencer.completed_cause(x)});
-      if (ready < started) {
-        back.push_back(
-            {ready, started, false, sequencer.queued_cause(x).value_or(queued_cause(x))});
-      }
-      const Cycles deps_done = std::min(ready, max(a, sequencer.deps_done_at(x)));
+      const auto& rec = records[x];
+      const Cycles started = std::min(t, max(a, rec.started_at));
+      const Cycles ready = std::min(started, max(a, rec.ready_at));
+      if (started < t) back.push_back({started, t, false, rec.completed_cause});
+      if (ready < started)
+        back.push_back({ready, started, false, rec.queued_cause.value_or(queued_cause(x))});
+      const Cycles deps_done = std::min(ready, max(a, rec.deps_done_at));
       if (deps_done < ready) back.push_back({deps_done, ready, false, Cause::kDispatch});
       t = deps_done;
-      x = sequencer.critical(x);
+      x = rec.critical;
     }
     if (t > a) back.push_back({a, t, false, Cause::kDependency});
     pieces.insert(pieces.end(), back.rbegin(), back.rend());
@@ -124,11 +150,11 @@ void account_layers(const arch::Config& config, const workloads::Trace& trace,
         break;
     }
   }
-  if (r.cycles > array.busy_until() && !trace.instructions.empty()) {
+  if (r.cycles > array.busy_until() && !records.empty()) {
     // The idle tail waits for whatever finished last.
     std::uint32_t last = 0;
-    for (const auto& inst : trace.instructions) {
-      if (sequencer.completed_at(inst.id) >= sequencer.completed_at(last)) last = inst.id;
+    for (std::uint32_t id = 0; id < records.size(); ++id) {
+      if (records[id].completed_at >= records[last].completed_at) last = id;
     }
     blame(array.busy_until(), r.cycles, last);
   }
@@ -152,11 +178,10 @@ void account_layers(const arch::Config& config, const workloads::Trace& trace,
   Cycles previous;
   for (std::size_t i = 0; i < n_layers; ++i) {
     auto& l = r.layers[i];
-    l.name = trace.layers[i];
+    l.name = names[i];
     l.cycles = layer_end[i] - previous;
     previous = layer_end[i];
     l.stall_cycles = l.cycles - l.compute_cycles;
-    l.mapping_efficiency = fold_pe[i] > 0 ? used_pe[i] / fold_pe[i] : 0.0;
     l.utilization =
         l.cycles.count() ? static_cast<double>(l.macs()) / (pes * l.cycles.count()) : 0.0;
     r.compute_cycles += l.compute_cycles;
@@ -169,17 +194,21 @@ bool g_simulated = false;
 
 }  // namespace
 
-SimResult simulate(const arch::Config& config, const workloads::Trace& trace,
+SimResult simulate(const arch::Config& config, workloads::InstructionSource& source,
                    bool record_timeline) {
   if (g_simulated) {
     throw std::logic_error("sim::simulate() runs once per process (SystemC cannot be reset)");
   }
   g_simulated = true;
-  check_trace(config, trace);
   const auto wall_start = std::chrono::steady_clock::now();
 
   sc_core::sc_set_time_resolution(1, sc_core::SC_PS);
-  Sequencer sequencer("sequencer", trace, config.controller);
+  LayerCounter counter(config, source.layers().size());
+  Sequencer sequencer("sequencer", source, config.controller,
+                      [&](const workloads::Instruction& inst) {
+                        check_instruction(config, inst);
+                        counter.add(inst);
+                      });
   Dram dram("dram", config.dram);
   std::vector<std::unique_ptr<SramBuffer>> buffers;
   std::vector<SramBuffer*> buffer_ptrs;
@@ -187,28 +216,25 @@ SimResult simulate(const arch::Config& config, const workloads::Trace& trace,
     buffers.push_back(std::make_unique<SramBuffer>(s.name.c_str(), s));
     buffer_ptrs.push_back(buffers.back().get());
   }
-  std::vector<std::uint32_t> gemms, vectors;
-  for (const auto& inst : trace.instructions) {
-    if (inst.op == Opcode::kGemm) gemms.push_back(inst.id);
-    if (inst.op == Opcode::kVector) vectors.push_back(inst.id);
-  }
   DmaEngine dma("dma", config.dma, sequencer, dram, buffer_ptrs);
-  MacArray array("array", config, sequencer, buffer_ptrs, std::move(gemms));
-  VectorUnit vector("vector", config, sequencer, buffer_ptrs, std::move(vectors));
+  MacArray array("array", config, sequencer, buffer_ptrs);
+  VectorUnit vector("vector", config, sequencer, buffer_ptrs);
   sequencer.bind(workloads::Unit::kVector, &vector);
   sequencer.bind(workloads::Unit::kDma, &dma);
   sequencer.bind(workloads::Unit::kArray, &array);
 
   sc_core::sc_start();
 
-  if (sequencer.completed() != trace.instructions.size()) {
+  if (sequencer.error()) std::rethrow_exception(sequencer.error());
+  if (!sequencer.read_all() || sequencer.completed() != sequencer.instruction_count()) {
     throw InputError(fmt::format("trace deadlocked: {} of {} instructions never completed",
-                                 trace.instructions.size() - sequencer.completed(),
-                                 trace.instructions.size()));
+                                 sequencer.instruction_count() - sequencer.completed(),
+                                 sequencer.instruction_count()));
   }
 
   SimResult r;
-  account_layers(config, trace, sequencer, array, r);
+  r.layers = counter.take();
+  account_layers(config, source.layers(), sequencer, array, r);
   for (const auto& [layer, busy] : vector.busy_by_layer()) r.layers[layer].vector_cycles = busy;
   r.vector_busy_cycles = vector.busy_cycles();
   r.dram_read_bytes = dram.read_bytes();
@@ -221,23 +247,25 @@ SimResult simulate(const arch::Config& config, const workloads::Trace& trace,
   }
   r.events = sequencer.events();
   if (record_timeline) {
-    for (const auto& inst : trace.instructions) {
-      const Cycles start = sequencer.started_at(inst.id), end = sequencer.completed_at(inst.id);
-      switch (inst.op) {
+    const auto& records = sequencer.records();
+    for (std::uint32_t id = 0; id < records.size(); ++id) {
+      const auto& rec = records[id];
+      const Cycles start = rec.started_at, end = rec.completed_at;
+      switch (rec.op) {
         case Opcode::kGemm:
-          r.timeline.push_back({"array", "GEMM", start, end, inst.layer});
+          r.timeline.push_back({"array", "GEMM", start, end, rec.layer});
           break;
         case Opcode::kVector:
-          r.timeline.push_back({"vector", arch::to_string(inst.work.op), start, end, inst.layer});
+          r.timeline.push_back({"vector", arch::to_string(rec.vector_op), start, end, rec.layer});
           break;
         case Opcode::kLoad:
         case Opcode::kStore:
         case Opcode::kMove:
           r.timeline.push_back(
-              {fmt::format("dma ch{}", dma.channel_of()[inst.id]),
-               fmt::format("{} {}", workloads::to_string(inst.op),
-                           inst.residual ? "residual" : arch::to_string(inst.operand)),
-               start, end, inst.layer});
+              {fmt::format("dma ch{}", dma.channel_of()[id]),
+               fmt::format("{} {}", workloads::to_string(rec.op),
+                           rec.residual ? "residual" : arch::to_string(rec.operand)),
+               start, end, rec.layer});
           break;
         case Opcode::kBarrier:
           break;
@@ -254,6 +282,16 @@ SimResult simulate(const arch::Config& config, const workloads::Trace& trace,
   r.wall_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
   return r;
+}
+
+}  // namespace tessel::sim
+
+namespace tessel::sim {
+
+SimResult simulate(const arch::Config& config, const workloads::Trace& trace,
+                   bool record_timeline) {
+  workloads::TraceSource source(trace);
+  return simulate(config, source, record_timeline);
 }
 
 }  // namespace tessel::sim

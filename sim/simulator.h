@@ -77,7 +77,13 @@ struct SimResult {
 };
 
 // With `record_timeline`, SimResult::timeline gets every instruction's span
-// on its unit and every layer's window.
+// on its unit and every layer's window. Reads `source` as the controller's
+// window lets it (sequencer.h), so a streamed trace is never held whole.
+// Throws InputError for an instruction the config cannot run, or the
+// source's own errors.
+SimResult simulate(const arch::Config& config, workloads::InstructionSource& source,
+                   bool record_timeline = false);
+// The same for a held trace.
 SimResult simulate(const arch::Config& config, const workloads::Trace& trace,
                    bool record_timeline = false);
 

@@ -2,12 +2,13 @@
 // Why the MAC array was not computing.
 
 #include <array>
+#include <cstdint>
 #include <string>
 
 namespace tessel::sim {
 
 // kDispatch: waiting for the controller to issue an instruction.
-enum class Cause { kDram, kSram, kDma, kVector, kDispatch, kDependency };
+enum class Cause : std::uint8_t { kDram, kSram, kDma, kVector, kDispatch, kDependency };
 inline constexpr std::array<Cause, 6> kAllCauses = {
     Cause::kDram, Cause::kSram, Cause::kDma, Cause::kVector, Cause::kDispatch, Cause::kDependency};
 inline constexpr std::size_t kCauseCount = kAllCauses.size();

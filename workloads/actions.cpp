@@ -36,118 +36,157 @@ BufferAccesses buffer_accesses(const arch::Config& config, const Instruction& in
   return out;
 }
 
-std::vector<arch::Actions> count_actions(const arch::Config& config, const Trace& trace) {
-  std::vector<arch::Actions> layers(trace.layers.size(), arch::Actions(config.sram.size()));
-  auto touch = [&](arch::Actions& a, const Location& at, std::uint64_t bytes, bool write) {
-    if (at.buffer == kDram) return;
-    (write ? a.sram_write_bytes : a.sram_read_bytes).at(static_cast<std::size_t>(at.buffer)) +=
-        bytes;
-  };
-  for (const auto& inst : trace.instructions) {
-    arch::Actions& a = layers.at(inst.layer);
-    switch (inst.op) {
-      case Opcode::kLoad:
-        a.dram_read_bytes += inst.bytes();
-        a.dma_bytes += inst.bytes();
-        touch(a, inst.dst, inst.bytes(), true);
-        break;
-      case Opcode::kStore:
-        a.dram_write_bytes += inst.bytes();
-        a.dma_bytes += inst.bytes();
-        touch(a, inst.src, inst.bytes(), false);
-        break;
-      case Opcode::kMove:
-        a.dma_bytes += inst.bytes();
-        touch(a, inst.src, inst.bytes(), false);
-        touch(a, inst.dst, inst.bytes(), true);
-        break;
-      case Opcode::kGemm:
-        a.macs[static_cast<std::size_t>(mac_dtype(inst.input_dtype, inst.weight_dtype))] +=
-            inst.shape.macs();
-        break;
-      case Opcode::kVector: {
-        const auto ops = arch::vector_op_counts(inst.work);
-        const auto& v = config.vector;
-        a.vector_lane_ops += ops.alu * v.alu.cycles_per_element +
-                             ops.transcendental * v.transcendental.cycles_per_element +
-                             ops.divide * v.divide.cycles_per_element;
-        break;
-      }
-      case Opcode::kBarrier:
-        break;
-    }
-    for (const auto& access : buffer_accesses(config, inst))
-      touch(a, access.at, access.bytes, access.write);
-  }
-  return layers;
+namespace {
+
+void touch_buffer(arch::Actions& a, const Location& at, std::uint64_t bytes, bool write) {
+  if (at.buffer == kDram) return;
+  (write ? a.sram_write_bytes : a.sram_read_bytes).at(static_cast<std::size_t>(at.buffer)) += bytes;
 }
 
-std::vector<LayerTensors> tensor_traffic(const Trace& trace) {
-  std::vector<LayerTensors> out(trace.layers.size());
-  // A tensor lives in a buffer when it is read or written in a resident
-  // region there (not in a block staged for one layer).
-  auto resident = [](const Location& at) {
-    return at.region != 0 && at.region < kFirstBlockRegion;
-  };
-  auto touch = [&](std::uint32_t layer, TensorRole role, const Location& at) {
-    TensorTraffic& t = out.at(layer)[static_cast<std::size_t>(role)];
-    t.used = true;
-    if (resident(at)) t.buffer = at.buffer;
-    return &t;
-  };
-  auto role_of = [](arch::Operand op) {
-    return op == arch::Operand::kInput    ? TensorRole::kInput
-           : op == arch::Operand::kWeight ? TensorRole::kWeight
-                                          : TensorRole::kOutput;
-  };
-  std::vector<bool> on_array(trace.layers.size(), false);
-  for (const auto& i : trace.instructions) {
-    if (i.op == Opcode::kGemm) on_array.at(i.layer) = true;
+// A tensor lives in a buffer when it is read or written in a resident
+// region there (not in a block staged for one layer).
+bool resident(const Location& at) {
+  return at.region != 0 && at.region < kFirstBlockRegion;
+}
+
+TensorRole role_of(arch::Operand op) {
+  return op == arch::Operand::kInput    ? TensorRole::kInput
+         : op == arch::Operand::kWeight ? TensorRole::kWeight
+                                        : TensorRole::kOutput;
+}
+
+}  // namespace
+
+ActionCounter::ActionCounter(const arch::Config& config, std::size_t layers)
+    : m_config(config), m_layers(layers, arch::Actions(config.sram.size())) {}
+
+void ActionCounter::add(const Instruction& inst) {
+  arch::Actions& a = m_layers.at(inst.layer);
+  switch (inst.op) {
+    case Opcode::kLoad:
+      a.dram_read_bytes += inst.bytes();
+      a.dma_bytes += inst.bytes();
+      touch_buffer(a, inst.dst, inst.bytes(), true);
+      break;
+    case Opcode::kStore:
+      a.dram_write_bytes += inst.bytes();
+      a.dma_bytes += inst.bytes();
+      touch_buffer(a, inst.src, inst.bytes(), false);
+      break;
+    case Opcode::kMove:
+      a.dma_bytes += inst.bytes();
+      touch_buffer(a, inst.src, inst.bytes(), false);
+      touch_buffer(a, inst.dst, inst.bytes(), true);
+      break;
+    case Opcode::kGemm:
+      a.macs[static_cast<std::size_t>(mac_dtype(inst.input_dtype, inst.weight_dtype))] +=
+          inst.shape.macs();
+      break;
+    case Opcode::kVector: {
+      const auto ops = arch::vector_op_counts(inst.work);
+      const auto& v = m_config.vector;
+      a.vector_lane_ops += ops.alu * v.alu.cycles_per_element +
+                           ops.transcendental * v.transcendental.cycles_per_element +
+                           ops.divide * v.divide.cycles_per_element;
+      break;
+    }
+    case Opcode::kBarrier:
+      break;
   }
-  for (const auto& i : trace.instructions) {
-    switch (i.op) {
-      case Opcode::kLoad:
-        touch(i.layer, i.residual ? TensorRole::kResidual : role_of(i.operand), {})
-            ->dram_read_bytes += i.bytes();
-        [[fallthrough]];
-      case Opcode::kMove:
-        // Into a resident region: shared weights' home, or the output's;
-        // a MOVE out of one reads an operand in place.
-        if (resident(i.dst)) {
-          touch(i.layer,
-                i.operand == arch::Operand::kWeight ? TensorRole::kWeight : TensorRole::kOutput,
-                i.dst);
-        }
-        if (i.op == Opcode::kMove && i.src.region != 0) touch(i.layer, role_of(i.operand), i.src);
-        break;
-      case Opcode::kStore:
-        touch(i.layer, TensorRole::kOutput, {})->dram_write_bytes += i.bytes();
-        break;
-      case Opcode::kGemm:
-        touch(i.layer, TensorRole::kInput, i.input);
-        touch(i.layer, TensorRole::kWeight, i.weight);
-        touch(i.layer, TensorRole::kOutput, i.output);
-        break;
-      case Opcode::kVector: {
-        // In a layer on the array a VECTOR is its fused epilogue, in place
-        // on the output tile, and a second source is the residual. A vector
-        // layer's sources are its inputs.
-        const bool epilogue = on_array[i.layer];
-        for (std::size_t s = epilogue ? 1 : 0; s < i.sources.size(); ++s) {
-          touch(i.layer,
-                epilogue ? TensorRole::kResidual
-                : s == 0 ? TensorRole::kInput
-                         : TensorRole::kWeight,
-                i.sources[s]);
-        }
-        touch(i.layer, TensorRole::kOutput, i.output);
-        break;
+  for (const auto& access : buffer_accesses(m_config, inst))
+    touch_buffer(a, access.at, access.bytes, access.write);
+}
+
+std::vector<arch::Actions> count_actions(const arch::Config& config, const Trace& trace) {
+  ActionCounter counter(config, trace.layers.size());
+  for (const auto& inst : trace.instructions) counter.add(inst);
+  return std::move(counter.layers());
+}
+
+void TensorCounter::Touches::add(std::uint32_t id, const Location& at) {
+  used = true;
+  if (resident(at)) {
+    resident_id = id;
+    buffer = at.buffer;
+  }
+}
+
+void TensorCounter::Touches::merge(const Touches& other) {
+  used = used || other.used;
+  if (other.resident_id && (!resident_id || *other.resident_id > *resident_id)) {
+    resident_id = other.resident_id;
+    buffer = other.buffer;
+  }
+}
+
+void TensorCounter::add(const Instruction& i) {
+  Layer& layer = m_layers.at(i.layer);
+  auto touch = [&](RoleTouches& touches, TensorRole role, const Location& at) {
+    touches[static_cast<std::size_t>(role)].add(i.id, at);
+  };
+  auto dram = [&](TensorRole role) -> TensorTraffic& {
+    touch(layer.direct, role, {});
+    return layer.dram[static_cast<std::size_t>(role)];
+  };
+  switch (i.op) {
+    case Opcode::kLoad:
+      dram(i.residual ? TensorRole::kResidual : role_of(i.operand)).dram_read_bytes += i.bytes();
+      [[fallthrough]];
+    case Opcode::kMove:
+      // Into a resident region: shared weights' home, or the output's;
+      // a MOVE out of one reads an operand in place.
+      if (resident(i.dst)) {
+        touch(layer.direct,
+              i.operand == arch::Operand::kWeight ? TensorRole::kWeight : TensorRole::kOutput,
+              i.dst);
       }
-      case Opcode::kBarrier:
-        break;
+      if (i.op == Opcode::kMove && i.src.region != 0)
+        touch(layer.direct, role_of(i.operand), i.src);
+      break;
+    case Opcode::kStore:
+      dram(TensorRole::kOutput).dram_write_bytes += i.bytes();
+      break;
+    case Opcode::kGemm:
+      layer.gemm = true;
+      touch(layer.direct, TensorRole::kInput, i.input);
+      touch(layer.direct, TensorRole::kWeight, i.weight);
+      touch(layer.direct, TensorRole::kOutput, i.output);
+      break;
+    case Opcode::kVector:
+      // In a layer on the array a VECTOR is its fused epilogue, in place
+      // on the output tile, and a second source is the residual. A vector
+      // layer's sources are its inputs.
+      for (std::size_t s = 1; s < i.sources.size(); ++s)
+        touch(layer.as_epilogue, TensorRole::kResidual, i.sources[s]);
+      for (std::size_t s = 0; s < i.sources.size(); ++s)
+        touch(layer.as_vector_layer, s == 0 ? TensorRole::kInput : TensorRole::kWeight,
+              i.sources[s]);
+      touch(layer.direct, TensorRole::kOutput, i.output);
+      break;
+    case Opcode::kBarrier:
+      break;
+  }
+}
+
+std::vector<LayerTensors> TensorCounter::layers() const {
+  std::vector<LayerTensors> out;
+  for (const Layer& layer : m_layers) {
+    RoleTouches touches = layer.direct;
+    const RoleTouches& vector = layer.gemm ? layer.as_epilogue : layer.as_vector_layer;
+    LayerTensors& t = out.emplace_back(layer.dram);
+    for (std::size_t r = 0; r < touches.size(); ++r) {
+      touches[r].merge(vector[r]);
+      t[r].used = touches[r].used;
+      t[r].buffer = touches[r].buffer;
     }
   }
   return out;
+}
+
+std::vector<LayerTensors> tensor_traffic(const Trace& trace) {
+  TensorCounter counter(trace.layers.size());
+  for (const auto& inst : trace.instructions) counter.add(inst);
+  return counter.layers();
 }
 
 }  // namespace tessel::workloads

@@ -6,6 +6,7 @@
 
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <vector>
 
 #include <boost/container/small_vector.hpp>
@@ -39,6 +40,19 @@ ArrayBytes array_operand_bytes(const arch::Config& config, const arch::GemmShape
 using BufferAccesses = boost::container::small_vector<BufferAccess, 4>;
 BufferAccesses buffer_accesses(const arch::Config& config, const Instruction& inst);
 
+// One Actions per layer, counted one instruction at a time (so a streamed
+// trace is counted as it goes by).
+class ActionCounter {
+ public:
+  ActionCounter(const arch::Config& config, std::size_t layers);
+  void add(const Instruction& inst);
+  std::vector<arch::Actions>& layers() { return m_layers; }
+
+ private:
+  const arch::Config& m_config;
+  std::vector<arch::Actions> m_layers;
+};
+
 // One Actions per layer of the trace.
 std::vector<arch::Actions> count_actions(const arch::Config& config, const Trace& trace);
 
@@ -59,6 +73,33 @@ struct TensorTraffic {
   std::uint64_t dram_read_bytes = 0, dram_write_bytes = 0;
 };
 using LayerTensors = std::array<TensorTraffic, 4>;  // indexed by TensorRole
+
+// One LayerTensors per layer, one instruction at a time in id order. A
+// VECTOR in a layer with GEMMs is their epilogue wherever it comes, so its
+// touches are kept both ways until layers() knows which layers have GEMMs.
+class TensorCounter {
+ public:
+  explicit TensorCounter(std::size_t layers) : m_layers(layers) {}
+  void add(const Instruction& inst);
+  std::vector<LayerTensors> layers() const;
+
+ private:
+  // A role's touches: whether any, and the last one in a resident region.
+  struct Touches {
+    bool used = false;
+    std::optional<std::uint32_t> resident_id;
+    int buffer = kDram;
+    void add(std::uint32_t id, const Location& at);
+    void merge(const Touches& other);
+  };
+  using RoleTouches = std::array<Touches, 4>;  // indexed by TensorRole
+  struct Layer {
+    bool gemm = false;
+    LayerTensors dram;  // the DRAM bytes
+    RoleTouches direct, as_epilogue, as_vector_layer;
+  };
+  std::vector<Layer> m_layers;
+};
 
 // One LayerTensors per layer of the trace.
 std::vector<LayerTensors> tensor_traffic(const Trace& trace);

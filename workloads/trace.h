@@ -17,7 +17,7 @@
 
 namespace tessel::workloads {
 
-enum class Opcode { kLoad, kStore, kMove, kGemm, kVector, kBarrier };
+enum class Opcode : std::uint8_t { kLoad, kStore, kMove, kGemm, kVector, kBarrier };
 enum class Unit { kDma, kArray, kVector, kSequencer };
 
 std::string to_string(Opcode op);
@@ -88,6 +88,44 @@ struct Trace {
   std::string workload;
   std::vector<std::string> layers;  // layer names; Instruction::layer indexes this
   std::vector<Instruction> instructions;
+};
+
+// Where a trace's producer puts its instructions, in id order (the
+// lowering's emitter writes into one).
+class InstructionSink {
+ public:
+  virtual ~InstructionSink() = default;
+  virtual void put(Instruction inst) = 0;
+};
+
+// A trace read in id order, so that its consumer (the simulator) need not
+// hold it whole. Contract: workload() and layers() are known before the
+// first next(); next() yields the instructions with ids 0, 1, 2, ..., each
+// depending on earlier ids only, then returns false. It may throw
+// InputError.
+class InstructionSource {
+ public:
+  virtual ~InstructionSource() = default;
+  virtual const std::string& workload() const = 0;
+  virtual const std::vector<std::string>& layers() const = 0;
+  virtual bool next(Instruction& out) = 0;
+};
+
+// A held trace as a source; `trace` must outlive it.
+class TraceSource final : public InstructionSource {
+ public:
+  explicit TraceSource(const Trace& trace) : m_trace(trace) {}
+  const std::string& workload() const override { return m_trace.workload; }
+  const std::vector<std::string>& layers() const override { return m_trace.layers; }
+  bool next(Instruction& out) override {
+    if (m_next == m_trace.instructions.size()) return false;
+    out = m_trace.instructions[m_next++];
+    return true;
+  }
+
+ private:
+  const Trace& m_trace;
+  std::size_t m_next = 0;
 };
 
 nlohmann::json trace_to_json(const Trace& trace);

@@ -241,6 +241,35 @@ TEST(Controller, IssueAndLayerCostsBoundAFastProgram) {
   EXPECT_EQ(free["totals"]["stall_by_cause"]["dispatch"], 0);
 }
 
+TEST(Controller, AFullWindowHoldsTheNextInstruction) {
+  // A 260-cycle LOAD (DmaTiming.DramBoundLoad) and an independent 26-cycle
+  // GEMM. A window of one instruction reads the GEMM when the LOAD has
+  // finished: it issues at 260 and runs [260, 286), and the array's 260
+  // idle cycles wait for the controller. With room for both it issues at 1
+  // and the LOAD ends last, at 260.
+  const auto t =
+      trace_of({transfer(Opcode::kLoad, 1600, -1, 0, 0, 0), gemm_16x4x4({0, 1}, {0, 1}, {0, 1})});
+  const auto one = simulate_in_child(config_with({{"/controller/window_instructions", 1}}), t);
+  EXPECT_EQ(cycles_of(one), 286u);
+  EXPECT_EQ(one["totals"]["stall_by_cause"]["dispatch"], 260);
+  const auto two = simulate_in_child(config_with({{"/controller/window_instructions", 2}}), t);
+  EXPECT_EQ(cycles_of(two), 260u);
+  // Two LOADs on one channel that keeps two in flight
+  // (DmaTiming.OutstandingRequestsHideLatency): 470 cycles, but 520 when
+  // the second enters the window only as the first completes (260):
+  // request 270, bus [270, 470), done 520.
+  const auto loads = trace_of(
+      {transfer(Opcode::kLoad, 1600, -1, 0, 0, 0), transfer(Opcode::kLoad, 1600, -1, 0, 0, 1)});
+  EXPECT_EQ(cycles_of(simulate_in_child(
+                config_with({{"/dma/max_outstanding", 2}, {"/controller/window_instructions", 2}}),
+                loads)),
+            470u);
+  EXPECT_EQ(cycles_of(simulate_in_child(
+                config_with({{"/dma/max_outstanding", 2}, {"/controller/window_instructions", 1}}),
+                loads)),
+            520u);
+}
+
 TEST(EndToEnd, VectorLayerByHandAndItsStallCause) {
   // Default vector unit: 16 lanes in `buf`, ALU latency 2. LOAD 64 B: request
   // 10, bus [10, 18), + 50 = 68. relu over 64: 2 + 64 / 16 = 6 -> [68, 74).

@@ -22,6 +22,7 @@
 #include "workloads/lowering/lower.h"
 #include "workloads/lowering/mapping_cost.h"
 #include "workloads/lowering/schedule.h"
+#include "workloads/lowering/stream.h"
 #include "workloads/lowering/stripes.h"
 #include "workloads/zoo/registry.h"
 
@@ -367,6 +368,49 @@ TEST(Lowering, TraceJsonRoundTrip) {
   const auto back = workloads::trace_from_json(json, "t.json", config);
   EXPECT_EQ(workloads::trace_to_json(back), json);
   EXPECT_EQ(back.instructions.size(), trace.instructions.size());
+}
+
+TEST(Lowering, TheStreamYieldsTheTraceLowerHolds) {
+  // The streamed lowering (stream.h) hands over chunks of 4,096: these
+  // traces span one to hundreds of chunks, with stripes, fused attention,
+  // resident tensors and blocks among them.
+  for (const auto& [arch, spec] :
+       std::vector<std::pair<std::string, std::string>>{{"edge_npu", "resnet18"},
+                                                        {"gemmini_like", "mobilenet_v2"},
+                                                        {"tpu_v1_like", "gpt:mode=decode,layers=2"},
+                                                        {"fsd_npu_like", "unet"},
+                                                        {"eyeriss_like", "bert:precision=int16"}}) {
+    SCOPED_TRACE(arch + " " + spec);
+    const auto config = arch::load_config(source_path("configs/arch/" + arch + ".json"));
+    const auto workload = workloads::zoo::build(spec);
+    const auto held = workloads::lower(workload, config);
+    auto streamed = workloads::lower_stream(workload, config);
+    EXPECT_EQ(streamed.plan.trace.layers, held.trace.layers);
+    EXPECT_EQ(streamed.instructions->layers(), held.trace.layers);
+    EXPECT_EQ(streamed.plan.mappings.size(), held.mappings.size());
+    workloads::Trace collected = streamed.plan.trace;
+    workloads::Instruction inst;
+    while (streamed.instructions->next(inst)) collected.instructions.push_back(inst);
+    EXPECT_EQ(collected.instructions.size(), held.trace.instructions.size());
+    EXPECT_EQ(workloads::trace_to_json(collected), workloads::trace_to_json(held.trace));
+  }
+}
+
+TEST(Lowering, AStreamStoppedEarlyEndsItsEmitter) {
+  // ResNet-50 on edge_npu is about four chunks: the emitter waits on a full
+  // queue when the reader stops; destroying the stream must end it.
+  const auto config = arch::load_config(source_path("configs/arch/edge_npu.json"));
+  const auto workload = workloads::zoo::build("resnet50");
+  auto streamed = workloads::lower_stream(workload, config);
+  workloads::Instruction inst;
+  for (int i = 0; i < 10; ++i) ASSERT_TRUE(streamed.instructions->next(inst));
+  EXPECT_EQ(inst.id, 9u);
+  streamed.instructions.reset();
+  // A layer that cannot be mapped throws before any instruction is read.
+  const auto small =
+      arch::load_config(source_path("configs/arch/edge_npu.json"), {"sram[2].capacity_bytes=32"});
+  EXPECT_THAT(testing::input_error_of([&] { workloads::lower_stream(workload, small); }),
+              ::testing::HasSubstr("no tile fits the buffers of \"edge_npu\""));
 }
 
 std::string trace_error(nlohmann::json j, const arch::Config& c) {

@@ -24,11 +24,11 @@ Instruction transfer(std::uint32_t layer, const Transfer& t, Opcode op) {
 }  // namespace
 
 std::uint32_t Emitter::emit(Instruction inst) {
-  inst.id = static_cast<std::uint32_t>(m_trace.instructions.size());
+  inst.id = m_next_id++;
   std::sort(inst.deps.begin(), inst.deps.end());
   inst.deps.erase(std::unique(inst.deps.begin(), inst.deps.end()), inst.deps.end());
-  m_trace.instructions.push_back(std::move(inst));
-  return m_trace.instructions.back().id;
+  m_sink.put(std::move(inst));
+  return m_next_id - 1;
 }
 
 std::uint32_t Emitter::next_slot(int buffer, Role role) {

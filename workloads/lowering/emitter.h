@@ -1,5 +1,6 @@
 #pragma once
-// The emitter: appends instructions to a trace and derives their
+// The emitter: puts instructions into a sink (a held trace, or the stream
+// the simulator reads) and derives their
 // dependencies from hazards on the locations they read and write. A
 // location's hazard state is its last writer and the readers since (RAW,
 // WAR, WAW). Staging space is keyed by (buffer, slot, operand), so double
@@ -58,10 +59,11 @@ struct Transfer {
 
 class Emitter {
  public:
-  Emitter(const arch::Config& config, Trace& trace)
-      : m_config(config), m_trace(trace), m_staged(config.sram.size() * kStagedSlots * kRoles) {}
+  Emitter(const arch::Config& config, InstructionSink& sink)
+      : m_config(config), m_sink(sink), m_staged(config.sram.size() * kStagedSlots * kRoles) {}
 
-  // Appends `inst` with its id set and its dependencies sorted and unique.
+  // Puts `inst` with its id set (0, 1, 2, ... in order) and its
+  // dependencies sorted and unique.
   std::uint32_t emit(Instruction inst);
 
   // Next slot of `buffer` for `role` (alternates when double buffered).
@@ -119,7 +121,8 @@ class Emitter {
   };
 
   const arch::Config& m_config;
-  Trace& m_trace;
+  InstructionSink& m_sink;
+  std::uint32_t m_next_id = 0;
   std::map<std::pair<int, int>, std::uint32_t> m_slot;
   // Staging slots' hazards (region 0: one per buffer, slot and role) in a
   // table; resident regions' tiles in the map.

@@ -6,20 +6,18 @@
 
 namespace tessel::workloads {
 
-void Lowerer::run() {
+void Lowerer::plan() {
   Schedule schedule = plan_schedule(m_workload, m_config);
   m_out.workload = std::move(schedule.workload);
   m_out.groups = std::move(schedule.groups);
   m_out.mappings = std::move(schedule.mappings);
-  // Each mapping counts its instructions exactly (mapping_cost.h), so the
-  // trace is allocated once, not regrown (which held up to three times
-  // its size at once).
-  std::uint64_t instructions = 0;
-  for (const Mapping& m : m_out.mappings) instructions += m.instructions;
-  m_out.trace.instructions.reserve(instructions);
   m_out.residency = std::move(schedule.residency);
+  m_out.trace.workload = m_out.workload.name;
+  for (const Layer& layer : m_out.workload.layers) m_out.trace.layers.push_back(layer.name);
+}
+
+void Lowerer::emit() {
   const Workload& workload = m_out.workload;
-  m_out.trace.workload = workload.name;
   m_input_base = allocate(0);
   for (const Layer& layer : workload.layers) {
     m_types.push_back(layer_types(layer, m_config));
@@ -29,7 +27,6 @@ void Lowerer::run() {
   m_weight_preload.assign(workload.layers.size(), 0);
   for (std::uint32_t li = 0; li < workload.layers.size(); ++li) {
     const Layer& layer = workload.layers[li];
-    m_out.trace.layers.push_back(layer.name);
     m_li = li;
     // A stripe layer writes its rows of the tensor its first stripe owns.
     const auto& slice = layer.output_slice;
@@ -60,10 +57,32 @@ void Lowerer::run() {
   }
 }
 
+namespace {
+
+// Holds the trace whole, allocated once: each mapping counts its
+// instructions exactly (mapping_cost.h), so it is not regrown (which held
+// up to three times its size at once).
+class TraceCollector final : public InstructionSink {
+ public:
+  explicit TraceCollector(Trace& trace) : m_trace(trace) {}
+  void put(Instruction inst) override { m_trace.instructions.push_back(std::move(inst)); }
+
+ private:
+  Trace& m_trace;
+};
+
+}  // namespace
+
 Lowered lower(const Workload& workload, const arch::Config& config) {
   validate_edges(workload, workload.name);
   Lowered out;
-  Lowerer(workload, config, out).run();
+  TraceCollector sink(out.trace);
+  Lowerer lowerer(workload, config, out, sink);
+  lowerer.plan();
+  std::uint64_t instructions = 0;
+  for (const Mapping& m : out.mappings) instructions += m.instructions;
+  out.trace.instructions.reserve(instructions);
+  lowerer.emit();
   return out;
 }
 

@@ -22,17 +22,22 @@ namespace tessel::workloads {
 
 class Lowerer {
  public:
-  Lowerer(const Workload& workload, const arch::Config& config, Lowered& out)
+  // Emits into `sink`; `out` gets the plan (its trace only the names).
+  Lowerer(const Workload& workload, const arch::Config& config, Lowered& out, InstructionSink& sink)
       : m_workload(workload),
         m_config(config),
         m_out(out),
-        m_em(config, out.trace),
+        m_em(config, sink),
         m_in_path(config.path(Operand::kInput)),
         m_w_path(config.path(Operand::kWeight)),
         m_out_path(config.path(Operand::kOutput)) {}
 
-  // Plans the schedule (schedule.h) and emits every layer into `out`.
-  void run();
+  // Plans the schedule (schedule.h) into `out`: its workload, groups,
+  // mappings, residency and the trace's workload and layer names. Throws
+  // InputError when a layer cannot be mapped.
+  void plan();
+  // Then emits every layer into the sink.
+  void emit();
 
  private:
   using Operand = arch::Operand;
