@@ -83,9 +83,12 @@ int run_lower(const std::vector<std::string>& args) {
   const auto vm = parse(desc, args);
   const arch::Config config = arch::load_config(required(vm, "arch"), overrides(vm));
   const auto workload = workloads::zoo::load(required(vm, "workload"));
-  const auto lowered = workloads::lower(workload, config);
+  // The plan needs no trace: a plan alone is not emitted.
+  const bool plan_only = vm.count("plan") > 0;
+  const auto lowered =
+      plan_only ? workloads::plan_lowering(workload, config) : workloads::lower(workload, config);
   std::string text;
-  if (vm.count("plan")) {
+  if (plan_only) {
     // Where a layer's output lives: in the resident buffer (at its offset,
     // until its last consumer), or in DRAM (network outputs, spills).
     const auto& res = lowered.residency;

@@ -7,14 +7,16 @@ namespace tessel::sim {
 using workloads::Opcode;
 
 DmaEngine::DmaEngine(sc_core::sc_module_name name, const arch::DmaConfig& config,
-                     Sequencer& sequencer, Dram& dram, std::vector<SramBuffer*> buffers)
+                     Sequencer& sequencer, Dram& dram, std::vector<SramBuffer*> buffers,
+                     bool record_channels)
     : sc_core::sc_module(name),
       m_config(config),
       m_channel_rate(Rate::bytes_per_cycle(config.bytes_per_cycle)),
       m_sequencer(sequencer),
       m_dram(dram),
       m_buffers(std::move(buffers)),
-      m_channels(config.channels) {
+      m_channels(config.channels),
+      m_record_channels(record_channels) {
   SC_THREAD(run);
   SC_METHOD(retire);
   sensitive << m_done_event;
@@ -115,8 +117,10 @@ void DmaEngine::issue(std::uint32_t id, Channel& channel, Cycles now) {
   }
   channel.free_at = done - latency;
   channel.last_cause = cause;
-  if (m_channel_of.size() <= id) m_channel_of.resize(id + 1, 0);
-  m_channel_of[id] = static_cast<std::uint16_t>(&channel - m_channels.data());
+  if (m_record_channels) {
+    if (m_channel_of.size() <= id) m_channel_of.resize(id + 1, 0);
+    m_channel_of[id] = static_cast<std::uint16_t>(&channel - m_channels.data());
+  }
   channel.outstanding.insert(done);
   m_busy += channel.free_at - now;
   ++m_transfers;

@@ -27,13 +27,13 @@ class DmaEngine : public sc_core::sc_module, public ExecutionUnit {
  public:
   SC_HAS_PROCESS(DmaEngine);
   DmaEngine(sc_core::sc_module_name name, const arch::DmaConfig& config, Sequencer& sequencer,
-            Dram& dram, std::vector<SramBuffer*> buffers);
+            Dram& dram, std::vector<SramBuffer*> buffers, bool record_channels);
 
   void accept(std::uint32_t id) override;
 
   std::uint64_t transfers() const { return m_transfers; }
-  // The channel each transfer ran on (indexed by instruction id; 0 for
-  // instructions that are not transfers).
+  // With `record_channels`: the channel each transfer ran on (indexed by
+  // instruction id up to the last transfer; 0 for the other instructions).
   const std::vector<std::uint16_t>& channel_of() const { return m_channel_of; }
   Cycles busy_cycles() const { return m_busy; }  // summed over channels
 
@@ -67,6 +67,7 @@ class DmaEngine : public sc_core::sc_module, public ExecutionUnit {
   sc_core::sc_event m_wake;
   sc_core::sc_event_queue m_done_event;
   std::uint64_t m_transfers = 0;
+  bool m_record_channels;
   std::vector<std::uint16_t> m_channel_of;  // per instruction: at most 256 channels
   Cycles m_busy;
 };

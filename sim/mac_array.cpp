@@ -7,14 +7,15 @@
 namespace tessel::sim {
 
 MacArray::MacArray(sc_core::sc_module_name name, const arch::Config& config, Sequencer& sequencer,
-                   std::vector<SramBuffer*> buffers)
+                   std::vector<SramBuffer*> buffers, Attribution& segments)
     : InOrderUnit(name, sequencer, Cause::kDependency),
       m_config(config),
-      m_buffers(std::move(buffers)) {}
+      m_buffers(std::move(buffers)),
+      m_segments(segments) {}
 
 Cycles MacArray::execute(const workloads::Instruction& inst, Cycles now) {
   if (now > busy_until()) {
-    m_segments.push_back({busy_until(), now, ArraySegment::Kind::kIdle, inst.id});
+    m_segments.segment({busy_until(), now, ArraySegment::Kind::kIdle, inst.id});
   }
   const arch::MacRate rate =
       m_config.array.rate(mac_dtype(inst.input_dtype, inst.weight_dtype)).value_or(arch::MacRate{});
@@ -22,9 +23,9 @@ Cycles MacArray::execute(const workloads::Instruction& inst, Cycles now) {
   Cycles end = now + compute;
   for (const auto& a : workloads::buffer_accesses(m_config, inst))
     end = max(end, m_buffers[a.at.buffer]->access(a.at.slot, now, now, a.bytes, a.write));
-  m_segments.push_back({now, now + compute, ArraySegment::Kind::kCompute, inst.id});
+  m_segments.segment({now, now + compute, ArraySegment::Kind::kCompute, inst.id});
   if (end > now + compute) {
-    m_segments.push_back({now + compute, end, ArraySegment::Kind::kSramStretch, inst.id});
+    m_segments.segment({now + compute, end, ArraySegment::Kind::kSramStretch, inst.id});
   }
   return end;
 }

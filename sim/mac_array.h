@@ -2,8 +2,8 @@
 // The MAC array: runs GEMM tiles in program order, each in the closed-form
 // cycles of arch/systolic.h at the precision of its operands, streaming its
 // operands through the SRAM slot ports it names. When the ports cannot keep
-// up, the tile takes longer and the extra cycles are an SRAM stall. Records
-// when it computed and why it waited, for the per-layer stall attribution.
+// up, the tile takes longer and the extra cycles are an SRAM stall. Reports
+// when it computed and why it waited to the per-layer stall attribution.
 // No per-PE state.
 
 #include <cstdint>
@@ -16,21 +16,11 @@
 
 namespace tessel::sim {
 
-// A stretch of the array's time: computing, stretched by SRAM ports, or
-// idle until instruction `waiting_for` could start.
-struct ArraySegment {
-  enum class Kind { kCompute, kSramStretch, kIdle };
-  Cycles start, end;
-  Kind kind = Kind::kCompute;
-  std::uint32_t waiting_for = 0;
-};
-
 class MacArray : public InOrderUnit {
  public:
+  // `segments` gets the array's time, in order (attribution.h).
   MacArray(sc_core::sc_module_name name, const arch::Config& config, Sequencer& sequencer,
-           std::vector<SramBuffer*> buffers);
-
-  const std::vector<ArraySegment>& segments() const { return m_segments; }
+           std::vector<SramBuffer*> buffers, Attribution& segments);
 
  protected:
   Cycles execute(const workloads::Instruction& inst, Cycles now) override;
@@ -38,7 +28,7 @@ class MacArray : public InOrderUnit {
  private:
   const arch::Config& m_config;
   std::vector<SramBuffer*> m_buffers;
-  std::vector<ArraySegment> m_segments;
+  Attribution& m_segments;
 };
 
 // The vector unit: VECTOR instructions in program order, each for

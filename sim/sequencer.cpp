@@ -11,12 +11,13 @@ namespace tessel::sim {
 static_assert(sizeof(Sequencer::Record) <= 48);
 
 Sequencer::Sequencer(sc_core::sc_module_name name, workloads::InstructionSource& source,
-                     const arch::ControllerConfig& controller,
-                     std::function<void(const workloads::Instruction&)> on_read)
+                     const arch::ControllerConfig& controller, Observer& observer,
+                     bool keep_records)
     : sc_core::sc_module(name),
       m_source(source),
       m_controller(controller),
-      m_on_read(std::move(on_read)) {
+      m_observer(observer),
+      m_keep_records(keep_records) {
   SC_METHOD(start);
   SC_METHOD(release_issued);
   sensitive << m_issue_event;
@@ -35,7 +36,7 @@ void Sequencer::fill() {
   if (m_filling) return;  // a BARRIER read below completed: the loop goes on
   m_filling = true;
   try {
-    while (!m_source_done && m_records.size() - m_window_base < m_controller.window_instructions)
+    while (!m_source_done && instruction_count() - m_window_base < m_controller.window_instructions)
       read_one();
   } catch (...) {
     fail(std::current_exception());
@@ -47,9 +48,10 @@ void Sequencer::read_one() {
   workloads::Instruction inst;
   if (!m_source.next(inst)) {
     m_source_done = true;
+    m_observer.source_done();
     return;
   }
-  const auto id = static_cast<std::uint32_t>(m_records.size());
+  const auto id = static_cast<std::uint32_t>(instruction_count());
   if (inst.id != id) {
     throw InputError(
         fmt::format("trace instruction {}: read out of order, expected id {}", inst.id, id));
@@ -58,8 +60,18 @@ void Sequencer::read_one() {
     throw InputError(fmt::format("trace instruction {}: layer {} of {}", id, inst.layer,
                                  m_source.layers().size()));
   }
-  m_on_read(inst);
+  if (id > 0 && inst.layer < m_last_layer) {
+    throw InputError(
+        fmt::format("trace instruction {}: layer {} after layer {}: a trace's layers come in order",
+                    id, inst.layer, m_last_layer));
+  }
+  m_observer.read(inst);
   const Cycles now = now_cycles();
+  // Forget the records more than a window's length before the window.
+  while (!m_keep_records && m_records_base + m_controller.window_instructions < m_window_base) {
+    m_records.pop_front();
+    ++m_records_base;
+  }
   Record& r = m_records.emplace_back();
   r.layer = inst.layer;
   r.op = inst.op;
@@ -81,7 +93,10 @@ void Sequencer::read_one() {
     if (d >= id) {
       throw InputError(fmt::format("trace instruction {}: dependency {} is not earlier", id, d));
     }
-    const Record& dep = m_records[d];
+    // A forgotten dependency finished long ago: it made nothing wait.
+    const Record* forgotten = record(d);
+    if (forgotten == nullptr) continue;
+    const Record& dep = *forgotten;
     if (!dep.completed) {
       m_window[d - m_window_base].dependents.push_back(id);
       ++e.pending;
@@ -112,7 +127,7 @@ void Sequencer::fail(std::exception_ptr error) {
 
 void Sequencer::dispatch(std::uint32_t id, Cycles deps_done) {
   const Cycles now = now_cycles();
-  m_records[id].deps_done_at = deps_done;
+  rec(id).deps_done_at = deps_done;
   const Cycles issue_at = m_window[id - m_window_base].issue_at;
   if (issue_at <= now) {
     hand_over(id);
@@ -134,19 +149,19 @@ void Sequencer::release_issued() {
 
 void Sequencer::hand_over(std::uint32_t id) {
   ++m_events;
-  m_records[id].ready_at = now_cycles();
+  rec(id).ready_at = now_cycles();
   const auto& inst = instruction(id);
   if (inst.op == workloads::Opcode::kBarrier) {
     started(id);
-    complete(id, m_records[id].ready_cause);
+    complete(id, rec(id).ready_cause);
     return;
   }
   m_units[static_cast<int>(workloads::unit_of(inst.op))]->accept(id);
 }
 
 void Sequencer::started(std::uint32_t id, std::optional<Cause> queued_for) {
-  m_records[id].started_at = now_cycles();
-  m_records[id].queued_cause = queued_for;
+  rec(id).started_at = now_cycles();
+  rec(id).queued_cause = queued_for;
 }
 
 void Sequencer::complete(std::uint32_t id, Cause cause) {
@@ -154,23 +169,24 @@ void Sequencer::complete(std::uint32_t id, Cause cause) {
   ++m_completed;
   const Cycles now = now_cycles();
   {
-    Record& r = m_records[id];
+    Record& r = rec(id);
     r.completed_at = now;
     r.completed_cause = cause;
     r.completed = true;
+    m_observer.completed(id, r);
   }
   // A dependent that is a BARRIER completes at once and may retire `id`
   // from the window: take the list out first.
   const auto dependents = std::move(m_window[id - m_window_base].dependents);
   for (const std::uint32_t d : dependents) {
     if (--m_window[d - m_window_base].pending == 0) {
-      m_records[d].ready_cause = cause;
-      m_records[d].critical = id;
+      rec(d).ready_cause = cause;
+      rec(d).critical = id;
       dispatch(d, now);
     }
   }
   // Retire from the front of the window and read on.
-  while (!m_window.empty() && m_records[m_window_base].completed) {
+  while (!m_window.empty() && rec(m_window_base).completed) {
     m_window.pop_front();
     ++m_window_base;
   }

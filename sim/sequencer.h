@@ -9,13 +9,12 @@
 // first), running ahead of the units. It holds at most `window` instructions
 // from the oldest unfinished one on: instruction i enters the window when
 // i - window has finished, and is issued no sooner. Only the window's
-// instructions are held whole; what the accounting needs afterwards is a
-// compact record per instruction (Record).
+// instructions are held whole, and a compact record (attribution.h) of each
+// of them and of the window's length before them.
 
 #include <cstdint>
 #include <deque>
 #include <exception>
-#include <functional>
 #include <optional>
 #include <queue>
 #include <string>
@@ -25,6 +24,7 @@
 #include <systemc>
 
 #include "arch/config.h"
+#include "sim/attribution.h"
 #include "sim/stall_cause.h"
 #include "workloads/trace.h"
 
@@ -42,28 +42,25 @@ class ExecutionUnit {
 
 class Sequencer : public sc_core::sc_module {
  public:
-  // What is kept of each instruction once it has left the window.
-  struct Record {
-    Cycles deps_done_at, ready_at, started_at, completed_at;
-    std::uint32_t critical = UINT32_MAX;
-    std::uint32_t layer = 0;
-    workloads::Opcode op = workloads::Opcode::kBarrier;
-    arch::Operand operand = arch::Operand::kInput;     // a transfer's
-    arch::VectorOp vector_op = arch::VectorOp::kRelu;  // a VECTOR's
-    bool residual : 1 = false;
-    bool completed : 1 = false;
-    Cause ready_cause = Cause::kDependency;
-    Cause completed_cause = Cause::kDependency;
-    std::optional<Cause> queued_cause;
+  using Record = InstructionRecord;
+
+  // What the simulator learns as it goes: each instruction as it is read
+  // (to check and count it; may throw InputError), each as it finishes,
+  // and the end of the trace. An error stops the simulation (error()).
+  class Observer {
+   public:
+    virtual ~Observer() = default;
+    virtual void read(const workloads::Instruction& inst) = 0;
+    virtual void completed(std::uint32_t id, const Record& record) = 0;
+    virtual void source_done() = 0;
   };
 
   SC_HAS_PROCESS(Sequencer);
-  // `on_read` sees each instruction as it is read (to check and count it)
-  // and may throw InputError; an error from it or from the source stops
-  // the simulation (error()).
+  // With `keep_records`, every instruction's record is kept (for the
+  // timeline); otherwise the records of the window and of the window's
+  // length before it.
   Sequencer(sc_core::sc_module_name name, workloads::InstructionSource& source,
-            const arch::ControllerConfig& controller,
-            std::function<void(const workloads::Instruction&)> on_read);
+            const arch::ControllerConfig& controller, Observer& observer, bool keep_records);
 
   void bind(workloads::Unit unit, ExecutionUnit* executor);
   // Called by a unit at the cycle it starts `id`; `queued_for` is what the
@@ -77,9 +74,13 @@ class Sequencer : public sc_core::sc_module {
   const workloads::Instruction& instruction(std::uint32_t id) const {
     return m_window[id - m_window_base].inst;
   }
-  // Every instruction read so far, in id order.
-  const std::vector<Record>& records() const { return m_records; }
-  std::size_t instruction_count() const { return m_records.size(); }
+  // An instruction's record, or nullptr once forgotten.
+  const Record* record(std::uint32_t id) const {
+    return id >= m_records_base && id < m_records_base + m_records.size()
+               ? &m_records[id - m_records_base]
+               : nullptr;
+  }
+  std::size_t instruction_count() const { return m_records_base + m_records.size(); }
   // Whether the source was read to its end.
   bool read_all() const { return m_source_done && !m_error; }
   // What stopped the simulation (nullptr when nothing did).
@@ -113,8 +114,12 @@ class Sequencer : public sc_core::sc_module {
 
   workloads::InstructionSource& m_source;
   arch::ControllerConfig m_controller;
-  std::function<void(const workloads::Instruction&)> m_on_read;
-  std::vector<Record> m_records;
+  Record& rec(std::uint32_t id) { return m_records[id - m_records_base]; }
+
+  Observer& m_observer;
+  bool m_keep_records;
+  std::deque<Record> m_records;  // ids m_records_base, m_records_base + 1, ...
+  std::uint32_t m_records_base = 0;
   std::deque<Entry> m_window;       // ids m_window_base, m_window_base + 1, ...
   std::uint32_t m_window_base = 0;  // the oldest unfinished instruction
   std::size_t m_window_peak = 0;

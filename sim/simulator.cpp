@@ -88,92 +88,44 @@ class LayerCounter {
   std::vector<double> m_used_pe, m_fold_pe;
 };
 
-// Splits the array's timeline into layer windows and fills the stats.
+// What the simulator learns from the sequencer: each instruction checked
+// and counted as it is read, and the stall attribution's events.
+class Observer final : public Sequencer::Observer {
+ public:
+  Observer(const arch::Config& config, std::size_t layers, const Sequencer*& sequencer)
+      : m_config(config),
+        m_counter(config, layers),
+        m_attribution(layers, [&sequencer](std::uint32_t id) { return sequencer->record(id); }) {}
+
+  void read(const workloads::Instruction& inst) override {
+    check_instruction(m_config, inst);
+    m_counter.add(inst);
+    m_attribution.read(inst.layer);
+  }
+  void completed(std::uint32_t id, const InstructionRecord& record) override {
+    m_attribution.completed(id, record);
+  }
+  void source_done() override { m_attribution.source_done(); }
+
+  LayerCounter& counter() { return m_counter; }
+  Attribution& attribution() { return m_attribution; }
+
+ private:
+  const arch::Config& m_config;
+  LayerCounter m_counter;
+  Attribution m_attribution;
+};
+
+// Fills the layers' timing from the attribution.
 void account_layers(const arch::Config& config, const std::vector<std::string>& names,
-                    const Sequencer& sequencer, const MacArray& array, SimResult& r) {
+                    const Attribution& attribution, SimResult& r) {
   const std::size_t n_layers = names.size();
-  const auto& records = sequencer.records();
-  std::vector<Cycles> layer_end(n_layers);
-  for (const auto& rec : records)
-    layer_end[rec.layer] = max(layer_end[rec.layer], rec.completed_at);
-  for (std::size_t i = 1; i < n_layers; ++i) layer_end[i] = max(layer_end[i], layer_end[i - 1]);
+  const auto& layer_end = attribution.layer_end();
   r.cycles = n_layers ? layer_end.back() : Cycles(0);
-
-  // The array's time in attributed pieces. Idle time is split backwards
-  // along the critical path that ended it: each piece goes to what was
-  // executing (its resource cause) or queued for its unit on that path.
-  struct Piece {
-    Cycles start, end;
-    bool compute = false;
-    Cause cause = Cause::kDependency;
-  };
-  std::vector<Piece> pieces;
-  auto queued_cause = [&](std::uint32_t x) {
-    // Waiting in a unit's queue is that unit's stall; the array's queue and
-    // barriers are dependencies.
-    switch (workloads::unit_of(records[x].op)) {
-      case workloads::Unit::kDma:
-        return Cause::kDma;
-      case workloads::Unit::kVector:
-        return Cause::kVector;
-      default:
-        return Cause::kDependency;
-    }
-  };
-  auto blame = [&](Cycles a, Cycles t, std::uint32_t x) {
-    std::vector<Piece> back;
-    while (t > a && x != Sequencer::kNone) {
-      const auto& rec = records[x];
-      const Cycles started = std::min(t, max(a, rec.started_at));
-      const Cycles ready = std::min(started, max(a, rec.ready_at));
-      if (started < t) back.push_back({started, t, false, rec.completed_cause});
-      if (ready < started)
-        back.push_back({ready, started, false, rec.queued_cause.value_or(queued_cause(x))});
-      const Cycles deps_done = std::min(ready, max(a, rec.deps_done_at));
-      if (deps_done < ready) back.push_back({deps_done, ready, false, Cause::kDispatch});
-      t = deps_done;
-      x = rec.critical;
-    }
-    if (t > a) back.push_back({a, t, false, Cause::kDependency});
-    pieces.insert(pieces.end(), back.rbegin(), back.rend());
-  };
-  for (const auto& s : array.segments()) {
-    switch (s.kind) {
-      case ArraySegment::Kind::kCompute:
-        pieces.push_back({s.start, s.end, true});
-        break;
-      case ArraySegment::Kind::kSramStretch:
-        pieces.push_back({s.start, s.end, false, Cause::kSram});
-        break;
-      case ArraySegment::Kind::kIdle:
-        blame(s.start, s.end, s.waiting_for);
-        break;
-    }
+  for (std::size_t i = 0; i < n_layers; ++i) {
+    r.layers[i].compute_cycles = attribution.compute_cycles()[i];
+    r.layers[i].stall_by_cause = attribution.stall_cycles()[i];
   }
-  if (r.cycles > array.busy_until() && !records.empty()) {
-    // The idle tail waits for whatever finished last.
-    std::uint32_t last = 0;
-    for (std::uint32_t id = 0; id < records.size(); ++id) {
-      if (records[id].completed_at >= records[last].completed_at) last = id;
-    }
-    blame(array.busy_until(), r.cycles, last);
-  }
-  std::size_t layer = 0;
-  for (const auto& s : pieces) {
-    Cycles at = s.start;
-    while (at < s.end) {
-      while (layer + 1 < n_layers && at >= layer_end[layer]) ++layer;
-      const Cycles until = (layer + 1 < n_layers) ? std::min(s.end, layer_end[layer]) : s.end;
-      const Cycles span = until - at;
-      if (s.compute) {
-        r.layers[layer].compute_cycles += span;
-      } else {
-        r.layers[layer].stall_by_cause[static_cast<int>(s.cause)] += span;
-      }
-      at = until;
-    }
-  }
-
   const double pes = static_cast<double>(config.array.rows) * config.array.cols;
   Cycles previous;
   for (std::size_t i = 0; i < n_layers; ++i) {
@@ -203,12 +155,10 @@ SimResult simulate(const arch::Config& config, workloads::InstructionSource& sou
   const auto wall_start = std::chrono::steady_clock::now();
 
   sc_core::sc_set_time_resolution(1, sc_core::SC_PS);
-  LayerCounter counter(config, source.layers().size());
-  Sequencer sequencer("sequencer", source, config.controller,
-                      [&](const workloads::Instruction& inst) {
-                        check_instruction(config, inst);
-                        counter.add(inst);
-                      });
+  const Sequencer* sequencer_ptr = nullptr;
+  Observer observer(config, source.layers().size(), sequencer_ptr);
+  Sequencer sequencer("sequencer", source, config.controller, observer, record_timeline);
+  sequencer_ptr = &sequencer;
   Dram dram("dram", config.dram);
   std::vector<std::unique_ptr<SramBuffer>> buffers;
   std::vector<SramBuffer*> buffer_ptrs;
@@ -216,8 +166,8 @@ SimResult simulate(const arch::Config& config, workloads::InstructionSource& sou
     buffers.push_back(std::make_unique<SramBuffer>(s.name.c_str(), s));
     buffer_ptrs.push_back(buffers.back().get());
   }
-  DmaEngine dma("dma", config.dma, sequencer, dram, buffer_ptrs);
-  MacArray array("array", config, sequencer, buffer_ptrs);
+  DmaEngine dma("dma", config.dma, sequencer, dram, buffer_ptrs, record_timeline);
+  MacArray array("array", config, sequencer, buffer_ptrs, observer.attribution());
   VectorUnit vector("vector", config, sequencer, buffer_ptrs);
   sequencer.bind(workloads::Unit::kVector, &vector);
   sequencer.bind(workloads::Unit::kDma, &dma);
@@ -232,9 +182,10 @@ SimResult simulate(const arch::Config& config, workloads::InstructionSource& sou
                                  sequencer.instruction_count()));
   }
 
+  observer.attribution().finish(array.busy_until());
   SimResult r;
-  r.layers = counter.take();
-  account_layers(config, source.layers(), sequencer, array, r);
+  r.layers = observer.counter().take();
+  account_layers(config, source.layers(), observer.attribution(), r);
   for (const auto& [layer, busy] : vector.busy_by_layer()) r.layers[layer].vector_cycles = busy;
   r.vector_busy_cycles = vector.busy_cycles();
   r.dram_read_bytes = dram.read_bytes();
@@ -247,9 +198,8 @@ SimResult simulate(const arch::Config& config, workloads::InstructionSource& sou
   }
   r.events = sequencer.events();
   if (record_timeline) {
-    const auto& records = sequencer.records();
-    for (std::uint32_t id = 0; id < records.size(); ++id) {
-      const auto& rec = records[id];
+    for (std::uint32_t id = 0; id < sequencer.instruction_count(); ++id) {
+      const auto& rec = *sequencer.record(id);  // all kept for the timeline
       const Cycles start = rec.started_at, end = rec.completed_at;
       switch (rec.op) {
         case Opcode::kGemm:

@@ -156,6 +156,10 @@ Trace trace_from_json(const nlohmann::json& json, const std::string& source,
       r.fail("layer",
              fmt::format("must index layers[] (size {}), got {}", t.layers.size(), i.layer));
     }
+    if (!t.instructions.empty() && i.layer < t.instructions.back().layer) {
+      r.fail("layer", fmt::format("layer {} after layer {}: a trace's layers come in order",
+                                  i.layer, t.instructions.back().layer));
+    }
     const auto& node = raw[i.id];
     r.ignore("deps");
     if (!node.contains("deps") || !node["deps"].is_array())

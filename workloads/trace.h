@@ -101,7 +101,8 @@ class InstructionSink {
 // A trace read in id order, so that its consumer (the simulator) need not
 // hold it whole. Contract: workload() and layers() are known before the
 // first next(); next() yields the instructions with ids 0, 1, 2, ..., each
-// depending on earlier ids only, then returns false. It may throw
+// depending on earlier ids only and of a layer no earlier than the one
+// before (a trace's layers come in order), then returns false. It may throw
 // InputError.
 class InstructionSource {
  public:
@@ -130,7 +131,8 @@ class TraceSource final : public InstructionSource {
 
 nlohmann::json trace_to_json(const Trace& trace);
 // Validates ids (dense, in order), dependencies (earlier ids only), layer
-// indices, buffer indices and slots against `config`, and GEMM dataflows.
+// indices (in order), buffer indices and slots against `config`, and GEMM
+// dataflows.
 Trace trace_from_json(const nlohmann::json& json, const std::string& source,
                       const arch::Config& config);
 Trace load_trace(const std::string& file, const arch::Config& config);

@@ -444,6 +444,14 @@ TEST(Lowering, TraceValidationErrors) {
       trace_error(bad, config),
       "t.json: trace.instructions[0].dst: slot 2 does not exist in buffer \"gbuf\" (2 slots)");
   bad = t;
+  bad["layers"] = {"l0", "l1"};
+  bad["instructions"][0]["layer"] = 1;
+  bad["instructions"].push_back(load);
+  bad["instructions"][1]["id"] = 1;
+  EXPECT_EQ(trace_error(bad, config),
+            "t.json: trace.instructions[1].layer: layer 0 after layer 1: a trace's layers come in "
+            "order");
+  bad = t;
   bad["instructions"][0]["id"] = 3;
   EXPECT_EQ(trace_error(bad, config),
             "t.json: trace.instructions[0].id: ids must be 0, 1, 2, ... in order; expected 0");

@@ -71,7 +71,21 @@ class TraceCollector final : public InstructionSink {
   Trace& m_trace;
 };
 
+// Emits nowhere: plan_lowering() never calls emit().
+class NoSink final : public InstructionSink {
+ public:
+  void put(Instruction) override {}
+};
+
 }  // namespace
+
+Lowered plan_lowering(const Workload& workload, const arch::Config& config) {
+  validate_edges(workload, workload.name);
+  Lowered out;
+  NoSink sink;
+  Lowerer(workload, config, out, sink).plan();
+  return out;
+}
 
 Lowered lower(const Workload& workload, const arch::Config& config) {
   validate_edges(workload, workload.name);

@@ -30,5 +30,9 @@ struct Lowered {
 
 // Throws InputError when a layer cannot be mapped or the mapper is unknown.
 Lowered lower(const Workload& workload, const arch::Config& config);
+// The plan alone: lower()'s result without emitting the trace (its trace
+// has the workload and layer names only). Each mapping still counts its
+// instructions.
+Lowered plan_lowering(const Workload& workload, const arch::Config& config);
 
 }  // namespace tessel::workloads
