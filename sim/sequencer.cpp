@@ -68,11 +68,9 @@ void Sequencer::read_one() {
   m_observer.read(inst);
   const Cycles now = now_cycles();
   // Forget the records more than a window's length before the window.
-  while (!m_keep_records && m_records_base + m_controller.window_instructions < m_window_base) {
+  while (!m_keep_records && m_records.front() + m_controller.window_instructions < m_window_base)
     m_records.pop_front();
-    ++m_records_base;
-  }
-  Record& r = m_records.emplace_back();
+  Record& r = m_records.push_back();
   r.layer = inst.layer;
   r.op = inst.op;
   r.operand = inst.operand;
@@ -82,10 +80,10 @@ void Sequencer::read_one() {
   // the window late issues when it entered.
   if (id == 0 || inst.layer != m_last_layer) m_issue += Cycles(m_controller.layer_cycles);
   m_issue = max(m_issue, now);
-  Entry& e = m_window.emplace_back();
-  e.issue_at = m_issue;
+  Waiting& w = m_waiting.push_back();
+  w.issue_at = m_issue;
   m_issue += Cycles(m_controller.issue_cycles);
-  m_window_peak = std::max(m_window_peak, m_window.size());
+  m_window_peak = std::max(m_window_peak, m_waiting.size());
   // Dependencies still in flight count; the last finished one otherwise
   // made it ready.
   Cycles deps_done;
@@ -98,21 +96,22 @@ void Sequencer::read_one() {
     if (forgotten == nullptr) continue;
     const Record& dep = *forgotten;
     if (!dep.completed) {
-      m_window[d - m_window_base].dependents.push_back(id);
-      ++e.pending;
+      m_waiting[d].dependents.push_back(id);
+      ++w.pending;
     } else if (r.critical == kNone || dep.completed_at >= deps_done) {
       deps_done = dep.completed_at;
       r.critical = d;
       r.ready_cause = dep.completed_cause;
     }
   }
-  e.inst = std::move(inst);
-  m_last_layer = e.inst.layer;
-  const auto unit = static_cast<int>(workloads::unit_of(e.inst.op));
+  m_last_layer = inst.layer;
+  const auto unit = static_cast<int>(workloads::unit_of(inst.op));
+  const bool ready = w.pending == 0;
+  m_window.push_back() = std::move(inst);
   if (m_units[unit] != nullptr) m_units[unit]->enqueue(id);
   // Without dependencies it could have gone from the start: the time
   // before it entered the window is the controller's (a dispatch stall).
-  if (e.pending == 0) dispatch(id, deps_done);
+  if (ready) dispatch(id, deps_done);
 }
 
 void Sequencer::fail(std::exception_ptr error) {
@@ -128,7 +127,7 @@ void Sequencer::fail(std::exception_ptr error) {
 void Sequencer::dispatch(std::uint32_t id, Cycles deps_done) {
   const Cycles now = now_cycles();
   rec(id).deps_done_at = deps_done;
-  const Cycles issue_at = m_window[id - m_window_base].issue_at;
+  const Cycles issue_at = m_waiting[id].issue_at;
   if (issue_at <= now) {
     hand_over(id);
     return;
@@ -177,9 +176,9 @@ void Sequencer::complete(std::uint32_t id, Cause cause) {
   }
   // A dependent that is a BARRIER completes at once and may retire `id`
   // from the window: take the list out first.
-  const auto dependents = std::move(m_window[id - m_window_base].dependents);
+  const auto dependents = std::move(m_waiting[id].dependents);
   for (const std::uint32_t d : dependents) {
-    if (--m_window[d - m_window_base].pending == 0) {
+    if (--m_waiting[d].pending == 0) {
       rec(d).ready_cause = cause;
       rec(d).critical = id;
       dispatch(d, now);
@@ -188,6 +187,7 @@ void Sequencer::complete(std::uint32_t id, Cause cause) {
   // Retire from the front of the window and read on.
   while (!m_window.empty() && rec(m_window_base).completed) {
     m_window.pop_front();
+    m_waiting.pop_front();
     ++m_window_base;
   }
   fill();

@@ -13,7 +13,6 @@
 // of them and of the window's length before them.
 
 #include <cstdint>
-#include <deque>
 #include <exception>
 #include <optional>
 #include <queue>
@@ -25,6 +24,7 @@
 
 #include "arch/config.h"
 #include "sim/attribution.h"
+#include "sim/ring.h"
 #include "sim/stall_cause.h"
 #include "workloads/trace.h"
 
@@ -71,16 +71,12 @@ class Sequencer : public sc_core::sc_module {
 
   // An instruction in the window: valid from when it is handed to its unit
   // until it completes.
-  const workloads::Instruction& instruction(std::uint32_t id) const {
-    return m_window[id - m_window_base].inst;
-  }
+  const workloads::Instruction& instruction(std::uint32_t id) const { return m_window[id]; }
   // An instruction's record, or nullptr once forgotten.
   const Record* record(std::uint32_t id) const {
-    return id >= m_records_base && id < m_records_base + m_records.size()
-               ? &m_records[id - m_records_base]
-               : nullptr;
+    return m_records.holds(id) ? &m_records[id] : nullptr;
   }
-  std::size_t instruction_count() const { return m_records_base + m_records.size(); }
+  std::size_t instruction_count() const { return m_records.front() + m_records.size(); }
   // Whether the source was read to its end.
   bool read_all() const { return m_source_done && !m_error; }
   // What stopped the simulation (nullptr when nothing did).
@@ -94,8 +90,10 @@ class Sequencer : public sc_core::sc_module {
   void count_event() { ++m_events; }
 
  private:
-  struct Entry {
-    workloads::Instruction inst;
+  // A window instruction's dependency state, apart from the instruction: a
+  // completion walks its dependents, far apart in the window, and this keeps
+  // each in one cache line.
+  struct Waiting {
     std::uint32_t pending = 0;  // unfinished dependencies
     boost::container::small_vector<std::uint32_t, 4> dependents;
     Cycles issue_at;  // when the controller issues it
@@ -114,14 +112,14 @@ class Sequencer : public sc_core::sc_module {
 
   workloads::InstructionSource& m_source;
   arch::ControllerConfig m_controller;
-  Record& rec(std::uint32_t id) { return m_records[id - m_records_base]; }
+  Record& rec(std::uint32_t id) { return m_records[id]; }
 
   Observer& m_observer;
   bool m_keep_records;
-  std::deque<Record> m_records;  // ids m_records_base, m_records_base + 1, ...
-  std::uint32_t m_records_base = 0;
-  std::deque<Entry> m_window;       // ids m_window_base, m_window_base + 1, ...
-  std::uint32_t m_window_base = 0;  // the oldest unfinished instruction
+  Ring<Record> m_records;
+  Ring<workloads::Instruction> m_window;  // ids m_window_base, m_window_base + 1, ...
+  Ring<Waiting> m_waiting;                // indexed like m_window
+  std::uint32_t m_window_base = 0;        // the oldest unfinished instruction
   std::size_t m_window_peak = 0;
   bool m_source_done = false, m_filling = false;
   std::exception_ptr m_error;
