@@ -16,6 +16,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -59,6 +60,13 @@ struct MapContext {
   // How long after that layer's last GEMM the drain it may run under
   // begins (Mapping::tail_slot_wait_cycles).
   std::uint64_t drain_slot_wait_cycles = 0;
+  // When the array layer before (past on-chip layers that move no DRAM
+  // bytes) ends in a weight run that stores to DRAM (Mapping::weight_run):
+  // its bus time a step leaves idle. This layer's first weight tile loads at
+  // the run's start, whole, and what of it that idle time does not absorb
+  // delays the run: a mapping counts it (Mapping::prefetch_charge_cycles)
+  // so that its choice sees it.
+  std::optional<std::uint64_t> run_idle_bus_cycles;
   bool resident(arch::Operand op) const {
     return op == arch::Operand::kInput    ? input_resident
            : op == arch::Operand::kWeight ? weight_resident

@@ -33,6 +33,17 @@ struct Mapping {
   // less what their own transfers take of the bus. The next layer's
   // MapContext::dma_idle_cycles.
   std::uint64_t tail_compute_cycles = 0;
+  // When the grid's last weight tile serves several steps (a weight run),
+  // the bus time one of them leaves idle, on average (0 otherwise): the
+  // next array layer's first weight tile loads at the run's start, whole,
+  // first come first served, and what of it one step's idle bus does not
+  // absorb delays the run.
+  std::uint64_t run_idle_bus_cycles = 0;
+  bool weight_run = false;
+  // Of estimated_cycles, the delay its first weight tile's load is expected
+  // to cause the weight run before it (MapContext::run_idle_bus_cycles); the
+  // schedule moves it to that layer (add_prefetch_stalls).
+  std::uint64_t prefetch_charge_cycles = 0;
   // The last tile's drain (its epilogue, MOVEs out and store), after the
   // last GEMM, less what the next layer's first output tile waits beyond
   // that GEMM for the other output slot (tail_slot_wait_cycles): the next

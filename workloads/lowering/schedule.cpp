@@ -188,29 +188,45 @@ bool layer_reads(const Workload& workload, std::size_t l, std::size_t p,
 // and MOVEs out first, Mapping::tail_bus_free_cycles) waits for their bus
 // time, in its window. When the next layer does not read this one, its
 // tiles are loaded and its GEMMs run meanwhile, as in the drain: the wait
-// comes out of its window. Applied to the chosen schedule's expected
-// cycles per layer (the plans of both layers are needed), after the plans
-// and the fusion are chosen.
-void add_prefetch_stalls(Schedule& s, const arch::Config& config) {
-  auto& ms = s.mappings;
+// comes out of its window. The next array layer is the next layer on the
+// array, past on-chip layers that move no DRAM bytes. In a weight run
+// (Mapping::weight_run) the first tile loads at the run's start instead, and
+// what of its bus time one step's idle bus does not absorb delays the run.
+// Applied to each staging split's plans before their costs are compared
+// (the plans of both layers are needed), so the choice of split and fusion
+// sees them.
+void add_prefetch_stalls(const Workload& workload, const Residency& residency,
+                         std::vector<Mapping>& ms, const arch::Config& config) {
   const double setup = config.dma.setup_cycles;
   for (std::size_t l = 0; l + 1 < ms.size(); ++l) {
-    const Mapping& next = ms[l + 1];
+    // The next array layer, past on-chip layers that move no DRAM bytes
+    // (they leave the weight slots and the bus to the prefetch).
+    std::size_t a = l + 1;
+    while (a + 1 < ms.size() && !workload.layers[a].on_array() && ms[a].dram_bytes == 0) ++a;
+    const Mapping& next = ms[a];
     Mapping& m = ms[l];
-    if (!s.workload.layers[l].on_array() || !s.workload.layers[l + 1].on_array() ||
+    if (!workload.layers[l].on_array() || !workload.layers[a].on_array() ||
         next.first_weight_bus_cycles == 0 || m.dram_write_bytes == 0 ||
-        s.residency.resident(s.residency.tensor_of[l]))
+        residency.resident(residency.tensor_of[l]))
       continue;
     const double tail = static_cast<double>(m.tail_compute_cycles);
     const double before_store = static_cast<double>(m.tail_bus_free_cycles);
     double bus_end = -tail + setup + static_cast<double>(next.first_weight_bus_cycles);
     if (next.second_weight_bus_cycles > 0 && before_store > 0)
       bus_end = std::max(bus_end, setup) + static_cast<double>(next.second_weight_bus_cycles);
-    const double wait = bus_end - (before_store + setup);
+    double wait = bus_end - (before_store + setup);
+    // In a weight run the first tile loads at the run's start, in one go:
+    // the next layer's mapping counted the delay (its choice saw it); it is
+    // this layer's.
+    if (m.weight_run) {
+      const std::uint64_t charge = next.prefetch_charge_cycles;
+      m.estimated_cycles += charge;
+      ms[a].estimated_cycles -= charge;
+    }
     if (wait <= 0) continue;
     const auto cycles = static_cast<std::uint64_t>(wait);
     m.estimated_cycles += cycles;
-    if (!layer_reads(s.workload, l + 1, l, s.residency))
+    if (!layer_reads(workload, l + 1, l, residency))
       ms[l + 1].estimated_cycles -= std::min(cycles, ms[l + 1].estimated_cycles);
   }
 }
@@ -221,12 +237,12 @@ void add_prefetch_stalls(Schedule& s, const arch::Config& config) {
 // groups map the rest once.
 // What a mapping depends on besides the layer and the staging budget: the
 // residency flags and the DMA windows of its MapContext.
-using ContextKey =
-    std::tuple<bool, bool, bool, bool, std::uint64_t, std::uint64_t, std::uint64_t, std::uint64_t>;
+using ContextKey = std::tuple<bool, bool, bool, bool, std::uint64_t, std::uint64_t, std::uint64_t,
+                              std::uint64_t, std::optional<std::uint64_t>>;
 ContextKey context_key(const MapContext& c) {
-  return {c.input_resident,       c.weight_resident,       c.output_resident,
-          c.residual_resident,    c.dma_idle_cycles,       c.dma_idle_both_slots_cycles,
-          c.drain_overlap_cycles, c.drain_slot_wait_cycles};
+  return {c.input_resident,       c.weight_resident,        c.output_resident,
+          c.residual_resident,    c.dma_idle_cycles,        c.dma_idle_both_slots_cycles,
+          c.drain_overlap_cycles, c.drain_slot_wait_cycles, c.run_idle_bus_cycles};
 }
 
 struct SharedMappings {
@@ -308,6 +324,7 @@ class Planner {
           const bool under_drain = l > 0 && !reads(l, l - 1, residency);
           context.drain_overlap_cycles = under_drain ? mappings.back().tail_drain_cycles : 0;
           context.drain_slot_wait_cycles = under_drain ? mappings.back().tail_slot_wait_cycles : 0;
+          context.run_idle_bus_cycles = run_before(l, mappings, residency);
           mappings.push_back(map_layer(l, residency, context));
           const Mapping& m = mappings.back();
           cycles += m.estimated_cycles;
@@ -319,6 +336,11 @@ class Planner {
         mapped = false;             // smaller budgets fit still less
       }
       if (!mapped) break;
+      // The prefetches' waits count in the choice (they depend on both
+      // layers' plans), so that a split's cost is what it is expected to take.
+      add_prefetch_stalls(m_workload, residency, mappings, m_config);
+      cycles = 0;
+      for (const Mapping& m : mappings) cycles += m.estimated_cycles;
       const auto cost = std::make_pair(cycles, dram);
       // Once nothing spills, smaller budgets keep the same tensors and only
       // shrink the tiles: none can cost less.
@@ -331,6 +353,29 @@ class Planner {
       if (rb < 0 || budget <= 1 || !spilled) break;
       budget = std::bit_floor(budget - 1);  // the next power of two below
     }
+  }
+
+  // When layer l is on the array and the array layer before it (past
+  // on-chip layers that move no DRAM bytes) ends in a weight run that
+  // stores to DRAM: that run's idle bus per step (MapContext).
+  std::optional<std::uint64_t> run_before(std::size_t l, const std::vector<Mapping>& mappings,
+                                          const Residency& residency) const {
+    // One DMA channel serves the run's transfers and the prefetch in turn,
+    // oldest first, a queue this bus-level price does not model: measured,
+    // it picks slower plans there (eyeriss_like MobileNetV2 +1%), so it is
+    // left out (docs/mapping.md).
+    if (!m_workload.layers[l].on_array() || m_config.dma.channels < 2) return std::nullopt;
+    std::size_t p = l;
+    while (p > 0) {
+      --p;
+      if (m_workload.layers[p].on_array()) break;
+      if (mappings[p].dram_bytes > 0) return std::nullopt;
+    }
+    if (p == l || !m_workload.layers[p].on_array()) return std::nullopt;
+    const Mapping& m = mappings[p];
+    if (!m.weight_run || m.dram_write_bytes == 0 || residency.resident(residency.tensor_of[p]))
+      return std::nullopt;
+    return m.run_idle_bus_cycles;
   }
 
   // The splits are tried with shrinking budgets: a layer whose residency and
@@ -442,7 +487,6 @@ Schedule plan_schedule(const Workload& workload, const arch::Config& config) {
     best->workload = std::move(f.workload);
     best->groups = std::move(f.groups);
   }
-  add_prefetch_stalls(*best, config);
   return std::move(*best);
 }
 

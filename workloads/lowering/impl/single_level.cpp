@@ -716,6 +716,12 @@ void Search::search_streamed() {
 void Search::consider(Mapping p, std::uint64_t traffic, std::uint64_t written,
                       std::uint64_t steps) {
   p.estimated_cycles -= hidden_prefetch(p);
+  if (context.run_idle_bus_cycles) {
+    set_first_weight_tiles(p);
+    p.prefetch_charge_cycles = p.first_weight_bus_cycles -
+                               std::min(p.first_weight_bus_cycles, *context.run_idle_bus_cycles);
+    p.estimated_cycles += p.prefetch_charge_cycles;
+  }
   p.dram_bytes = traffic;
   p.dram_write_bytes = written;
   const auto key = std::make_tuple(p.estimated_cycles, traffic, steps);
@@ -767,7 +773,20 @@ std::uint64_t Search::hidden_prefetch(const Mapping& p) const {
   if (context.drain_overlap_cycles > 0) {
     const std::uint64_t first_bytes = first.input + first.weight;
     const std::uint64_t load = first_bytes > 0 ? transfer_cycles(config, first_bytes) : 0;
-    const std::uint64_t c0 = arch::gemm_cycles(config.array, {fm, fn, fk, fg}, true, rate).count();
+    // The first output tile's steps write only its slot, free under the
+    // drain: with k innermost, all its k steps (each after its weight
+    // tile's load, double buffered).
+    std::uint64_t c0 = arch::gemm_cycles(config.array, {fm, fn, fk, fg}, true, rate).count();
+    if (p.order[2] == 'k' && p.chunking != Mapping::Chunking::kStreamFold) {
+      for (std::uint64_t k0 = fk; k0 < g.k; k0 += fk) {
+        const std::uint64_t kj = std::min(fk, g.k - k0);
+        const std::uint64_t cj =
+            arch::gemm_cycles(config.array, {fm, fn, kj, fg}, true, rate).count();
+        const TileBytes tj = dram_tile_bytes(context, tile_bytes(layer, fm, fn, kj, fg, types));
+        c0 += std::max(
+            cj, tj.weight + tj.input > 0 ? transfer_cycles(config, tj.weight + tj.input) : 0);
+      }
+    }
     const std::uint64_t under_drain =
         std::min(context.drain_overlap_cycles, load - std::min(load, hidden) + c0);
     first_step = std::min(
@@ -930,6 +949,11 @@ Mapping Search::annotated(Mapping m) const {
     m.tail_compute_cycles = std::max<std::uint64_t>(
         m.tail_compute_cycles,
         static_cast<std::uint64_t>(std::max(0.0, static_cast<double>(compute) - busy)));
+    // A step's period, on average over the layer, less its bus time.
+    const double steps = static_cast<double>(ceil_div(g.m, m.tm) * nn);
+    m.weight_run = true;
+    m.run_idle_bus_cycles = static_cast<std::uint64_t>(
+        std::max(0.0, static_cast<double>(m.estimated_cycles) / steps - busy / nm));
   }
   return m;
 }
