@@ -45,12 +45,13 @@ void Sequencer::fill() {
 }
 
 void Sequencer::read_one() {
-  workloads::Instruction inst;
-  if (!m_source.next(inst)) {
+  const workloads::Instruction* next = m_source.next();
+  if (next == nullptr) {
     m_source_done = true;
     m_observer.source_done();
     return;
   }
+  const workloads::Instruction& inst = *next;
   const auto id = static_cast<std::uint32_t>(instruction_count());
   if (inst.id != id) {
     throw InputError(
@@ -107,7 +108,7 @@ void Sequencer::read_one() {
   m_last_layer = inst.layer;
   const auto unit = static_cast<int>(workloads::unit_of(inst.op));
   const bool ready = w.pending == 0;
-  m_window.push_back() = std::move(inst);
+  m_window.push_back() = next;
   if (m_units[unit] != nullptr) m_units[unit]->enqueue(id);
   // Without dependencies it could have gone from the start: the time
   // before it entered the window is the controller's (a dispatch stall).
@@ -190,6 +191,7 @@ void Sequencer::complete(std::uint32_t id, Cause cause) {
     m_waiting.pop_front();
     ++m_window_base;
   }
+  m_source.release(m_window_base);
   fill();
 }
 

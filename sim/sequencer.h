@@ -71,7 +71,7 @@ class Sequencer : public sc_core::sc_module {
 
   // An instruction in the window: valid from when it is handed to its unit
   // until it completes.
-  const workloads::Instruction& instruction(std::uint32_t id) const { return m_window[id]; }
+  const workloads::Instruction& instruction(std::uint32_t id) const { return *m_window[id]; }
   // An instruction's record, or nullptr once forgotten.
   const Record* record(std::uint32_t id) const {
     return m_records.holds(id) ? &m_records[id] : nullptr;
@@ -117,9 +117,10 @@ class Sequencer : public sc_core::sc_module {
   Observer& m_observer;
   bool m_keep_records;
   Ring<Record> m_records;
-  Ring<workloads::Instruction> m_window;  // ids m_window_base, m_window_base + 1, ...
-  Ring<Waiting> m_waiting;                // indexed like m_window
-  std::uint32_t m_window_base = 0;        // the oldest unfinished instruction
+  // The source's instructions, in place: ids m_window_base, m_window_base + 1, ...
+  Ring<const workloads::Instruction*> m_window;
+  Ring<Waiting> m_waiting;          // indexed like m_window
+  std::uint32_t m_window_base = 0;  // the oldest unfinished instruction
   std::size_t m_window_peak = 0;
   bool m_source_done = false, m_filling = false;
   std::exception_ptr m_error;

@@ -102,14 +102,17 @@ class InstructionSink {
 // hold it whole. Contract: workload() and layers() are known before the
 // first next(); next() yields the instructions with ids 0, 1, 2, ..., each
 // depending on earlier ids only and of a layer no earlier than the one
-// before (a trace's layers come in order), then returns false. It may throw
-// InputError.
+// before (a trace's layers come in order), then nullptr. An instruction
+// stays valid, in place, until release() is called with a later id. It may
+// throw InputError.
 class InstructionSource {
  public:
   virtual ~InstructionSource() = default;
   virtual const std::string& workload() const = 0;
   virtual const std::vector<std::string>& layers() const = 0;
-  virtual bool next(Instruction& out) = 0;
+  virtual const Instruction* next() = 0;
+  // The reader is done with the instructions before `id`.
+  virtual void release(std::uint64_t /*id*/) {}
 };
 
 // A held trace as a source; `trace` must outlive it.
@@ -118,10 +121,8 @@ class TraceSource final : public InstructionSource {
   explicit TraceSource(const Trace& trace) : m_trace(trace) {}
   const std::string& workload() const override { return m_trace.workload; }
   const std::vector<std::string>& layers() const override { return m_trace.layers; }
-  bool next(Instruction& out) override {
-    if (m_next == m_trace.instructions.size()) return false;
-    out = m_trace.instructions[m_next++];
-    return true;
+  const Instruction* next() override {
+    return m_next == m_trace.instructions.size() ? nullptr : &m_trace.instructions[m_next++];
   }
 
  private:

@@ -15,7 +15,7 @@ namespace {
 
 // The emitter's thread puts chunks into the queue; next() takes them. The
 // destructor cancels a producer still waiting (a simulation that stopped
-// early) and joins it.
+// early) and joins it. A small trace is emitted whole in the constructor.
 class LoweringStream final : public InstructionSource, InstructionSink {
  public:
   // Plans into `plan` (the caller's copy; the emitter reads its own).
@@ -24,9 +24,20 @@ class LoweringStream final : public InstructionSource, InstructionSink {
                                             static_cast<InstructionSink&>(*this))) {
     m_lowerer->plan();
     plan = m_plan;
+    std::uint64_t instructions = 0;
+    for (const Mapping& m : m_plan.mappings) instructions += m.instructions;
+    if (instructions <= kHeldInstructions) {
+      // Small: emitted whole now, into what next() reads.
+      m_held = true;
+      m_current.reserve(instructions);
+      m_lowerer->emit();
+      m_done = true;
+      return;
+    }
     m_thread = std::thread([this] { produce(); });
   }
   ~LoweringStream() override {
+    if (m_held) return;
     {
       std::lock_guard lock(m_mutex);
       m_cancelled = true;
@@ -38,13 +49,20 @@ class LoweringStream final : public InstructionSource, InstructionSink {
   const std::string& workload() const override { return m_plan.trace.workload; }
   const std::vector<std::string>& layers() const override { return m_plan.trace.layers; }
 
-  bool next(Instruction& out) override {
+  const Instruction* next() override {
     if (m_at == m_current.size()) {
+      if (m_held) return nullptr;
       std::unique_lock lock(m_mutex);
       m_changed.wait(lock, [&] { return !m_queue.empty() || m_done; });
       if (m_queue.empty()) {
         if (m_error) std::rethrow_exception(m_error);
-        return false;
+        return nullptr;
+      }
+      // The reader may still hold the chunk's instructions: keep it until
+      // released.
+      if (!m_current.empty()) {
+        m_read.emplace_back(m_first + m_current.size(), std::move(m_current));
+        m_first += m_read.back().second.size();
       }
       m_current = std::move(m_queue.front());
       m_queue.pop_front();
@@ -52,14 +70,20 @@ class LoweringStream final : public InstructionSource, InstructionSink {
       lock.unlock();
       m_changed.notify_all();
     }
-    out = std::move(m_current[m_at++]);
-    return true;
+    return &m_current[m_at++];
+  }
+  void release(std::uint64_t id) override {
+    while (!m_read.empty() && m_read.front().first <= id) m_read.pop_front();
   }
 
  private:
   struct Cancelled {};
 
   void put(Instruction inst) override {
+    if (m_held) {
+      m_current.push_back(std::move(inst));
+      return;
+    }
     m_filling.push_back(std::move(inst));
     if (m_filling.size() == kChunkInstructions) hand_over();
   }
@@ -95,10 +119,14 @@ class LoweringStream final : public InstructionSource, InstructionSink {
   std::vector<Instruction> m_filling;  // the producer's
   std::vector<Instruction> m_current;  // the consumer's
   std::size_t m_at = 0;
+  std::uint64_t m_first = 0;  // the id of m_current's first instruction
+  // Chunks read before m_current, with the id after each, until released.
+  std::deque<std::pair<std::uint64_t, std::vector<Instruction>>> m_read;
   std::mutex m_mutex;
   std::condition_variable m_changed;
   std::deque<std::vector<Instruction>> m_queue;
   bool m_done = false, m_cancelled = false;
+  bool m_held = false;  // emitted whole into m_current, no thread
   std::exception_ptr m_error;
   std::thread m_thread;
 };
