@@ -84,7 +84,6 @@ void Sequencer::read_one() {
   Waiting& w = m_waiting.push_back();
   w.issue_at = m_issue;
   m_issue += Cycles(m_controller.issue_cycles);
-  m_window_peak = std::max(m_window_peak, m_waiting.size());
   // Dependencies still in flight count; the last finished one otherwise
   // made it ready.
   Cycles deps_done;

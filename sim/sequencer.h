@@ -81,8 +81,6 @@ class Sequencer : public sc_core::sc_module {
   bool read_all() const { return m_source_done && !m_error; }
   // What stopped the simulation (nullptr when nothing did).
   std::exception_ptr error() const { return m_error; }
-  // The largest number of instructions the window held at once.
-  std::size_t window_peak() const { return m_window_peak; }
 
   static constexpr std::uint32_t kNone = UINT32_MAX;
   std::size_t completed() const { return m_completed; }
@@ -110,9 +108,10 @@ class Sequencer : public sc_core::sc_module {
   void release_issued();
   void fail(std::exception_ptr error);
 
+  Record& rec(std::uint32_t id) { return m_records[id]; }
+
   workloads::InstructionSource& m_source;
   arch::ControllerConfig m_controller;
-  Record& rec(std::uint32_t id) { return m_records[id]; }
 
   Observer& m_observer;
   bool m_keep_records;
@@ -121,7 +120,6 @@ class Sequencer : public sc_core::sc_module {
   Ring<const workloads::Instruction*> m_window;
   Ring<Waiting> m_waiting;          // indexed like m_window
   std::uint32_t m_window_base = 0;  // the oldest unfinished instruction
-  std::size_t m_window_peak = 0;
   bool m_source_done = false, m_filling = false;
   std::exception_ptr m_error;
   Cycles m_issue;  // when the controller issues the next instruction read
