@@ -2,6 +2,7 @@
 // Expected cycle counts are derived by hand in the comments from the
 // timing model documented in docs/simulator.md.
 
+#include <algorithm>
 #include <cmath>
 
 #include <fmt/format.h>
@@ -840,6 +841,23 @@ TpuCase lower_on_tpu(const char* data) {
   return {std::move(config), std::move(lowered)};
 }
 
+// tpu_v1_like as shipped (fusion auto), and a zoo model lowered on it.
+TpuCase lower_zoo_on_tpu(const char* spec) {
+  auto config =
+      arch::load_config(std::string(TESSEL_SOURCE_DIR) + "/configs/arch/tpu_v1_like.json");
+  auto lowered = workloads::lower(workloads::zoo::build(spec), config);
+  return {std::move(config), std::move(lowered)};
+}
+
+// The index of the lowered layer called `name` (the test fails without it).
+std::size_t layer_index(const workloads::Lowered& lowered, const std::string& name) {
+  const auto& layers = lowered.workload.layers;
+  const auto it = std::find_if(layers.begin(), layers.end(),
+                               [&](const workloads::Layer& l) { return l.name == name; });
+  EXPECT_NE(it, layers.end()) << name;
+  return static_cast<std::size_t>(it - layers.begin());
+}
+
 // The DRAM bus's bytes per cycle, from the config's own figures.
 double dram_bytes_per_cycle(const arch::Config& config) {
   return config.dram.channels * config.dram.channel_bandwidth_gb_per_s * 1000 / config.clock_mhz;
@@ -890,11 +908,9 @@ TEST(Mapping, OutputTilesOfTwoKPartsPairAsTheClosedForm) {
   // in_proj_z's window begins, so the window is the three chains of that
   // slot, 3X. The steady state prices each tile at X / 2, and the last
   // tile's drain starts X / 2 - max(a + b, e) sooner than that gives.
-  const auto config =
-      arch::load_config(std::string(TESSEL_SOURCE_DIR) + "/configs/arch/tpu_v1_like.json");
-  const auto lowered = workloads::lower(workloads::zoo::build("mamba:layers=1"), config);
-  std::size_t z = 0;
-  while (lowered.workload.layers[z].name != "layer0.in_proj_z") ++z;
+  const auto [config, lowered] = lower_zoo_on_tpu("mamba:layers=1");
+  const std::size_t z = layer_index(lowered, "layer0.in_proj_z");
+  ASSERT_LT(z, lowered.mappings.size());
   const auto& plan = lowered.mappings[z];
   ASSERT_EQ(plan.tm, 1024u);
   ASSERT_EQ(plan.tn, 256u);
@@ -994,12 +1010,9 @@ TEST(Mapping, ALastStoreWaitsForTheNextLayersPrefetches) {
   // 50 - 767 + 1,350 + 1,350 - (54 + 50) = 1,879 cycles. k_proj, which does
   // not read q_proj, runs meanwhile. Without the wait q_proj was expected
   // 11% faster than it simulates.
-  const auto config =
-      arch::load_config(std::string(TESSEL_SOURCE_DIR) + "/configs/arch/tpu_v1_like.json");
-  const auto w = workloads::zoo::build("gpt:mode=decode,layers=1");
-  const auto lowered = workloads::lower(w, config);
-  std::size_t q = 0;
-  while (lowered.workload.layers[q].name != "h0.attn.q_proj") ++q;
+  const auto [config, lowered] = lower_zoo_on_tpu("gpt:mode=decode,layers=1");
+  const std::size_t q = layer_index(lowered, "h0.attn.q_proj");
+  ASSERT_LT(q + 1, lowered.mappings.size());
   ASSERT_EQ(lowered.workload.layers[q + 1].name, "h0.attn.k_proj");
   const auto& mq = lowered.mappings[q];
   const auto& mk = lowered.mappings[q + 1];
@@ -1032,15 +1045,10 @@ TEST(Mapping, AWeightRunWaitsForTheNextLayersFirstWeightTile) {
   // run; out_proj's mapping counts it (its choice sees it) and the schedule
   // moves it to dt_proj. Without it dt_proj was expected 12% faster than it
   // simulates.
-  const auto config =
-      arch::load_config(std::string(TESSEL_SOURCE_DIR) + "/configs/arch/tpu_v1_like.json");
-  const auto lowered = workloads::lower(workloads::zoo::build("mamba:layers=1"), config);
-  auto index = [&](const std::string& name) {
-    std::size_t i = 0;
-    while (lowered.workload.layers[i].name != name) ++i;
-    return i;
-  };
-  const std::size_t dt = index("layer0.dt_proj"), out = index("layer0.out_proj+add");
+  const auto [config, lowered] = lower_zoo_on_tpu("mamba:layers=1");
+  const std::size_t dt = layer_index(lowered, "layer0.dt_proj"),
+                    out = layer_index(lowered, "layer0.out_proj+add");
+  ASSERT_LT(std::max(dt, out), lowered.mappings.size());
   const auto& md = lowered.mappings[dt];
   const auto& mo = lowered.mappings[out];
   EXPECT_TRUE(md.weight_run);

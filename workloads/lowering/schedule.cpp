@@ -195,20 +195,31 @@ bool layer_reads(const Workload& workload, std::size_t l, std::size_t p,
 // Applied to each staging split's plans before their costs are compared
 // (the plans of both layers are needed), so the choice of split and fusion
 // sees them.
+// The layer whose first weight tiles array layer l's last steps prefetch,
+// when l stores its output to DRAM: the next array layer, past on-chip
+// layers that move no DRAM bytes (they leave the weight slots and the bus
+// to the prefetch). `ms` has the mappings of the layers before it at least.
+std::optional<std::size_t> prefetch_target(const Workload& workload, const Residency& residency,
+                                           const std::vector<Mapping>& ms, std::size_t l) {
+  if (!workload.layers[l].on_array() || ms[l].dram_write_bytes == 0 ||
+      residency.resident(residency.tensor_of[l]))
+    return std::nullopt;
+  for (std::size_t a = l + 1; a < workload.layers.size(); ++a) {
+    if (workload.layers[a].on_array()) return a;
+    if (a >= ms.size() || ms[a].dram_bytes > 0) return std::nullopt;
+  }
+  return std::nullopt;
+}
+
 void add_prefetch_stalls(const Workload& workload, const Residency& residency,
                          std::vector<Mapping>& ms, const arch::Config& config) {
   const double setup = config.dma.setup_cycles;
   for (std::size_t l = 0; l + 1 < ms.size(); ++l) {
-    // The next array layer, past on-chip layers that move no DRAM bytes
-    // (they leave the weight slots and the bus to the prefetch).
-    std::size_t a = l + 1;
-    while (a + 1 < ms.size() && !workload.layers[a].on_array() && ms[a].dram_bytes == 0) ++a;
+    const std::optional<std::size_t> target = prefetch_target(workload, residency, ms, l);
+    if (!target || ms[*target].first_weight_bus_cycles == 0) continue;
+    const std::size_t a = *target;
     const Mapping& next = ms[a];
     Mapping& m = ms[l];
-    if (!workload.layers[l].on_array() || !workload.layers[a].on_array() ||
-        next.first_weight_bus_cycles == 0 || m.dram_write_bytes == 0 ||
-        residency.resident(residency.tensor_of[l]))
-      continue;
     const double tail = static_cast<double>(m.tail_compute_cycles);
     const double before_store = static_cast<double>(m.tail_bus_free_cycles);
     double bus_end = -tail + setup + static_cast<double>(next.first_weight_bus_cycles);
@@ -355,9 +366,9 @@ class Planner {
     }
   }
 
-  // When layer l is on the array and the array layer before it (past
-  // on-chip layers that move no DRAM bytes) ends in a weight run that
-  // stores to DRAM: that run's idle bus per step (MapContext).
+  // When layer l is on the array and the prefetch target of the array
+  // layer before it (prefetch_target), which ends in a weight run: that
+  // run's idle bus per step (MapContext).
   std::optional<std::uint64_t> run_before(std::size_t l, const std::vector<Mapping>& mappings,
                                           const Residency& residency) const {
     // One DMA channel serves the run's transfers and the prefetch in turn,
@@ -366,16 +377,12 @@ class Planner {
     // left out (docs/mapping.md).
     if (!m_workload.layers[l].on_array() || m_config.dma.channels < 2) return std::nullopt;
     std::size_t p = l;
-    while (p > 0) {
-      --p;
-      if (m_workload.layers[p].on_array()) break;
-      if (mappings[p].dram_bytes > 0) return std::nullopt;
-    }
-    if (p == l || !m_workload.layers[p].on_array()) return std::nullopt;
-    const Mapping& m = mappings[p];
-    if (!m.weight_run || m.dram_write_bytes == 0 || residency.resident(residency.tensor_of[p]))
+    while (p > 0 && !m_workload.layers[p - 1].on_array()) --p;
+    if (p == 0) return std::nullopt;
+    --p;  // the array layer before l
+    if (prefetch_target(m_workload, residency, mappings, p) != l || !mappings[p].weight_run)
       return std::nullopt;
-    return m.run_idle_bus_cycles;
+    return mappings[p].run_idle_bus_cycles;
   }
 
   // The splits are tried with shrinking budgets: a layer whose residency and
