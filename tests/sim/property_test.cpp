@@ -177,8 +177,9 @@ TEST(Properties, MoreOfAResourceIsNeverSlowerOnRandomLayers) {
         if (after.cycles > before.cycles) ++slower;
         worst = std::max(worst, static_cast<double>(after.cycles) /
                                     static_cast<double>(std::max<std::uint64_t>(before.cycles, 1)));
-        if (std::string(step.knob).starts_with("sram"))
+        if (std::string(step.knob).starts_with("sram")) {
           EXPECT_LE(after.dram_bytes, before.dram_bytes) << "more SRAM moved more DRAM bytes";
+        }
         ++cases;
       }
     }
