@@ -63,10 +63,12 @@ Mapping map_rows(std::size_t index, const Layer& layer, const LayerTypes& types,
   auto tile_in = [&](std::uint64_t r) { return shape->in_bytes(r, types.activation); };
   auto tile_out = [&](std::uint64_t r) { return shape->out_bytes(r, types.activation); };
   std::size_t staged_inputs = 0;
+  bool second_staged = false;  // staged as a weight tile (lower_rows.cpp)
   for (std::size_t i = 0; i < shape->inputs; ++i) {
     const bool resident =
         i < layer.inputs.size() && residency.resident(residency.tensor_of[layer.inputs[i]]);
     if (!resident) ++staged_inputs;
+    if (!resident && i == 1) second_staged = true;
   }
   const bool out_resident = context.output_resident;
   // A computing layer stages its non-resident inputs and its output in the
@@ -144,8 +146,24 @@ Mapping map_rows(std::size_t index, const Layer& layer, const LayerTypes& types,
                                            tiles, 0, plan.dram_write_bytes);
   // The layer ends when its last tile's store has completed (as the
   // GEMMs' last drain, mapping_cost.h), which no later step hides.
+  const std::uint64_t last_rows = rows - (tiles - 1) * tr;
   if (!out_resident && shape->out_elements > 0)
-    plan.estimated_cycles += transfer_cycles(context.config, tile_out(rows - (tiles - 1) * tr));
+    plan.estimated_cycles += transfer_cycles(context.config, tile_out(last_rows));
+  // A second input staged as weight tiles holds the slots the next array
+  // layer's first weight tile loads into: it waits for the tile before the
+  // last, whose slot is free once that tile is stored; the bus then idles
+  // for what of the last tile's vector work that store leaves
+  // (Mapping::row_tail_prefetch).
+  if (computes && second_staged && tiles >= 2 && !out_resident && shape->out_elements > 0 &&
+      buffer.holds_operand(arch::Operand::kWeight)) {
+    arch::VectorWork work = layer.work;
+    work.rows = last_rows;
+    const std::uint64_t last =
+        max(arch::vector_cycles(context.config.vector, work), port_cycles(last_rows)).count();
+    const std::uint64_t store = transfer_cycles(context.config, tile_out(tr));
+    plan.row_tail_prefetch = true;
+    plan.tail_compute_cycles = last - std::min(last, store);
+  }
   return plan;
 }
 
@@ -201,7 +219,7 @@ bool layer_reads(const Workload& workload, std::size_t l, std::size_t p,
 // to the prefetch). `ms` has the mappings of the layers before it at least.
 std::optional<std::size_t> prefetch_target(const Workload& workload, const Residency& residency,
                                            const std::vector<Mapping>& ms, std::size_t l) {
-  if (!workload.layers[l].on_array() || ms[l].dram_write_bytes == 0 ||
+  if (!(workload.layers[l].on_array() || ms[l].row_tail_prefetch) || ms[l].dram_write_bytes == 0 ||
       residency.resident(residency.tensor_of[l]))
     return std::nullopt;
   for (std::size_t a = l + 1; a < workload.layers.size(); ++a) {
