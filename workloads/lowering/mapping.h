@@ -33,12 +33,13 @@ struct Mapping {
   // less what their own transfers take of the bus. The next layer's
   // MapContext::dma_idle_cycles.
   std::uint64_t tail_compute_cycles = 0;
-  // A layer off the array of two or more row tiles, staged in a buffer that
-  // also stages weights: its tiles hold the slots the next array layer's
-  // first weight tile loads into, which is free once the tile before the
-  // last has been stored, so that tile loads during the last one, ahead of
-  // its store (tail_compute_cycles: what of the last tile's vector work that
-  // store leaves the bus idle).
+  // A layer off the array of two or more row tiles whose second input is
+  // staged as weight tiles, in a buffer that stages weights: its tiles hold
+  // the slots the next array layer's first weight tile loads into. The slot
+  // of the tile before the last is free once that tile has been stored, so
+  // the weight tile loads during the last one, ahead of its store
+  // (tail_compute_cycles: what of the last tile's vector work that store
+  // leaves the bus idle).
   bool row_tail_prefetch = false;
   // When the grid's last weight tile serves several steps (a weight run),
   // the bus time one of them leaves idle, on average (0 otherwise): the

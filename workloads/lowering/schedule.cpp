@@ -213,10 +213,12 @@ bool layer_reads(const Workload& workload, std::size_t l, std::size_t p,
 // Applied to each staging split's plans before their costs are compared
 // (the plans of both layers are needed), so the choice of split and fusion
 // sees them.
-// The layer whose first weight tiles array layer l's last steps prefetch,
-// when l stores its output to DRAM: the next array layer, past on-chip
-// layers that move no DRAM bytes (they leave the weight slots and the bus
-// to the prefetch). `ms` has the mappings of the layers before it at least.
+// The layer whose first weight tiles array layer l's last steps (or the
+// last row tiles of a layer holding the weight slots,
+// Mapping::row_tail_prefetch) prefetch, when l stores its output to DRAM:
+// the next array layer, past on-chip layers that move no DRAM bytes (they
+// leave the weight slots and the bus to the prefetch). `ms` has the
+// mappings of the layers before it at least.
 std::optional<std::size_t> prefetch_target(const Workload& workload, const Residency& residency,
                                            const std::vector<Mapping>& ms, std::size_t l) {
   if (!(workload.layers[l].on_array() || ms[l].row_tail_prefetch) || ms[l].dram_write_bytes == 0 ||
