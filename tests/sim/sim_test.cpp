@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <optional>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -832,12 +833,13 @@ TEST(Mapping, WeightBlocksSimulateAsPlannedAndBeatOneLevel) {
   expect_blocks_beat_one_level("tests/data/tall_gemm.json", false, 0.8);
 }
 
-// tpu_v1_like, unfused, and a workload of tests/data lowered on it.
-struct TpuCase {
+// A hardware config and a workload lowered on it.
+struct PresetCase {
   arch::Config config;
   workloads::Lowered lowered;
 };
-TpuCase lower_on_tpu(const char* data) {
+// tpu_v1_like, unfused, and a workload of tests/data lowered on it.
+PresetCase lower_on_tpu(const char* data) {
   const std::string root = TESSEL_SOURCE_DIR;
   auto config =
       arch::load_config(root + "/configs/arch/tpu_v1_like.json", {"schedule.fusion=none"});
@@ -845,12 +847,15 @@ TpuCase lower_on_tpu(const char* data) {
   return {std::move(config), std::move(lowered)};
 }
 
-// tpu_v1_like as shipped (fusion auto), and a zoo model lowered on it.
-TpuCase lower_zoo_on_tpu(const char* spec) {
+// A preset as shipped (fusion auto), and a zoo model lowered on it.
+PresetCase lower_zoo_on(const char* preset, const char* spec) {
   auto config =
-      arch::load_config(std::string(TESSEL_SOURCE_DIR) + "/configs/arch/tpu_v1_like.json");
+      arch::load_config(std::string(TESSEL_SOURCE_DIR) + "/configs/arch/" + preset + ".json");
   auto lowered = workloads::lower(workloads::zoo::build(spec), config);
   return {std::move(config), std::move(lowered)};
+}
+PresetCase lower_zoo_on_tpu(const char* spec) {
+  return lower_zoo_on("tpu_v1_like", spec);
 }
 
 // The index of the lowered layer called `name` (the test fails without it).
@@ -860,6 +865,31 @@ std::size_t layer_index(const workloads::Lowered& lowered, const std::string& na
                                [&](const workloads::Layer& l) { return l.name == name; });
   EXPECT_NE(it, layers.end()) << name;
   return static_cast<std::size_t>(it - layers.begin());
+}
+
+// Two lowered layers by name and their mappings; nullopt (and a failed
+// test) without either.
+struct LayerPair {
+  std::size_t first, second;
+  const workloads::Mapping &first_mapping, &second_mapping;
+};
+std::optional<LayerPair> layer_pair(const workloads::Lowered& lowered, const std::string& first,
+                                    const std::string& second) {
+  const std::size_t a = layer_index(lowered, first), b = layer_index(lowered, second);
+  if (std::max(a, b) >= lowered.mappings.size()) return std::nullopt;
+  return LayerPair{a, b, lowered.mappings[a], lowered.mappings[b]};
+}
+
+// Layer `l` simulates within 5% of its expected cycles, and would not
+// without `charge` of them: the mechanism that adds them matters there.
+void expect_near_only_with(const arch::Config& config, const workloads::Lowered& lowered,
+                           std::size_t l, double charge) {
+  const auto r = simulate_in_child(config, lowered.trace);
+  ASSERT_FALSE(r.contains("error")) << r.dump();
+  const double simulated = r["layers"][l]["cycles"].get<double>();
+  const double expected = static_cast<double>(lowered.mappings[l].estimated_cycles);
+  EXPECT_NEAR(expected, simulated, 0.05 * simulated);
+  EXPECT_LT(expected - charge, 0.95 * simulated);
 }
 
 // The DRAM bus's bytes per cycle, from the config's own figures.
@@ -1050,11 +1080,9 @@ TEST(Mapping, AWeightRunWaitsForTheNextLayersFirstWeightTile) {
   // moves it to dt_proj. Without it dt_proj was expected 12% faster than it
   // simulates.
   const auto [config, lowered] = lower_zoo_on_tpu("mamba:layers=1");
-  const std::size_t dt = layer_index(lowered, "layer0.dt_proj"),
-                    out = layer_index(lowered, "layer0.out_proj+add");
-  ASSERT_LT(std::max(dt, out), lowered.mappings.size());
-  const auto& md = lowered.mappings[dt];
-  const auto& mo = lowered.mappings[out];
+  const auto pair = layer_pair(lowered, "layer0.dt_proj", "layer0.out_proj+add");
+  ASSERT_TRUE(pair);
+  const auto& [dt, out, md, mo] = *pair;
   EXPECT_TRUE(md.weight_run);
   EXPECT_GT(md.dram_write_bytes, 0u);
   const auto tile_bus =
@@ -1063,12 +1091,7 @@ TEST(Mapping, AWeightRunWaitsForTheNextLayersFirstWeightTile) {
   EXPECT_EQ(mo.first_weight_bus_cycles, tile_bus);
   EXPECT_EQ(mo.prefetch_charge_cycles, tile_bus - md.run_idle_bus_cycles);
   EXPECT_GT(mo.prefetch_charge_cycles, 0u);
-  const auto r = simulate_in_child(config, lowered.trace);
-  ASSERT_FALSE(r.contains("error")) << r.dump();
-  const double simulated = r["layers"][dt]["cycles"].get<double>();
-  const double expected = static_cast<double>(md.estimated_cycles);
-  EXPECT_NEAR(expected, simulated, 0.05 * simulated);
-  EXPECT_LT(expected - static_cast<double>(mo.prefetch_charge_cycles), 0.95 * simulated);
+  expect_near_only_with(config, lowered, dt, static_cast<double>(mo.prefetch_charge_cycles));
 }
 
 TEST(Mapping, ARowLayersSecondInputHoldsTheNextLayersFirstWeightSlot) {
@@ -1081,25 +1104,16 @@ TEST(Mapping, ARowLayersSecondInputHoldsTheNextLayersFirstWeightSlot) {
   // served). That store outlasts the last tile's multiply, so the bus is
   // never idle first: se.scale is delayed by all 640 cycles. Without the
   // wait it was expected 5.5% faster than it simulates.
-  const auto config =
-      arch::load_config(std::string(TESSEL_SOURCE_DIR) + "/configs/arch/gemmini_like.json");
-  const auto lowered = workloads::lower(workloads::zoo::build("efficientnet_b0"), config);
-  const std::size_t scale = layer_index(lowered, "block6.se.scale"),
-                    project = layer_index(lowered, "block6.project+add");
-  ASSERT_LT(std::max(scale, project), lowered.mappings.size());
-  const auto& ms = lowered.mappings[scale];
-  const auto& mp = lowered.mappings[project];
+  const auto [config, lowered] = lower_zoo_on("gemmini_like", "efficientnet_b0");
+  const auto pair = layer_pair(lowered, "block6.se.scale", "block6.project+add");
+  ASSERT_TRUE(pair);
+  const auto& [scale, project, ms, mp] = *pair;
   EXPECT_TRUE(ms.row_tail_prefetch);
   EXPECT_EQ(ms.tail_compute_cycles, 0u);
   EXPECT_EQ(dram_bytes_per_cycle(config), 16.0);
   EXPECT_EQ(mp.tk * mp.tn, 10240u);
   EXPECT_EQ(mp.first_weight_bus_cycles, 640u);
-  const auto r = simulate_in_child(config, lowered.trace);
-  ASSERT_FALSE(r.contains("error")) << r.dump();
-  const double simulated = r["layers"][scale]["cycles"].get<double>();
-  const double expected = static_cast<double>(ms.estimated_cycles);
-  EXPECT_NEAR(expected, simulated, 0.05 * simulated);
-  EXPECT_LT(expected - 640, 0.95 * simulated);
+  expect_near_only_with(config, lowered, scale, 640);
 }
 
 TEST(Attention, FusedSimulatesAsPlannedAndBeatsTheLayersApart) {
